@@ -1,0 +1,55 @@
+"""The ``bytescope`` command line: one module per subcommand, each with ``add_parser`` and ``run``.
+
+User-facing failures (:class:`engine.errors.BytescopeError`) become one line on stderr and exit
+code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from engine import __version__
+from engine.errors import BytescopeError
+
+from . import info, patch
+
+# Subcommands in the order ``--help`` lists them.
+COMMANDS = (info, patch)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bytescope",
+        description="A workbench for byte- and nucleotide-level sequence models: next-byte "
+        "entropy, dynamic patching, and what the models look at.",
+    )
+    parser.add_argument("--version", action="version", version=f"bytescope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # Until the workbench window lands, plain ``bytescope`` describes the bundled sample.
+        args = parser.parse_args(["info"])
+    try:
+        return int(args.run(args) or 0)
+    except BytescopeError as error:
+        print(f"bytescope {args.command or 'info'}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bytescope: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # ``bytescope info ... | head`` closes the pipe early: not an error worth a traceback.
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
