@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from engine import __version__
 from engine.errors import BytescopeError
 
-from . import info, patch
+from . import info
 
 # Subcommands in the order ``--help`` lists them.
-COMMANDS = (info, patch)
+COMMANDS = (info,)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,11 @@ import numpy as np
 
 from engine.errors import InputError
 
+from .alphabet import ALPHABETS, AlphabetGuess, detect_alphabet
+
+# Alphabet detection reads at most this many bytes from the start of a record.
+ALPHABET_SAMPLE = 1 << 16
+
 
 @dataclass(frozen=True, slots=True)
 class Feature:
@@ -70,7 +75,7 @@ def check_range(record_id: str, length: int, start: int, end: int | None) -> tup
 class Record:
     """One sequence: DNA contig, protein, read, or a whole file seen as bytes."""
 
-    __slots__ = ("_source", "alphabet", "description", "features", "id", "length", "quality")
+    __slots__ = ("_guess", "_source", "description", "features", "id", "length", "quality")
 
     def __init__(
         self,
@@ -79,17 +84,38 @@ class Record:
         source: ByteSource,
         *,
         description: str = "",
-        alphabet: str = "bytes",
+        alphabet: str | None = None,
         features: list[Feature] | None = None,
         quality: bytes | None = None,
     ) -> None:
         self.id = id
         self.length = int(length)
         self.description = description
-        self.alphabet = alphabet
+        self._guess: AlphabetGuess | None = None
+        if alphabet is not None:
+            self.alphabet = alphabet
         self.features: list[Feature] = features if features is not None else []
         self.quality = quality  # FASTQ's Phred+33 string, same length as the sequence
         self._source = source
+
+    @property
+    def alphabet_guess(self) -> AlphabetGuess:
+        """The detected (or user-set, confidence 1) alphabet; detected lazily on first use."""
+        if self._guess is None:
+            sample = self._source.read(0, min(self.length, ALPHABET_SAMPLE))
+            self._guess = detect_alphabet(sample)
+        return self._guess
+
+    @property
+    def alphabet(self) -> str:
+        """``dna``, ``rna``, ``protein``, ``text`` or ``bytes``."""
+        return self.alphabet_guess.name
+
+    @alphabet.setter
+    def alphabet(self, name: str) -> None:
+        if name not in ALPHABETS:
+            raise InputError(f"unknown alphabet {name!r} (choose from {', '.join(ALPHABETS)})")
+        self._guess = AlphabetGuess(name, 1.0)
 
     def fetch(self, start: int = 0, end: int | None = None, *, upper: bool = False) -> bytes:
         """The bytes of ``[start, end)`` (0-based half-open); ``upper`` drops soft-masking."""

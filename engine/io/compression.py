@@ -1,0 +1,91 @@
+"""Compressed inputs: sniff the container (gzip, bgzip, xz, bzip2) and decompress once.
+
+Random access into compressed files goes through a one-time decompressed copy in the cache,
+keyed by the compressed file's content hash (see ARCHITECTURE.md for why not BGZF seeks).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+from engine.atomic import atomic_path
+from engine.errors import FormatError
+
+from .cache import cache_dir, content_hash
+
+_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"\xfd7zXZ\x00": "xz",
+    b"BZh": "bzip2",
+}
+
+
+def sniff_compression(path: str | Path) -> str | None:
+    """``'gzip'``, ``'bgzip'``, ``'xz'``, ``'bzip2'`` or None, from the magic bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(18)
+    for magic, name in _MAGIC.items():
+        if head.startswith(magic):
+            # BGZF: gzip with FEXTRA and a 'BC' subfield (SAM spec, section 4.1).
+            if name == "gzip" and len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC":
+                return "bgzip"
+            return name
+    return None
+
+
+def open_decompressed(path: str | Path, compression: str | None) -> BinaryIO:
+    """A binary stream of the file's decompressed bytes (plain files pass through)."""
+    if compression in ("gzip", "bgzip"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if compression == "xz":
+        return lzma.open(path, "rb")  # type: ignore[return-value]
+    if compression == "bzip2":
+        return bz2.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def read_head(path: str | Path, compression: str | None, size: int = 4096) -> bytes:
+    """The first ``size`` decompressed bytes (for sniffing formats); may be fewer."""
+    try:
+        with open_decompressed(path, compression) as stream:
+            return stream.read(size)
+    except (EOFError, OSError, lzma.LZMAError, zlib.error) as error:
+        raise decompression_error(path, compression, error, 0) from None
+
+
+def decompression_error(path, compression, error: Exception, produced: int) -> FormatError:
+    """A user-facing message for a broken compressed stream."""
+    kind = "truncated" if isinstance(error, EOFError) else "corrupt"
+    return FormatError(
+        f"{kind} {compression} data: {error} (after {produced:,} decompressed bytes)", path=path
+    )
+
+
+def decompressed_copy(path: str | Path, compression: str) -> Path:
+    """Decompress once into the cache; later calls with the same content return the copy."""
+    target = cache_dir("decompressed") / f"{content_hash(path)}.bin"
+    if target.exists():
+        return target
+    produced = 0
+    with atomic_path(target) as tmp:
+        try:
+            with open_decompressed(path, compression) as src, open(tmp, "wb") as dst:
+                while chunk := src.read(1 << 22):
+                    dst.write(chunk)
+                    produced += len(chunk)
+        except (EOFError, OSError, lzma.LZMAError, zlib.error) as error:
+            raise decompression_error(path, compression, error, produced) from None
+    return target
+
+
+__all__ = [
+    "decompressed_copy",
+    "open_decompressed",
+    "read_head",
+    "sniff_compression",
+]

@@ -1,0 +1,387 @@
+"""FASTA: a vectorised scanner, samtools-compatible ``.fai`` indexes, and random access.
+
+The scanner finds every line of a memory-mapped file with one ``np.flatnonzero`` and checks
+the whole file's bytes with one table lookup, so a 5.7 Mbp genome indexes in tens of
+milliseconds. A record is *regular* when all its sequence lines but the last have the same
+width (what a ``.fai`` can describe: samtools' ``LINEBASES``/``LINEWIDTH``); files with any
+irregular record are rewritten once as one line per record into the cache and indexed there.
+
+``.fai`` columns (samtools faidx): NAME, LENGTH, OFFSET (of the first base), LINEBASES,
+LINEWIDTH (bytes per line including the line break). Byte offset of base ``i`` is
+``OFFSET + (i // LINEBASES) * LINEWIDTH + i % LINEBASES``.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.atomic import atomic_open, atomic_path
+from engine.errors import FormatError
+
+from .cache import cache_dir, content_hash, stat_key
+
+NL, CR, GT = 10, 13, ord(">")
+
+# Bytes allowed in sequence lines: letters (IUPAC, soft-masked lowercase, any protein code),
+# stop '*', gaps '-' and '.', and the line breaks themselves.
+SEQUENCE_BYTES = np.zeros(256, dtype=bool)
+SEQUENCE_BYTES[ord("A") : ord("Z") + 1] = True
+SEQUENCE_BYTES[ord("a") : ord("z") + 1] = True
+SEQUENCE_BYTES[[ord("*"), ord("-"), ord("."), NL, CR]] = True
+
+
+@dataclass(frozen=True, slots=True)
+class FaiEntry:
+    """One line of a ``.fai`` index."""
+
+    name: str
+    length: int
+    offset: int
+    linebases: int
+    linewidth: int
+
+    def byte_offset(self, i: int) -> int:
+        """File offset of base ``i`` (the samtools formula above)."""
+        if self.linebases == 0:
+            return self.offset
+        return self.offset + (i // self.linebases) * self.linewidth + i % self.linebases
+
+
+@dataclass
+class FastaScan:
+    """What one pass over a FASTA byte range found."""
+
+    entries: list[FaiEntry]  # offsets absolute in the scanned file
+    descriptions: list[str]
+    regular: bool  # every record can be described by a .fai
+    seq_spans: list[tuple[int, int]]  # absolute [first, end) byte span of each record's lines
+
+
+# --------------------------------------------------------------------------------------------
+# scanning
+
+
+def scan_fasta(
+    buf: np.ndarray, path: str | Path, *, start: int = 0, first_line: int = 1
+) -> FastaScan:
+    """Scan ``buf[start:]`` as FASTA; raise :class:`FormatError` with line and offset if bad.
+
+    ``first_line`` is the 1-based line number of ``buf[start]`` in the file (GFF3's
+    ``##FASTA`` section starts mid-file).
+    """
+    data = buf[start:]
+    n = len(data)
+    breaks = np.flatnonzero(data == NL)
+    line_start = np.concatenate(([0], breaks + 1))
+    line_end = np.concatenate((breaks, [n]))
+    if line_start[-1] == n:  # file ends with a newline: no trailing empty line
+        line_start, line_end = line_start[:-1], line_end[:-1]
+    nonempty = line_end > line_start
+    has_cr = np.zeros(len(line_start), dtype=bool)
+    has_cr[nonempty] = data[line_end[nonempty] - 1] == CR
+    content_len = line_end - line_start - has_cr
+    # width on disk including the line break (the last line may lack one)
+    raw_width = np.minimum(line_end + 1, n) - line_start
+    first_byte = np.where(content_len > 0, data[np.minimum(line_start, n - 1)], 0)
+    is_header = first_byte == GT
+    is_blank = content_len == 0
+
+    headers = np.flatnonzero(is_header)
+    nonblank = np.flatnonzero(~is_blank)
+    _check_starts_with_header(data, path, start, first_line, headers, nonblank, line_start)
+    _check_sequence_bytes(data, path, start, first_line, line_start, is_header)
+
+    # Lines belong to the record whose header precedes them.
+    n_rec = len(headers)
+    rec_of_line = np.searchsorted(headers, np.arange(len(line_start)), side="right") - 1
+    seq_line = ~is_header & (rec_of_line >= 0)
+    lengths = np.bincount(
+        rec_of_line[seq_line], weights=content_len[seq_line], minlength=n_rec
+    ).astype(np.int64)
+
+    # Per record: first sequence line (right after the header) and last non-blank line.
+    first = headers + 1
+    next_header = np.append(headers[1:], len(line_start))
+    seq_nonblank = np.flatnonzero(seq_line & ~is_blank)
+    last_pos = np.searchsorted(seq_nonblank, next_header, side="left") - 1
+    has_seq = lengths > 0
+    last = np.where(has_seq, seq_nonblank[np.maximum(last_pos, 0)] if len(seq_nonblank) else 0, 0)
+
+    # Regular iff for every non-empty record: lines first..last-1 are non-blank with the width
+    # of line ``first`` (bases and bytes), and line ``last`` is no wider.
+    regular = True
+    if has_seq.any():
+        safe_first = np.minimum(first, len(line_start) - 1)
+        width_bases = content_len[safe_first]
+        width_bytes = raw_width[safe_first]
+        inner = seq_line & (np.arange(len(line_start)) < last[np.maximum(rec_of_line, 0)])
+        r = rec_of_line[inner]
+        ok_inner = (content_len[inner] == width_bases[r]) & (raw_width[inner] == width_bytes[r])
+        ok_first = ~has_seq | ~is_blank[safe_first]
+        ok_last = ~has_seq | (content_len[last] <= width_bases)
+        regular = bool(ok_inner.all() and ok_first.all() and ok_last.all())
+    else:
+        width_bases = np.zeros(n_rec, dtype=np.int64)
+        width_bytes = np.zeros(n_rec, dtype=np.int64)
+
+    entries: list[FaiEntry] = []
+    descriptions: list[str] = []
+    spans: list[tuple[int, int]] = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(headers.tolist()):
+        text = bytes(data[line_start[h] + 1 : line_start[h] + content_len[h]]).decode(
+            "utf-8", errors="replace"
+        )
+        name, _, description = text.strip().partition(" ")
+        name, _, rest = name.partition("\t")  # ids end at any whitespace
+        description = (rest + " " + description).strip() if rest else description.strip()
+        line_no = first_line + h
+        if not name:
+            raise FormatError("header line has no record id after '>'", path=path, line=line_no)
+        if name in seen:
+            raise FormatError(
+                f"duplicate record id {name!r} (first seen at line {seen[name]})",
+                path=path,
+                line=line_no,
+            )
+        seen[name] = line_no
+        seq_begin = start + (int(line_start[first[i]]) if first[i] < len(line_start) else n)
+        seq_end = start + (int(line_end[last[i]]) if has_seq[i] else seq_begin - start)
+        spans.append((seq_begin, max(seq_begin, seq_end)))
+        length = int(lengths[i])
+        if length and first[i] == last[i]:  # one line: LINEBASES is the whole record
+            bases, width = length, int(raw_width[first[i]])
+        else:
+            bases, width = int(width_bases[i]), int(width_bytes[i])
+        if not length:
+            bases = width = 0
+        entries.append(FaiEntry(name, length, seq_begin, bases, width))
+        descriptions.append(description)
+    return FastaScan(entries, descriptions, regular, spans)
+
+
+def _check_starts_with_header(data, path, start, first_line, headers, nonblank, line_start):
+    if len(nonblank) == 0:
+        raise FormatError("no FASTA records: the file holds only blank lines", path=path)
+    first = int(nonblank[0])
+    if len(headers) and headers[0] == first:
+        return
+    line = data[line_start[first] : line_start[first] + 4096]
+    line = line[: int(np.argmax(line == NL))] if (line == NL).any() else line
+    bad = np.flatnonzero(~SEQUENCE_BYTES[line])
+    if len(bad):
+        offset = start + int(line_start[first] + bad[0])
+        raise FormatError(
+            f"not FASTA: byte 0x{int(data[offset - start]):02x} at offset {offset} is not "
+            "sequence text and there is no '>' header line first",
+            path=path,
+            line=first_line + first,
+        )
+    raise FormatError(
+        "sequence before the first '>' header line", path=path, line=first_line + first
+    )
+
+
+def _check_sequence_bytes(data, path, start, first_line, line_start, is_header):
+    bad = np.flatnonzero(~SEQUENCE_BYTES[data])
+    if not len(bad):
+        return
+    line_of = np.searchsorted(line_start, bad, side="right") - 1
+    in_sequence = ~is_header[line_of]
+    if not in_sequence.any():
+        return
+    k = int(np.argmax(in_sequence))
+    pos, line = int(bad[k]), int(line_of[k])
+    byte = int(data[pos])
+    shown = repr(chr(byte)) if 32 <= byte < 127 else f"0x{byte:02x}"
+    raise FormatError(
+        f"byte {shown} at offset {start + pos} (column {pos - int(line_start[line]) + 1}) is "
+        "not a sequence letter",
+        path=path,
+        line=first_line + line,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# .fai files
+
+
+def write_fai(entries: list[FaiEntry], path: str | Path) -> None:
+    """Write a samtools-compatible ``.fai`` atomically."""
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as out:
+        for e in entries:
+            out.write(f"{e.name}\t{e.length}\t{e.offset}\t{e.linebases}\t{e.linewidth}\n")
+
+
+def read_fai(path: str | Path) -> list[FaiEntry]:
+    """Read a ``.fai``; raise :class:`FormatError` naming the line if it is malformed."""
+    entries = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            fields = line.rstrip("\r\n").split("\t")
+            try:
+                name, length, offset, bases, width = fields[:5]
+                entries.append(FaiEntry(name, int(length), int(offset), int(bases), int(width)))
+            except ValueError:
+                raise FormatError("malformed .fai line", path=path, line=line_no) from None
+    return entries
+
+
+def _fai_fits(entries: list[FaiEntry], size: int) -> bool:
+    """A cheap sanity check that an existing index describes a file of this size."""
+    if not entries:
+        return False
+    last = entries[-1]
+    end = last.byte_offset(last.length - 1) + 1 if last.length else last.offset
+    return 0 < end <= size and all(
+        e.linebases <= e.linewidth and (e.linebases > 0 or e.length == 0) for e in entries
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# random access
+
+
+class FastaSource:
+    """Reads one record's bases from a shared memory map using its ``.fai`` entry."""
+
+    __slots__ = ("entry", "mm")
+
+    def __init__(self, mm: mmap.mmap, entry: FaiEntry) -> None:
+        self.mm = mm
+        self.entry = entry
+
+    def read(self, start: int, end: int) -> bytes:
+        if end <= start:
+            return b""
+        e = self.entry
+        raw = self.mm[e.byte_offset(start) : e.byte_offset(end - 1) + 1]
+        if e.linewidth != e.linebases and (end - 1) // e.linebases != start // e.linebases:
+            raw = raw.translate(None, b"\r\n")  # C-speed removal of line breaks
+        return raw
+
+
+def map_file(path: str | Path) -> mmap.mmap:
+    with open(path, "rb") as handle:
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def descriptions_from_headers(mm: mmap.mmap, entries: list[FaiEntry]) -> list[str]:
+    """Recover each record's description from its header line (a ``.fai`` keeps only ids)."""
+    out = []
+    for e in entries:
+        end = mm.rfind(b"\n", 0, e.offset)  # the header's own line break
+        begin = mm.rfind(b"\n", 0, max(end, 0)) + 1
+        header = mm[begin:end].rstrip(b"\r").decode("utf-8", errors="replace")
+        parts = header[1:].strip().split(None, 1) if header.startswith(">") else []
+        out.append(parts[1] if len(parts) > 1 else "")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# indexing a file, with the fallbacks
+
+
+@dataclass
+class IndexedFasta:
+    """A FASTA ready for random access: the file to map, its entries and descriptions."""
+
+    data_path: Path  # the file the entries point into (original, or a cache copy)
+    index_path: Path
+    entries: list[FaiEntry]
+    descriptions: list[str]
+
+
+def normalise(
+    mm: bytes | mmap.mmap, scan: FastaScan, target: Path
+) -> tuple[list[FaiEntry], list[str]]:
+    """Rewrite records as ``>id description`` + one sequence line each (always regular)."""
+    entries = []
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        pos = 0
+        for e, desc, (a, b) in zip(scan.entries, scan.descriptions, scan.seq_spans, strict=True):
+            header = f">{e.name} {desc}\n" if desc else f">{e.name}\n"
+            out.write(header.encode("utf-8"))
+            pos += len(header.encode("utf-8"))
+            seq = mm[a:b].translate(None, b"\r\n")
+            out.write(seq + b"\n")
+            entries.append(FaiEntry(e.name, len(seq), pos, len(seq), len(seq) + 1))
+            pos += len(seq) + 1
+    return entries, list(scan.descriptions)
+
+
+def index_fasta(
+    path: Path,
+    *,
+    data_path: Path | None = None,
+    start: int = 0,
+    first_line: int = 1,
+    beside: bool = True,
+) -> IndexedFasta:
+    """Index ``data_path`` (default ``path``) from byte ``start``, reusing a valid index.
+
+    The ``.fai`` goes beside the data file when ``beside`` and the folder is writable,
+    otherwise into the cache. Errors name ``path``, the file the user gave.
+    """
+    data_path = data_path or path
+    size = os.path.getsize(data_path)
+    candidates = []
+    if beside and start == 0:
+        candidates.append(Path(str(data_path) + ".fai"))
+    candidates.append(cache_dir("fai") / f"{stat_key(data_path)}-{start}.fai")
+
+    for fai in candidates:
+        if fai.exists() and fai.stat().st_mtime_ns >= os.stat(data_path).st_mtime_ns:
+            try:
+                entries = read_fai(fai)
+            except (FormatError, OSError, UnicodeDecodeError):
+                continue
+            if _fai_fits(entries, size) and entries[0].offset >= start:
+                with _mapped(data_path) as mm:
+                    descriptions = descriptions_from_headers(mm, entries)
+                return IndexedFasta(data_path, fai, entries, descriptions)
+
+    # Irregular files were normalised under their content hash; look there before scanning.
+    key = content_hash(data_path) + (f"-{start}" if start else "")
+    normalised = cache_dir("normalised") / f"{key}.fa"
+    if normalised.exists() and Path(str(normalised) + ".fai").exists():
+        entries = read_fai(Path(str(normalised) + ".fai"))
+        with _mapped(normalised) as mm:
+            descriptions = descriptions_from_headers(mm, entries)
+        return IndexedFasta(normalised, Path(str(normalised) + ".fai"), entries, descriptions)
+
+    # The scan reads the file into memory once (a map's exported buffer cannot be closed while
+    # an exception's traceback still holds an array view of it).
+    raw = Path(data_path).read_bytes()
+    scan = scan_fasta(np.frombuffer(raw, dtype=np.uint8), path, start=start, first_line=first_line)
+    if not scan.regular:
+        entries, descriptions = normalise(raw, scan, normalised)
+        fai = Path(str(normalised) + ".fai")
+        write_fai(entries, fai)
+        return IndexedFasta(normalised, fai, entries, descriptions)
+    del raw
+    for fai in candidates:
+        try:
+            write_fai(scan.entries, fai)
+            break
+        except OSError:  # read-only folder: fall through to the cache
+            continue
+    return IndexedFasta(data_path, fai, scan.entries, scan.descriptions)
+
+
+class _mapped:
+    """``with _mapped(path) as mm``: a read-only map closed on exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.mm = map_file(path)
+
+    def __enter__(self) -> mmap.mmap:
+        return self.mm
+
+    def __exit__(self, *exc) -> None:
+        self.mm.close()
