@@ -54,7 +54,8 @@ def print_table(summary: dict) -> None:
     rows = summary["records"]
     total = sum(r["length"] for r in rows)
     comp = f", {summary['compression']}" if summary["compression"] else ""
-    print(f"{summary['path']}  ({summary['format']}{comp}, {len(rows):,} record{"s" if len(rows) != 1 else ""}, "
+    plural = "s" if len(rows) != 1 else ""
+    print(f"{summary['path']}  ({summary['format']}{comp}, {len(rows):,} record{plural}, "
           f"{total:,} bytes)")
     if rows:
         width = min(max(len(r["id"]) for r in rows[:MAX_ROWS]), 40)

@@ -18,7 +18,8 @@ def record_counts(record: Record) -> np.ndarray:
     """Byte histogram (256,) of a whole record, read in chunks of 16 MB."""
     counts = np.zeros(256, dtype=np.int64)
     for start in range(0, record.length, _CHUNK):
-        counts += np.bincount(record.array(start, min(start + _CHUNK, record.length)), minlength=256)
+        chunk = record.array(start, min(start + _CHUNK, record.length))
+        counts += np.bincount(chunk, minlength=256)
     return counts
 
 

@@ -246,7 +246,9 @@ def write_fasta(records, newline: str, blank_between: bool) -> str:
     return "".join(parts)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     records=st.lists(record_st, min_size=1, max_size=5, unique_by=lambda r: r[0]),
     newline=st.sampled_from(["\n", "\r\n"]),
@@ -263,7 +265,7 @@ def test_random_records_with_random_line_widths_round_trip(
     path.write_bytes({None: raw, "gzip": gzip.compress(raw), "xz": lzma.compress(raw)}[compress])
     with open_sequences(path) as sf:
         assert sf.ids == [name for name, _, _ in records]
-        for (name, seq, _), record in zip(records, sf, strict=True):
+        for (_name, seq, _), record in zip(records, sf, strict=True):
             assert record.description == "some description"
             assert record.fetch().decode() == seq
             if seq:
