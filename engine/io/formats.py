@@ -140,8 +140,12 @@ def open_sequences(
         sf = _open_bytes(path, compression, max_bytes)
 
     if alphabet is not None:
-        for record in sf:
-            record.alphabet = alphabet
+        reads = getattr(sf, "reads", None)
+        if reads is not None:  # FASTQ: one alphabet for all reads, no Record per read
+            reads.alphabet = alphabet
+        else:
+            for record in sf:
+                record.alphabet = alphabet
     return sf
 
 
@@ -192,20 +196,18 @@ def _open_gff3(path: Path, compression: str | None) -> SequenceFile:
     records: list[Record] = []
     closers: list = []
     index_path = None
-    if parsed.fasta_line is not None:
+    if parsed.fasta_offset is not None:
         # The sequences after ``##FASTA`` are indexed in place (or in the decompressed copy).
         data_path = decompressed_copy(path, compression) if compression else path
-        with open(data_path, "rb") as handle:
-            data = handle.read()
-        marker = data.find(b"\n##FASTA") + 1
-        start = data.index(b"\n", marker) + 1 if b"\n" in data[marker:] else len(data)
-        if data[start:].strip():
+        if parsed.fasta_offset < os.path.getsize(data_path):
             indexed = index_fasta(
-                path, data_path=data_path, start=start, first_line=data.count(b"\n", 0, start) + 1
+                path,
+                data_path=data_path,
+                start=parsed.fasta_offset,
+                first_line=parsed.fasta_line,
             )
             records, closers = _fasta_records(indexed, path)
             index_path = str(indexed.index_path)
-        del data
     unattached = attach_features(records, parsed.features)
     return SequenceFile(
         str(path),
