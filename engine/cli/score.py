@@ -1,0 +1,119 @@
+"""``bytescope score FILE``: next-byte entropy and surprisal of a record, bits per byte."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.atomic import atomic_open, atomic_path
+from engine.errors import InputError
+from engine.io import open_sequences
+
+from .regions import parse_region
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score",
+        help="score a record with a byte model: entropy, surprisal, bits per byte",
+        description="Entropy[t] is the model's uncertainty (nats) about byte t+1 after "
+        "reading bytes 0..t (BLT's convention); surprisal[t] = -ln p(byte t). Bits per "
+        "byte = mean surprisal / ln 2. Regions are 0-based half-open START-END.",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--record", help="record id (default: the first record)")
+    p.add_argument("--region", help="START-END, 0-based half-open (default: whole record)")
+    p.add_argument("--model", default="default",
+                   help="'default' (bundled, by alphabet), a model/checkpoint folder or a run")
+    p.add_argument("--out", type=Path,
+                   help="X.h5 (entropy + surprisal), X.bedgraph (entropy) or X.npy (entropy)")
+    p.add_argument("--context", type=int, help="left context per chunk (default: half max_len)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--threads", type=int, help="torch threads")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    p.add_argument("--json", action="store_true",
+                   help='print {"bits_per_byte", "n", "model", "seconds"}')
+    p.set_defaults(run=run)
+
+
+def load_for_record(spec: str, alphabet: str):
+    """(model, its folder) for ``--model``; errors are ModelError with the path."""
+    from engine.models import load_model
+    from engine.models.defaults import resolve_model_path
+
+    folder = resolve_model_path(spec, alphabet)
+    return load_model(folder), folder
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.scoring import score_region
+
+    if args.out is not None and args.out.suffix.lower() not in (".h5", ".bedgraph", ".npy"):
+        raise InputError("--out must end in .h5, .bedgraph or .npy", path=args.out)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start, end = parse_region(args.region)
+    with open_sequences(args.file) as sf:
+        record = sf[args.record] if args.record else sf[0]
+        model, folder = load_for_record(args.model, record.alphabet)
+        t0 = time.perf_counter()
+        scores = score_region(args.file, record, model, folder, start, end,
+                              use_cache=not args.no_cache, context=args.context,
+                              batch_size=args.batch_size)
+        seconds = time.perf_counter() - t0
+    if args.out is not None:
+        write_scores(args.out, scores, str(folder))
+    n = len(scores)
+    if args.json:
+        print(json.dumps({"bits_per_byte": scores.bits_per_byte, "n": n, "model": str(folder),
+                          "seconds": seconds}))
+    else:
+        print(f"{record.id}:{scores.start}-{scores.end}  {scores.bits_per_byte:.4f} bits/byte  "
+              f"mean entropy {scores.entropy.mean() / math.log(2):.4f} bits  "
+              f"{n:,} bytes in {seconds:.2f}s ({n / max(seconds, 1e-9):,.0f} bytes/s)  "
+              f"model {folder}", file=sys.stdout)
+        if args.out is not None:
+            print(f"wrote {args.out}")
+    return 0
+
+
+def write_scores(path: Path, scores, model: str) -> None:
+    """Write atomically: .npy entropies, .bedgraph entropies per base, .h5 both."""
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        with atomic_open(path, "wb") as out:
+            np.save(out, scores.entropy)
+    elif suffix == ".bedgraph":
+        write_bedgraph(path, scores.record_id, scores.start, scores.entropy)
+    else:
+        import h5py
+
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+            h5.attrs.update(record_id=scores.record_id, start=scores.start, end=scores.end,
+                            model=model, units="nats",
+                            alignment="entropy[t]: about byte t+1 after bytes 0..t; "
+                            "surprisal[t]: -ln p(byte t)")
+            h5.create_dataset("entropy", data=scores.entropy)
+            h5.create_dataset("surprisal", data=scores.surprisal)
+
+
+def write_bedgraph(path: Path, chrom: str, start: int, values: np.ndarray) -> None:
+    """One bedGraph line per base (0-based half-open), values in nats, written atomically."""
+    n = len(values)
+    pos = np.arange(start, start + n)
+    lines = np.char.add(
+        np.char.add(np.char.add(f"{chrom}\t", pos.astype(str)), "\t"),
+        np.char.add(np.char.add((pos + 1).astype(str), "\t"), np.char.mod("%.4f", values)),
+    )
+    with atomic_open(path, "w", encoding="utf-8") as out:
+        out.write(f'track type=bedGraph name="{chrom} entropy" description="nats"\n')
+        out.write("\n".join(lines.tolist()))
+        out.write("\n")

@@ -1,0 +1,139 @@
+"""``bytescope train FILE... --out RUN_DIR``: train a byte model; ``--resume RUN_DIR`` goes on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+from engine.errors import InputError
+from engine.models import ARCHITECTURES, PRESETS
+from engine.train import TrainConfig, Trainer, TrainEvent
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a byte-level model (Hyena or attention) on sequence files",
+        description="Train on the first 90%% of every record, evaluate on the last 10%%. "
+        "Runs under torchrun too: torchrun --nproc_per_node=N -m engine.train FILE... --out DIR",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--out", type=Path, help="run folder (created)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a stopped run")
+    p.add_argument("--weights", type=float, nargs="+", help="mixture weight per FILE")
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None)
+    p.add_argument("--preset", choices=list(PRESETS), default=None)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--seq-len", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--warmup-steps", type=int)
+    p.add_argument("--eval-every", type=int)
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--seqlen-warmup", action="store_true", help="HyenaDNA length doubling")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--threads", type=int, help="torch threads (leave one core for a GUI)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--model-config", type=json.loads, metavar="JSON",
+                   help='model field overrides, e.g. \'{"d_model": 192, "n_layers": 4}\'')
+    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    p.set_defaults(run=run)
+
+
+_FLAGS = ("arch", "preset", "steps", "seq_len", "batch_size", "lr", "warmup_steps",
+          "eval_every", "checkpoint_every", "device", "threads", "seed")
+
+
+def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
+    if args.resume:
+        config_path = args.resume / "config.json"
+        if not config_path.exists():
+            raise InputError("not a run folder (no config.json)", path=args.resume)
+        cfg = TrainConfig.from_json(config_path)
+        if args.steps:
+            cfg.steps = args.steps
+        for name in ("device", "threads"):
+            if getattr(args, name) is not None:
+                setattr(cfg, name, getattr(args, name))
+        return cfg, args.resume, True
+    if not args.files or args.out is None:
+        raise InputError("give training FILEs and --out RUN_DIR (or --resume RUN_DIR)")
+    if (args.out / "config.json").exists():
+        raise InputError("run folder already holds a run; use --resume or another --out",
+                         path=args.out)
+    cfg = TrainConfig(files=[str(Path(f).resolve()) for f in args.files],
+                      weights=args.weights or [])
+    for name in _FLAGS:
+        value = getattr(args, name)
+        if value is not None:
+            setattr(cfg, name, value)
+    if args.seqlen_warmup:
+        cfg.seqlen_warmup = True
+    cfg.model = args.model_config or {}
+    cfg.eval_every = min(cfg.eval_every, cfg.steps)
+    cfg.checkpoint_every = min(cfg.checkpoint_every, cfg.steps)
+    cfg.warmup_steps = min(cfg.warmup_steps, max(1, cfg.steps // 10))
+    return cfg, args.out, False
+
+
+class ProgressLine:
+    """A one-line progress bar on stderr (a line per evaluation when not a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = sys.stderr.isatty()
+        self.last_val = math.nan
+        self.t0 = time.perf_counter()
+
+    def __call__(self, event: TrainEvent) -> None:
+        if event.kind == "eval":
+            self.last_val = event.metrics["val_bits_per_byte"]
+            if not self.tty:
+                print(f"step {event.step}/{self.total}  val {self.last_val:.4f} bits/byte",
+                      file=sys.stderr, flush=True)
+        elif event.kind == "step" and self.tty:
+            m = event.metrics
+            done = event.step / self.total
+            bar = "#" * int(30 * done)
+            elapsed = time.perf_counter() - self.t0
+            eta = elapsed / max(done, 1e-9) * (1 - done)
+            print(f"\r[{bar:<30}] {event.step}/{self.total} loss {m['loss']:.3f} "
+                  f"val {self.last_val:.3f} b/B {m['tokens_per_s']:,.0f} tok/s "
+                  f"ETA {eta:,.0f}s ", end="", file=sys.stderr, flush=True)
+        elif event.kind in ("finished", "failed") and self.tty:
+            print(file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg, run_dir, resume = build_config(args)
+    trainer = Trainer(cfg, run_dir, resume=resume)
+    trainer.subscribe(ProgressLine(cfg.steps))
+
+    def on_interrupt(signum, frame):  # first Ctrl-C: stop at the end of the step, checkpoint
+        print("\nstopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        trainer.request_stop()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        summary = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if trainer.rank != 0:
+        return 0
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        if summary["stopped"]:
+            print(f"resume with: bytescope train --resume {run_dir}", file=sys.stderr)
+        state = "stopped" if summary["stopped"] else "finished"
+        print(f"{state} at step {summary['step']}/{summary['steps']} in "
+              f"{summary['seconds']:.1f}s: best val {summary['best_val_bits_per_byte']:.4f} "
+              f"bits/byte, {summary['parameters']:,} parameters, best checkpoint "
+              f"{summary['best_checkpoint']}")
+    return 0

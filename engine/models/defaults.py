@@ -1,0 +1,60 @@
+"""Which model to use: the bundled defaults by alphabet, a model folder, or a run's best.
+
+``resources/models/<name>/`` holds ``config.json`` + ``model.safetensors`` for each bundled
+model; ``default`` picks ``nucleotide`` for DNA/RNA, ``protein`` for proteins and ``text`` for
+text and other bytes. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.errors import ModelError
+from engine.resources import RESOURCES
+
+from .checkpoint import CONFIG_NAME, WEIGHTS_NAME
+
+MODELS = RESOURCES / "models"
+DEFAULT_FOR_ALPHABET = {
+    "dna": "nucleotide",
+    "rna": "nucleotide",
+    "protein": "protein",
+    "text": "text",
+    "bytes": "text",
+}
+
+
+def resolve_model_path(spec: str | Path, alphabet: str = "dna") -> Path:
+    """A folder with ``config.json`` and ``model.safetensors`` for a ``--model`` value.
+
+    ``default`` (bundled, by alphabet), a bundled name (``nucleotide``, ``protein``, ``text``),
+    a model or checkpoint folder, a ``model.safetensors`` file, or a run folder (its best
+    checkpoint, else its latest).
+    """
+    if str(spec) == "default":
+        spec = DEFAULT_FOR_ALPHABET.get(alphabet, "text")
+    if isinstance(spec, str) and (MODELS / spec).is_dir() and "/" not in spec:
+        path = MODELS / spec
+    else:
+        path = Path(spec)
+    if path.is_file() and path.suffix == ".safetensors":
+        path = path.parent
+    if (path / "best.json").exists():  # a run folder
+        path = path / json.loads((path / "best.json").read_text())["checkpoint"]
+    elif (path / "checkpoints").is_dir():
+        from engine.train.checkpoints import checkpoint_dirs
+
+        done = checkpoint_dirs(path)
+        if not done:
+            raise ModelError("run folder has no complete checkpoint yet", path=path)
+        path = done[-1]
+    if not (path / CONFIG_NAME).exists() or not (path / WEIGHTS_NAME).exists():
+        if str(spec) in DEFAULT_FOR_ALPHABET.values():
+            raise ModelError(f"the bundled {spec!r} model is missing from {MODELS}")
+        raise ModelError(
+            f"no model here: expected {CONFIG_NAME} and {WEIGHTS_NAME}, a run folder, or "
+            "'default'",
+            path=path,
+        )
+    return path

@@ -1,0 +1,245 @@
+"""Scoring a record with a byte model: next-byte entropy and surprisal, chunked with overlap.
+
+Alignment (BLT's, see ARCHITECTURE.md). The model reads ``[BOS, b_0, ..., b_{n-1}]``; the logits
+at stream position p predict stream token p + 1. For byte t of a record:
+
+    entropy[t]   = H(p(. | b_0..b_t)) = -sum_v p_v log p_v     uncertainty about byte t + 1
+    surprisal[t] = -log p(b_t | b_0..b_{t-1})                  how unexpected byte t was
+
+both in nats; bits per byte = mean(surprisal) / ln 2.
+
+Long inputs never get truncated: output positions are cut into blocks of ``max_len - context``
+and each block is run in a window that starts ``context`` tokens earlier, so every position
+sees at least ``context`` tokens of left context (or everything back to BOS). BLT instead
+restarts from nothing every 8,192 bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.atomic import atomic_path
+from engine.errors import InputError
+from engine.io.cache import cache_dir
+from engine.io.records import Record, check_range
+from engine.tokenizers import ByteTokenizer
+
+BOS = ByteTokenizer.BOS
+PAD = ByteTokenizer.PAD
+
+
+class Cancelled(Exception):
+    """Raised inside a scoring or training loop when its cancel flag is set."""
+
+
+@dataclass
+class Scores:
+    """Entropy and surprisal (nats) for bytes ``[start, end)`` of one record."""
+
+    record_id: str
+    start: int
+    entropy: np.ndarray  # float32 (n,)
+    surprisal: np.ndarray  # float32 (n,)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.entropy)
+
+    @property
+    def bits_per_byte(self) -> float:
+        return float(self.surprisal.astype(np.float64).mean() / math.log(2)) if len(self) else 0.0
+
+    def __len__(self) -> int:
+        return len(self.entropy)
+
+
+def _windows(first: int, last: int, max_len: int, context: int) -> list[tuple[int, int, int]]:
+    """(window start, output start, output end) over stream positions ``[first, last)``."""
+    step = max_len - context
+    out = []
+    for a in range(first, last, step):
+        b = min(a + step, last)
+        out.append((max(0, a - context), a, b))
+    return out
+
+
+@torch.no_grad()
+def iter_scores(
+    model: nn.Module,
+    record: Record,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    context: int | None = None,
+    batch_size: int = 8,
+    device: str | torch.device = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Scores]:
+    """Yield :class:`Scores` for consecutive pieces of ``[start, end)``, in order.
+
+    ``context`` defaults to half the model's ``max_len``. ``progress(done, total)`` counts
+    bytes; setting ``cancel`` stops before the next batch with :class:`Cancelled`.
+    """
+    start, end = check_range(record.id, record.length, start, end)
+    max_len = model.max_len
+    context = max_len // 2 if context is None else context
+    if not 0 <= context < max_len:
+        raise InputError(f"context must be in [0, {max_len}) for this model, got {context}")
+    if end == start:
+        return
+    # Stream position q holds BOS (q = 0) or byte q - 1; its logits predict byte q. We need the
+    # logits at q in [start, end]: surprisal[t] at q = t, entropy[t] at q = t + 1.
+    lo = max(0, start - context)
+    tokens = _stream_tokens(record, lo, end)  # tokens[q - lo] for q in [lo, end]
+    ent_q = np.empty(end + 1 - start, dtype=np.float32)
+    sur_q = np.empty(end - start, dtype=np.float32)
+    windows = _windows(start, end + 1, max_len, context)
+    done = start  # bytes [start, done) have been yielded
+    for i in range(0, len(windows), batch_size):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        group = windows[i : i + batch_size]
+        batch = torch.full((len(group), max_len), PAD, dtype=torch.long)
+        for row, (w, _, b) in enumerate(group):
+            batch[row, : b - w] = torch.from_numpy(tokens[w - lo : b - lo])
+        logp = F.log_softmax(model(batch.to(device)).float(), dim=-1).cpu()  # (G, M, V)
+        entropy = -(logp.exp() * logp).sum(-1).numpy()  # (G, M)
+        for row, (w, a, b) in enumerate(group):
+            ent_q[a - start : b - start] = entropy[row, a - w : b - w]
+            q = np.arange(a, min(b, end))  # positions with a next byte inside the range
+            targets = torch.from_numpy(tokens[q + 1 - lo])
+            sur_q[a - start : a - start + len(q)] = -logp[row, q - w, targets].numpy()
+        reached = group[-1][2]  # logits known for q < reached, so bytes t < reached - 1
+        ready = end if reached == end + 1 else reached - 1
+        if ready > done:
+            yield Scores(
+                record.id,
+                done,
+                ent_q[done + 1 - start : ready + 1 - start].copy(),
+                sur_q[done - start : ready - start].copy(),
+            )
+            done = ready
+        if progress is not None:
+            progress(done - start, end - start)
+
+
+def _stream_tokens(record: Record, lo: int, end: int) -> np.ndarray:
+    """Tokens at stream positions ``[lo, end]``: BOS at 0, byte q - 1 at q."""
+    data = record.array(max(lo - 1, 0), end).astype(np.int64)
+    return np.concatenate([[BOS], data]) if lo == 0 else data
+
+
+def score(
+    model: nn.Module,
+    record: Record,
+    start: int = 0,
+    end: int | None = None,
+    **kwargs,
+) -> Scores:
+    """All of ``[start, end)`` at once (see :func:`iter_scores` for the options)."""
+    start, end = check_range(record.id, record.length, start, end)
+    pieces = list(iter_scores(model, record, start, end, **kwargs))
+    if not pieces:
+        return Scores(record.id, start, np.zeros(0, np.float32), np.zeros(0, np.float32))
+    return Scores(
+        record.id,
+        start,
+        np.concatenate([p.entropy for p in pieces]),
+        np.concatenate([p.surprisal for p in pieces]),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the HDF5 sidecar cache
+
+
+class ScoreCache:
+    """Whole-record scores in HDF5, one file per (file content hash, model hash, record).
+
+    Layout: ``<cache>/scores/<file hash>/<model hash>/<record key>.h5`` with float32 datasets
+    ``entropy`` and ``surprisal`` and the record id in the attributes.
+    """
+
+    def __init__(self, file_hash: str, model_hash: str, root: Path | None = None) -> None:
+        self.folder = (root or cache_dir("scores")) / file_hash / model_hash
+
+    def _path(self, record_id: str) -> Path:
+        import hashlib
+
+        key = hashlib.blake2b(record_id.encode(), digest_size=8).hexdigest()
+        return self.folder / f"{key}.h5"
+
+    def load(self, record_id: str) -> Scores | None:
+        path = self._path(record_id)
+        if not path.exists():
+            return None
+        try:
+            with h5py.File(path, "r") as h5:
+                if h5.attrs.get("record_id") != record_id:
+                    return None
+                return Scores(record_id, 0, h5["entropy"][()], h5["surprisal"][()])
+        except (OSError, KeyError):  # a damaged cache entry is recomputed, not an error
+            return None
+
+    def save(self, scores: Scores) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self._path(scores.record_id)) as tmp, h5py.File(tmp, "w") as h5:
+            h5.attrs["record_id"] = scores.record_id
+            h5.create_dataset("entropy", data=scores.entropy)
+            h5.create_dataset("surprisal", data=scores.surprisal)
+
+
+def score_record_cached(
+    model: nn.Module, cache: ScoreCache, record: Record, start: int = 0,
+    end: int | None = None, **kwargs
+) -> Scores:
+    """Scores for ``[start, end)``, sliced from the cached whole record (computed if absent)."""
+    start, end = check_range(record.id, record.length, start, end)
+    whole = cache.load(record.id)
+    if whole is None or len(whole) != record.length:
+        whole = score(model, record, **kwargs)
+        cache.save(whole)
+    return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])
+
+
+def score_region(
+    sf_path: str | Path,
+    record: Record,
+    model: nn.Module,
+    model_dir: str | Path,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    use_cache: bool = True,
+    **kwargs,
+) -> Scores:
+    """Scores for a region of a record of the file at ``sf_path``, through the sidecar cache.
+
+    A whole record is computed once and cached under (file content hash, model hash, record);
+    a region is sliced from that cache when present, else computed on its own (with its left
+    context) without scoring the rest of the record.
+    """
+    from engine.io.cache import content_hash
+    from engine.models.checkpoint import model_hash
+
+    start, end = check_range(record.id, record.length, start, end)
+    if not use_cache:
+        return score(model, record, start, end, **kwargs)
+    cache = ScoreCache(content_hash(sf_path), model_hash(model_dir))
+    whole = cache.load(record.id)
+    if whole is not None and len(whole) == record.length:
+        return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])
+    if (start, end) == (0, record.length):
+        return score_record_cached(model, cache, record, **kwargs)
+    return score(model, record, start, end, **kwargs)

@@ -1,0 +1,123 @@
+"""Run folders and checkpoints, written so that a killed run leaves only loadable checkpoints.
+
+    RUN_DIR/config.json                 the TrainConfig
+    RUN_DIR/metrics.h5                  step and eval metrics (engine.train.metrics)
+    RUN_DIR/checkpoints/step-000200/    one complete checkpoint:
+        config.json, model.safetensors  the model (engine.models.checkpoint format)
+        optimizer.safetensors           AdamW moments, as tensors
+        state.json                      step, scheduler, data and torch RNG states, metrics
+    RUN_DIR/best -> checkpoints/...     the checkpoint with the best validation bits/byte
+
+A checkpoint is written into ``step-N.tmp`` and renamed into place, so a directory without
+the ``.tmp`` suffix is always complete. Nothing is pickled: tensors go to safetensors, the rest
+to JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from engine.errors import ModelError
+from engine.models.checkpoint import save_model
+
+CHECKPOINTS = "checkpoints"
+
+
+def checkpoint_dirs(run_dir: str | Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first."""
+    folder = Path(run_dir) / CHECKPOINTS
+    if not folder.is_dir():
+        return []
+    done = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-")
+            and not p.name.endswith(".tmp")]
+    return sorted(done, key=lambda p: int(p.name.split("-")[1]))
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
+    """Split an optimizer state dict into flat tensors and JSON-able rest."""
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for pid, values in state["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value) and value.dim() > 0:
+                tensors[f"{pid}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{pid}.{key}"] = float(value)
+    return tensors, {"scalars": scalars, "param_groups": state["param_groups"]}
+
+
+def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    state: dict = {}
+    for name, value in tensors.items():
+        pid, key = name.split(".", 1)
+        state.setdefault(int(pid), {})[key] = value
+    for name, value in meta["scalars"].items():
+        pid, key = name.split(".", 1)
+        state.setdefault(int(pid), {})[key] = torch.tensor(value)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def save_checkpoint(
+    run_dir: Path,
+    step: int,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict,
+    keep_last: int,
+    protect: Path | None = None,
+) -> Path:
+    """Write checkpoint ``step`` atomically and prune older ones (keeping ``protect``)."""
+    folder = run_dir / CHECKPOINTS
+    final = folder / f"step-{step:07d}"
+    tmp = folder / f"step-{step:07d}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_model(model, tmp)
+    tensors, meta = optimizer_tensors(optimizer)
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    state = dict(state, optimizer=meta, torch_rng=torch.get_rng_state().tolist())
+    (tmp / "state.json").write_text(json.dumps(state))
+    for path in tmp.iterdir():  # make the bytes durable before the rename publishes them
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    for old in checkpoint_dirs(run_dir)[:-keep_last] if keep_last > 0 else []:
+        if protect is None or old.resolve() != protect.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(
+    folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None
+) -> dict:
+    """Load weights (and optimizer) from a checkpoint folder; return its state dict."""
+    try:
+        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        state = json.loads((folder / "state.json").read_text())
+        if optimizer is not None:
+            tensors = load_file(str(folder / "optimizer.safetensors"))
+            restore_optimizer(optimizer, tensors, state["optimizer"])
+    except (OSError, ValueError, RuntimeError, KeyError) as error:
+        raise ModelError(f"cannot load checkpoint: {error}", path=folder) from None
+    torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
+    return state
+
+
+def rng_state(rng: np.random.Generator) -> dict:
+    """A NumPy generator's state as JSON-able data."""
+    return rng.bit_generator.state
+
+
+def rng_from_state(state: dict) -> np.random.Generator:
+    bit = getattr(np.random, state["bit_generator"])()
+    bit.state = state
+    return np.random.Generator(bit)

@@ -1,0 +1,68 @@
+"""The training configuration: every knob of a run, saved as ``config.json`` in the run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import InputError
+
+
+@dataclass
+class TrainConfig:
+    """What to train on, which model, and how. Saved verbatim in ``RUN_DIR/config.json``."""
+
+    files: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)  # mixture weights; default: equal
+    arch: str = "hyena"
+    preset: str = "tiny"
+    model: dict = field(default_factory=dict)  # overrides of the model config's fields
+    steps: int = 1000
+    seq_len: int = 1024
+    batch_size: int = 16
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    seqlen_warmup: bool = False  # HyenaDNA: start at 64 and double up to seq_len
+    seqlen_warmup_steps: int = 0  # steps spent in the doubling stages (default: steps // 4)
+    eval_every: int = 100
+    eval_batches: int = 8
+    checkpoint_every: int = 200
+    keep_last: int = 2
+    held_out: float = 0.1  # the last 10% of every record is validation
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | mps
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
+    log_every: int = 10
+
+    def validate(self) -> None:
+        if not self.files:
+            raise InputError("no training files given")
+        if self.weights and len(self.weights) != len(self.files):
+            raise InputError(
+                f"{len(self.weights)} mixture weights for {len(self.files)} files; give one each"
+            )
+        if any(w < 0 for w in self.weights) or (self.weights and sum(self.weights) <= 0):
+            raise InputError("mixture weights must be non-negative and not all zero")
+        for name in ("steps", "seq_len", "batch_size", "eval_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name.replace('_', '-')} must be at least 1")
+        if self.lr <= 0:
+            raise InputError("learning rate must be positive")
+        if not 0 < self.held_out < 1:
+            raise InputError("held-out fraction must be between 0 and 1")
+        if self.device not in ("auto", "cpu", "cuda", "mps"):
+            raise InputError(f"unknown device {self.device!r} (auto, cpu, cuda or mps)")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> TrainConfig:
+        values = json.loads(Path(path).read_text())
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})

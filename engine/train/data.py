@@ -1,0 +1,108 @@
+"""Training data: a weighted mixture of files, split by the held-out rule, sampled reproducibly.
+
+Held-out rule (``shared/data/README.md``): a model trains on the first 90% of every record and
+is evaluated on the last 10%, with no overlap. Training windows of ``seq_len + 1`` bytes are
+drawn from the training parts: a file by its mixture weight, then a record in proportion to
+its training length, then a uniform offset. A window that starts at a record's first byte is
+preceded by BOS, as scoring does. All randomness comes from one NumPy generator whose state is
+checkpointed, so a resumed run draws exactly the batches it would have drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.errors import InputError
+from engine.io import open_sequences
+from engine.tokenizers import ByteTokenizer
+
+BOS = ByteTokenizer.BOS
+
+
+@dataclass
+class Part:
+    """The training or validation bytes of one record."""
+
+    file: int
+    record_id: str
+    data: np.ndarray  # uint8
+    at_record_start: bool  # the part begins at the record's first byte
+
+
+class ByteMixture:
+    """The parts of every record of every file, with the sampler and the validation tiling."""
+
+    def __init__(self, files: list[str], weights: list[float], held_out: float = 0.1) -> None:
+        self.files = files
+        w = np.asarray(weights or [1.0] * len(files), dtype=np.float64)
+        self.train: list[list[Part]] = []
+        self.val: list[Part] = []
+        for i, path in enumerate(files):
+            parts = []
+            with open_sequences(path) as sf:
+                for record in sf:
+                    cut = round(record.length * (1 - held_out))
+                    data = record.array()  # copies out of the map: the file can close
+                    parts.append(Part(i, record.id, np.array(data[:cut]), True))
+                    if record.length - cut > 0:
+                        self.val.append(Part(i, record.id, np.array(data[cut:]), False))
+            if not any(len(p.data) for p in parts):
+                raise InputError("no sequence bytes to train on", path=path)
+            self.train.append(parts)
+        self.file_weights = w / w.sum()
+        self.part_weights = [
+            np.array([len(p.data) for p in parts], dtype=np.float64) for parts in self.train
+        ]
+        self.part_weights = [pw / pw.sum() for pw in self.part_weights]
+
+    @property
+    def train_bytes(self) -> int:
+        return sum(len(p.data) for parts in self.train for p in parts)
+
+    @property
+    def val_bytes(self) -> int:
+        return sum(len(p.data) for p in self.val)
+
+    def sample(self, rng: np.random.Generator, batch: int, seq_len: int) -> np.ndarray:
+        """(batch, seq_len + 1) int64 token windows; inputs are [:, :-1], targets [:, 1:]."""
+        out = np.empty((batch, seq_len + 1), dtype=np.int64)
+        files = rng.choice(len(self.train), size=batch, p=self.file_weights)
+        for row, f in enumerate(files.tolist()):
+            part = self.train[f][rng.choice(len(self.train[f]), p=self.part_weights[f])]
+            out[row] = window(part, rng.integers(-1, max(len(part.data) - seq_len, 0)), seq_len)
+        return out
+
+    def validation_windows(self, seq_len: int, limit: int) -> np.ndarray:
+        """Up to ``limit`` non-overlapping windows tiling the validation parts, in order.
+
+        The validation bytes are spread over the parts proportionally, so a long chromosome and
+        a short plasmid both count; the windows are the same at every evaluation.
+        """
+        windows = []
+        for part in self.val:
+            for start in range(0, len(part.data) - 1, seq_len):
+                windows.append(window(part, start, seq_len))
+        if not windows:
+            raise InputError("no validation bytes: records are too short for the held-out split")
+        if len(windows) > limit:  # evenly spaced subset, deterministic
+            idx = np.linspace(0, len(windows) - 1, limit).round().astype(int)
+            windows = [windows[i] for i in idx]
+        return np.stack(windows)
+
+
+def window(part: Part, start: int, seq_len: int) -> np.ndarray:
+    """seq_len + 1 tokens from ``part`` at ``start``; start -1 means BOS then the first bytes.
+
+    Windows running past the part's end are padded with PAD (ignored by the loss).
+    """
+    out = np.full(seq_len + 1, ByteTokenizer.PAD, dtype=np.int64)
+    if start < 0:
+        out[0] = BOS if part.at_record_start else part.data[0]
+        piece = part.data[0 if part.at_record_start else 1 :][:seq_len]
+        out[1 : 1 + len(piece)] = piece
+    else:
+        piece = part.data[start : start + seq_len + 1]
+        out[: len(piece)] = piece
+    return out

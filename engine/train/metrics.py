@@ -1,0 +1,60 @@
+"""Run metrics in HDF5, readable while the run writes them (HDF5 single-writer/multi-reader).
+
+    /step/{step, time, loss, lr, grad_norm, tokens_per_s, seq_len}   one row per logged step
+    /eval/{step, time, val_loss, val_bits_per_byte}                   one row per evaluation
+
+Each column is a resizable 1-D dataset. Readers open with ``read_metrics`` (``swmr=True``)
+and see every row the writer has flushed. On resume, rows after the checkpoint's step are
+dropped so the history matches the weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+STEP_COLUMNS = ("step", "time", "loss", "lr", "grad_norm", "tokens_per_s", "seq_len")
+EVAL_COLUMNS = ("step", "time", "val_loss", "val_bits_per_byte")
+
+
+class MetricsWriter:
+    """Appends metric rows; ``flush`` makes them visible to readers."""
+
+    def __init__(self, path: str | Path, *, resume_step: int | None = None) -> None:
+        path = Path(path)
+        fresh = not path.exists()
+        self.h5 = h5py.File(path, "a", libver="latest")
+        if fresh:
+            for group, columns in (("step", STEP_COLUMNS), ("eval", EVAL_COLUMNS)):
+                g = self.h5.create_group(group)
+                for name in columns:
+                    g.create_dataset(name, shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
+        elif resume_step is not None:
+            for group in ("step", "eval"):
+                steps = self.h5[group]["step"][()]
+                keep = int(np.searchsorted(steps, resume_step, side="right"))
+                for name in self.h5[group]:
+                    self.h5[group][name].resize((keep,))
+        self.h5.swmr_mode = True
+
+    def append(self, group: str, row: dict) -> None:
+        g = self.h5[group]
+        n = g["step"].shape[0]
+        for name in g:
+            g[name].resize((n + 1,))
+            g[name][n] = float(row.get(name, np.nan))
+
+    def flush(self) -> None:
+        self.h5.flush()
+
+    def close(self) -> None:
+        if self.h5.id.valid:
+            self.h5.close()
+
+
+def read_metrics(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
+    """Every column of a run's metrics, also while the run is writing."""
+    with h5py.File(path, "r", libver="latest", swmr=True) as h5:
+        return {group: {name: h5[group][name][()] for name in h5[group]} for group in h5}

@@ -1,0 +1,372 @@
+"""The Trainer: one loop for the CLI, a GUI worker thread and ``torchrun``.
+
+Optimisation: AdamW (no weight decay on norms, biases, embeddings' padding or the Hyena filter
+MLP, as HyenaDNA), learning rate
+
+    lr(s) = lr * s / warmup                                            for s < warmup
+    lr(s) = lr * (r + (1 - r) * (1 + cos(pi * (s - warmup) / (S - warmup))) / 2)   after,
+
+with r = ``min_lr_ratio`` and S the total steps; gradients clipped to ``grad_clip`` in global
+L2 norm. Loss: mean cross-entropy of the next byte (nats); bits per byte = loss / ln 2.
+
+Control: ``request_stop``, ``pause`` and ``resume`` set flags checked once per step, so any
+thread may call them. Events (``step``, ``eval``, ``checkpoint``, ``paused``, ``resumed``,
+``finished``, ``failed``) go to subscribers as plain :class:`TrainEvent` objects; nothing here
+knows about Qt.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.atomic import atomic_path
+from engine.errors import BytescopeError, InputError
+from engine.models.checkpoint import build_model, model_config
+from engine.tokenizers import ByteTokenizer
+
+from .checkpoints import (
+    checkpoint_dirs,
+    load_checkpoint,
+    rng_from_state,
+    rng_state,
+    save_checkpoint,
+)
+from .config import TrainConfig
+from .data import ByteMixture
+from .metrics import MetricsWriter
+
+LN2 = math.log(2)
+
+
+class TrainingFailed(BytescopeError):
+    """The run could not go on (NaN loss, bad data); the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainEvent:
+    kind: str  # step | eval | checkpoint | paused | resumed | finished | failed
+    step: int
+    metrics: dict = field(default_factory=dict)
+    message: str = ""
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` at ``cfg.steps``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    r = cfg.min_lr_ratio
+    return cfg.lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def seq_len_at(step: int, cfg: TrainConfig) -> int:
+    """HyenaDNA's warm-up: 64, 128, ... doubling in equal stages up to ``cfg.seq_len``."""
+    if not cfg.seqlen_warmup or cfg.seq_len <= 64:
+        return cfg.seq_len
+    stages = int(math.log2(cfg.seq_len / 64))  # stages below the final length
+    warm = cfg.seqlen_warmup_steps or cfg.steps // 4
+    if step >= warm:
+        return cfg.seq_len
+    return min(cfg.seq_len, 64 * 2 ** int(step * (stages + 1) / max(warm, 1)))
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda asked for, but no CUDA device is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise InputError("--device mps asked for, but MPS is not available")
+    return torch.device(name)
+
+
+class Trainer:
+    """Trains a byte model into a run folder; ``run()`` blocks until finished or stopped."""
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
+                 data: ByteMixture | None = None) -> None:
+        config.validate()
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self._data = data
+        self._subscribers: list[Callable[[TrainEvent], None]] = []
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.step = 0
+        self.best_val: float = math.inf
+        self.last_checkpoint: Path | None = None
+        self.best_checkpoint: Path | None = None
+        # torch.distributed, when launched by torchrun
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+
+    # -- control, from any thread -------------------------------------------------------------
+    def subscribe(self, callback: Callable[[TrainEvent], None]) -> None:
+        self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[TrainEvent], None]) -> None:
+        if callback in self._subscribers:
+            self._subscribers.remove(callback)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run wakes up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume_run(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def _emit(self, kind: str, metrics: dict | None = None, message: str = "") -> None:
+        if self.rank != 0:
+            return
+        event = TrainEvent(kind, self.step, metrics or {}, message)
+        for callback in list(self._subscribers):
+            callback(event)
+
+    # -- the loop --------------------------------------------------------------------------------
+    def run(self) -> dict:
+        """Train to ``config.steps``; return a summary dict. Raises on failure."""
+        cfg = self.config
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.device = pick_device(cfg.device)
+        distributed = self.world > 1
+        if distributed:
+            self._init_distributed()
+        try:
+            return self._run(distributed)
+        except TrainingFailed as error:
+            self._emit("failed", message=str(error))
+            raise
+        finally:
+            if distributed and torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()
+
+    def _init_distributed(self) -> None:
+        backend = "nccl" if self.device.type == "cuda" else "gloo"
+        if self.device.type == "cuda":
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            torch.cuda.set_device(local)
+            self.device = torch.device("cuda", local)
+        torch.distributed.init_process_group(backend)
+
+    def _run(self, distributed: bool) -> dict:
+        cfg = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        data = self._data or ByteMixture(cfg.files, cfg.weights, cfg.held_out)
+        mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
+        torch.manual_seed(cfg.seed)
+        model = build_model(mcfg).to(self.device)
+        optimizer = torch.optim.AdamW(self._param_groups(model), lr=cfg.lr, betas=(0.9, 0.95))
+        rng = np.random.default_rng([cfg.seed, self.rank])
+        start_time_offset = 0.0
+        if self.resume:
+            latest = checkpoint_dirs(self.run_dir)
+            if not latest:
+                raise InputError("no complete checkpoint to resume from", path=self.run_dir)
+            state = load_checkpoint(latest[-1], model, optimizer)
+            self.step = state["step"]
+            self.best_val = state.get("best_val", math.inf)
+            rng = rng_from_state(state["data_rng"][self.rank if distributed else 0])
+            start_time_offset = state.get("elapsed", 0.0)
+            self.last_checkpoint = latest[-1]
+            best = state.get("best_checkpoint")
+            self.best_checkpoint = Path(best) if best else None
+        elif self.rank == 0:
+            with atomic_path(self.run_dir / "config.json") as tmp:
+                tmp.write_text(cfg.to_json())
+        model.train()
+        ddp = (
+            torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+        )
+        metrics = None
+        if self.rank == 0:
+            resume_step = self.step if self.resume else None
+            metrics = MetricsWriter(self.run_dir / "metrics.h5", resume_step=resume_step)
+        val_windows = data.validation_windows(cfg.seq_len, cfg.eval_batches * cfg.batch_size)
+        autocast = self.device.type == "cuda"
+        t0 = time.perf_counter() - start_time_offset
+        tokens_since, time_since = 0, time.perf_counter()
+        try:
+            while self.step < cfg.steps:
+                if self._stop.is_set():
+                    break
+                if not self._running.is_set():
+                    self._emit("paused")
+                    while not self._running.wait(0.1):
+                        pass
+                    if self._stop.is_set():
+                        break
+                    self._emit("resumed")
+                seq_len = seq_len_at(self.step, cfg)
+                batch = torch.from_numpy(data.sample(rng, cfg.batch_size, seq_len)).to(self.device)
+                lr = lr_at(self.step, cfg)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+                    logits = ddp(batch[:, :-1])
+                loss = F.cross_entropy(
+                    logits.float().reshape(-1, logits.shape[-1]),
+                    batch[:, 1:].reshape(-1),
+                    ignore_index=ByteTokenizer.PAD,
+                )
+                if not torch.isfinite(loss):
+                    raise TrainingFailed(
+                        f"loss became {loss.item()} at step {self.step + 1}; stopped. Last good "
+                        f"checkpoint: {self.last_checkpoint or 'none yet'}",
+                        path=self.run_dir,
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                self.step += 1
+                tokens_since += batch[:, 1:].numel() * self.world
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    now = time.perf_counter()
+                    row = {
+                        "step": self.step,
+                        "time": now - t0,
+                        "loss": loss.item(),
+                        "lr": lr,
+                        "grad_norm": float(grad_norm),
+                        "tokens_per_s": tokens_since / max(now - time_since, 1e-9),
+                        "seq_len": seq_len,
+                    }
+                    tokens_since, time_since = 0, now
+                    if metrics is not None:
+                        metrics.append("step", row)
+                        metrics.flush()
+                    self._emit("step", row)
+                due_ckpt = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
+                if self.step % cfg.eval_every == 0 or due_ckpt:
+                    # every checkpoint is evaluated, so "best" always names its own weights
+                    self._evaluate(model, val_windows, metrics, t0)
+                if due_ckpt:
+                    self._checkpoint(model, optimizer, rng, t0, distributed)
+            stopped = self.step < cfg.steps
+            if stopped and self.step > 0 and (
+                self.last_checkpoint is None or not self.last_checkpoint.name.endswith(
+                    f"{self.step:07d}")
+            ):
+                self._checkpoint(model, optimizer, rng, t0, distributed)  # stop = save first
+        finally:
+            if metrics is not None:
+                metrics.close()
+        summary = {
+            "step": self.step,
+            "steps": cfg.steps,
+            "stopped": self.step < cfg.steps,
+            "best_val_bits_per_byte": self.best_val,
+            "seconds": time.perf_counter() - t0,
+            "run_dir": str(self.run_dir),
+            "best_checkpoint": str(self.best_checkpoint) if self.best_checkpoint else None,
+            "parameters": sum(p.numel() for p in model.parameters()),
+        }
+        if distributed:
+            summary["replica_checksums"] = self._replica_checksums(model)
+        self._emit("finished", summary)
+        return summary
+
+    def _param_groups(self, model: torch.nn.Module) -> list[dict]:
+        decay, no_decay = [], []
+        for name, p in model.named_parameters():
+            # Norms, biases, embeddings, and the Hyena filter (as HyenaDNA) get no decay.
+            if p.dim() < 2 or "embed" in name or ".filter." in name:
+                no_decay.append(p)
+            else:
+                decay.append(p)
+        return [
+            {"params": decay, "weight_decay": self.config.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+
+    @torch.no_grad()
+    def _evaluate(self, model, windows: np.ndarray, metrics, t0: float) -> None:
+        model.eval()
+        total, count = 0.0, 0
+        bs = self.config.batch_size
+        for i in range(0, len(windows), bs):
+            batch = torch.from_numpy(windows[i : i + bs]).to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                enabled=self.device.type == "cuda"):
+                logits = model(batch[:, :-1])
+            targets = batch[:, 1:].reshape(-1)
+            loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets,
+                                   ignore_index=ByteTokenizer.PAD, reduction="sum")
+            total += loss.item()
+            count += int((targets != ByteTokenizer.PAD).sum())
+        model.train()
+        val_loss = total / max(count, 1)
+        row = {"step": self.step, "time": time.perf_counter() - t0, "val_loss": val_loss,
+               "val_bits_per_byte": val_loss / LN2}
+        self._improved_at = self.step if row["val_bits_per_byte"] < self.best_val else None
+        if self._improved_at is not None:
+            self.best_val = row["val_bits_per_byte"]
+        if metrics is not None:
+            metrics.append("eval", row)
+            metrics.flush()
+        self._emit("eval", row)
+
+    def _checkpoint(self, model, optimizer, rng, t0: float, distributed: bool) -> None:
+        cfg = self.config
+        states = [rng_state(rng)]
+        if distributed:
+            gathered: list = [None] * self.world
+            torch.distributed.all_gather_object(gathered, states[0])
+            states = gathered
+        if self.rank != 0:
+            return
+        is_best = getattr(self, "_improved_at", None) == self.step
+        final_name = self.run_dir / "checkpoints" / f"step-{self.step:07d}"
+        state = {
+            "step": self.step,
+            "best_val": self.best_val,
+            "data_rng": states,
+            "elapsed": time.perf_counter() - t0,
+            "best_checkpoint": str(final_name if is_best else self.best_checkpoint or ""),
+        }
+        path = save_checkpoint(self.run_dir, self.step, model, optimizer, state, cfg.keep_last,
+                               protect=self.best_checkpoint if not is_best else None)
+        self.last_checkpoint = path
+        if is_best:
+            self.best_checkpoint = path
+            _point_best(self.run_dir, path)
+        self._emit("checkpoint", {"path": str(path), "best": is_best})
+
+    def _replica_checksums(self, model) -> list[float]:
+        local = torch.tensor(
+            [float(sum(p.detach().double().sum() for p in model.parameters()))]
+        )
+        out = [torch.zeros(1, dtype=local.dtype) for _ in range(self.world)]
+        torch.distributed.all_gather(out, local)
+        return [float(t) for t in out]
+
+
+def _point_best(run_dir: Path, checkpoint: Path) -> None:
+    """``RUN_DIR/best.json`` names the best checkpoint (a file, so it works on every OS)."""
+    with atomic_path(run_dir / "best.json") as tmp:
+        tmp.write_text(f'{{"checkpoint": "{checkpoint.relative_to(run_dir).as_posix()}"}}\n')
