@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from engine import __version__
 from engine.errors import BytescopeError
 
-from . import info
+from . import info, patch, score, train
 
 # Subcommands in the order ``--help`` lists them.
-COMMANDS = (info,)
+COMMANDS = (info, score, patch, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ import numpy as np
 from engine.atomic import atomic_open, atomic_path
 from engine.errors import InputError
 from engine.io import open_sequences
+from engine.patching.output import write_bedgraph
 
 from .regions import parse_region
 
@@ -86,13 +87,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_scores(path: Path, scores, model: str) -> None:
-    """Write atomically: .npy entropies, .bedgraph entropies per base, .h5 both."""
+    """Write atomically: .npy entropies, .bedgraph entropies, .h5 both (``entropies``,
+    ``surprisal``; what ``bytescope patch --entropies`` reads)."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
         with atomic_open(path, "wb") as out:
             np.save(out, scores.entropy)
     elif suffix == ".bedgraph":
-        write_bedgraph(path, scores.record_id, scores.start, scores.entropy)
+        write_bedgraph(path, scores.record_id, scores.entropy, offset=scores.start,
+                       track_name=f"{scores.record_id} entropy (nats)")
     else:
         import h5py
 
@@ -101,19 +104,5 @@ def write_scores(path: Path, scores, model: str) -> None:
                             model=model, units="nats",
                             alignment="entropy[t]: about byte t+1 after bytes 0..t; "
                             "surprisal[t]: -ln p(byte t)")
-            h5.create_dataset("entropy", data=scores.entropy)
+            h5.create_dataset("entropies", data=scores.entropy)  # what `patch` reads
             h5.create_dataset("surprisal", data=scores.surprisal)
-
-
-def write_bedgraph(path: Path, chrom: str, start: int, values: np.ndarray) -> None:
-    """One bedGraph line per base (0-based half-open), values in nats, written atomically."""
-    n = len(values)
-    pos = np.arange(start, start + n)
-    lines = np.char.add(
-        np.char.add(np.char.add(f"{chrom}\t", pos.astype(str)), "\t"),
-        np.char.add(np.char.add((pos + 1).astype(str), "\t"), np.char.mod("%.4f", values)),
-    )
-    with atomic_open(path, "w", encoding="utf-8") as out:
-        out.write(f'track type=bedGraph name="{chrom} entropy" description="nats"\n')
-        out.write("\n".join(lines.tolist()))
-        out.write("\n")

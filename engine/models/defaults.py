@@ -51,7 +51,10 @@ def resolve_model_path(spec: str | Path, alphabet: str = "dna") -> Path:
         path = done[-1]
     if not (path / CONFIG_NAME).exists() or not (path / WEIGHTS_NAME).exists():
         if str(spec) in DEFAULT_FOR_ALPHABET.values():
-            raise ModelError(f"the bundled {spec!r} model is missing from {MODELS}")
+            raise ModelError(
+                f"the bundled {spec!r} model is missing from {MODELS}; give --model PATH "
+                "(a trained model or run folder) or precomputed --entropies"
+            )
         raise ModelError(
             f"no model here: expected {CONFIG_NAME} and {WEIGHTS_NAME}, a run folder, or "
             "'default'",

@@ -1,0 +1,162 @@
+"""Patch files: BED (opens in IGV), TSV, JSON, and the entropies as bedGraph. All atomic.
+
+Coordinates are 0-based half-open record coordinates, as BED's are: a patch of a region
+starting at ``offset`` is written at ``offset + start``. Entropies passed here are aligned to the
+region's bytes (``entropies[i]`` recorded at byte ``offset + i``).
+
+BED score: the patch's mean entropy scaled to BED's 0-1000 range against the largest possible
+byte entropy, ``score = round(1000 * clip(mean(H) / ln 256, 0, 1))``, where ``mean(H)`` is the
+mean of the entropies recorded at the patch's bytes (what the bedGraph shows under it). Without
+entropies (byte-only modes) every score is 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.atomic import atomic_open
+
+from .patcher import PatchResult
+
+MAX_BYTE_ENTROPY = math.log(256)  # nats: uniform over 256 byte values
+BED_SCORE_MAX = 1000
+
+
+@dataclass(frozen=True)
+class PatchRows:
+    """One row per patch, ready to write: record coordinates and mean entropy (or None)."""
+
+    index: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    mean_entropy: np.ndarray | None
+
+
+def patch_rows(
+    result: PatchResult, offset: int = 0, entropies: np.ndarray | None = None
+) -> PatchRows:
+    """The result's patches in record coordinates, with each patch's mean entropy.
+
+    ``entropies`` hold one value per byte of the patched region (BOS/EOS positions excluded).
+    """
+    index, begin, end = result.byte_intervals()
+    mean = None
+    if entropies is not None and len(index):
+        # The intervals tile [0, n_bytes), so reduceat sums each patch's own slice.
+        sums = np.add.reduceat(np.asarray(entropies, dtype=np.float64), begin)
+        mean = sums / (end - begin)
+    return PatchRows(index, begin + offset, end + offset, mean)
+
+
+def bed_scores(mean_entropy: np.ndarray | None, count: int) -> np.ndarray:
+    """``round(1000 * clip(mean H / ln 256, 0, 1))`` per patch; zeros without entropies."""
+    if mean_entropy is None:
+        return np.zeros(count, dtype=np.int64)
+    scaled = np.clip(mean_entropy / MAX_BYTE_ENTROPY, 0.0, 1.0) * BED_SCORE_MAX
+    return np.rint(scaled).astype(np.int64)
+
+
+def _track_value(text: str) -> str:
+    return text.replace('"', "'").replace("\n", " ")
+
+
+def _write_lines(path: str | Path, header: Iterable[str], lines: Iterable[str]) -> None:
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as handle:
+        for line in header:
+            handle.write(line + "\n")
+        handle.writelines(line + "\n" for line in lines)
+
+
+def write_bed(
+    path: str | Path, chrom: str, rows: PatchRows, track_name: str = "bytescope patches"
+) -> None:
+    """BED6 with a ``track`` line (``useScore=1`` shades patches by score in IGV).
+
+    Columns: chrom, start, end, name (patch index), score (see module docstring), strand ``.``.
+    """
+    scores = bed_scores(rows.mean_entropy, len(rows.index))
+    header = [f'track name="{_track_value(track_name)}" useScore=1']
+    lines = (
+        f"{chrom}\t{s}\t{e}\t{i}\t{score}\t."
+        for i, s, e, score in zip(
+            rows.index.tolist(), rows.start.tolist(), rows.end.tolist(), scores.tolist(),
+            strict=True,
+        )
+    )
+    _write_lines(path, header, lines)
+
+
+def write_tsv(path: str | Path, chrom: str, rows: PatchRows) -> None:
+    """Tab-separated with a header: record, start, end, index, length, mean_entropy (or NA)."""
+    means = (
+        [f"{m:.6g}" for m in rows.mean_entropy.tolist()]
+        if rows.mean_entropy is not None
+        else ["NA"] * len(rows.index)
+    )
+    header = ["record\tstart\tend\tindex\tlength\tmean_entropy"]
+    lines = (
+        f"{chrom}\t{s}\t{e}\t{i}\t{e - s}\t{m}"
+        for i, s, e, m in zip(
+            rows.index.tolist(), rows.start.tolist(), rows.end.tolist(), means, strict=True
+        )
+    )
+    _write_lines(path, header, lines)
+
+
+def write_json(
+    path: str | Path,
+    result: PatchResult,
+    chrom: str,
+    offset: int = 0,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """``{record, offset, stats, config, starts, lengths, ...extra}``.
+
+    ``starts`` are record coordinates (``offset`` added; a BOS sits at ``offset - 1``) and
+    ``lengths`` count positions (BOS/EOS/next token included if the config has them).
+    """
+    payload: dict[str, Any] = {"record": chrom, "offset": offset}
+    payload.update(result.to_dict(arrays=False))
+    payload["starts"] = (result.starts - result.bos + offset).tolist()
+    payload["lengths"] = result.lengths.tolist()
+    payload.update(extra or {})
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=1)
+        handle.write("\n")
+
+
+def write_bedgraph(
+    path: str | Path,
+    chrom: str,
+    entropies: np.ndarray,
+    offset: int = 0,
+    track_name: str = "bytescope entropy",
+    digits: int = 4,
+) -> None:
+    """The entropies as bedGraph: one ``chrom start end value`` line per run of equal values.
+
+    Values are rounded to ``digits`` decimals (nats); neighbouring bytes with the same rounded
+    value share a line, as bedGraph allows.
+    """
+    values = np.round(np.asarray(entropies, dtype=np.float64), digits)
+    n = len(values)
+    if n:
+        run_starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    else:
+        run_starts = np.zeros(0, dtype=np.int64)
+    run_ends = np.append(run_starts[1:], n)
+    header = [f'track type=bedGraph name="{_track_value(track_name)}"']
+    lines = (
+        f"{chrom}\t{s + offset}\t{e + offset}\t{v:.{digits}f}"
+        for s, e, v in zip(
+            run_starts.tolist(), run_ends.tolist(), values[run_starts].tolist(), strict=True
+        )
+    )
+    _write_lines(path, header, lines)
