@@ -4,8 +4,9 @@
     /eval/{step, time, val_loss, val_bits_per_byte}                   one row per evaluation
 
 Each column is a resizable 1-D dataset. Readers open with ``read_metrics`` (``swmr=True``)
-and see every row the writer has flushed. On resume, rows after the checkpoint's step are
-dropped so the history matches the weights.
+and see every row the writer has flushed. On resume the file is rewritten with the rows up to
+the checkpoint's step, so the history matches the weights (and a killed writer's file, still
+flagged as open, is replaced).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+
+from engine.atomic import atomic_path
 
 STEP_COLUMNS = ("step", "time", "loss", "lr", "grad_norm", "tokens_per_s", "seq_len")
 EVAL_COLUMNS = ("step", "time", "val_loss", "val_bits_per_byte")
@@ -24,19 +27,24 @@ class MetricsWriter:
 
     def __init__(self, path: str | Path, *, resume_step: int | None = None) -> None:
         path = Path(path)
-        fresh = not path.exists()
-        self.h5 = h5py.File(path, "a", libver="latest")
-        if fresh:
+        kept = {}
+        if resume_step is not None and path.exists():
+            # A killed writer leaves the file marked open for SWMR writing; SWMR readers can
+            # still read it, so copy the rows up to the checkpoint into a fresh file.
+            try:
+                old = read_metrics(path)
+            except OSError:
+                old = {}
+            for group, columns in old.items():
+                keep = int(np.searchsorted(columns["step"], resume_step, side="right"))
+                kept[group] = {name: values[:keep] for name, values in columns.items()}
+        with atomic_path(path) as tmp, h5py.File(tmp, "w", libver="latest") as h5:
             for group, columns in (("step", STEP_COLUMNS), ("eval", EVAL_COLUMNS)):
-                g = self.h5.create_group(group)
+                g = h5.create_group(group)
                 for name in columns:
-                    g.create_dataset(name, shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
-        elif resume_step is not None:
-            for group in ("step", "eval"):
-                steps = self.h5[group]["step"][()]
-                keep = int(np.searchsorted(steps, resume_step, side="right"))
-                for name in self.h5[group]:
-                    self.h5[group][name].resize((keep,))
+                    data = kept.get(group, {}).get(name, np.zeros(0))
+                    g.create_dataset(name, data=data, maxshape=(None,), dtype="f8", chunks=(256,))
+        self.h5 = h5py.File(path, "a", libver="latest")
         self.h5.swmr_mode = True
 
     def append(self, group: str, row: dict) -> None:

@@ -180,6 +180,7 @@ class Trainer:
         mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
         torch.manual_seed(cfg.seed)
         model = build_model(mcfg).to(self.device)
+        self.model = model  # the live model, for hooks and the GUI (read it between steps)
         optimizer = torch.optim.AdamW(self._param_groups(model), lr=cfg.lr, betas=(0.9, 0.95))
         rng = np.random.default_rng([cfg.seed, self.rank])
         start_time_offset = 0.0
@@ -359,7 +360,8 @@ class Trainer:
 
     def _replica_checksums(self, model) -> list[float]:
         local = torch.tensor(
-            [float(sum(p.detach().double().sum() for p in model.parameters()))]
+            [float(sum(p.detach().double().sum() for p in model.parameters()))],
+            dtype=torch.float64,
         )
         out = [torch.zeros(1, dtype=local.dtype) for _ in range(self.world)]
         torch.distributed.all_gather(out, local)
