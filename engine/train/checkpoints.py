@@ -8,8 +8,9 @@
         state.json                      step, scheduler, data and torch RNG states, metrics
     RUN_DIR/best -> checkpoints/...     the checkpoint with the best validation bits/byte
 
-A checkpoint is written into ``step-N.tmp`` and renamed into place, so a directory without
-the ``.tmp`` suffix is always complete. Nothing is pickled: tensors go to safetensors, the rest
+A checkpoint is written into ``step-N.tmp`` and renamed into place, and an old one is renamed
+to ``step-N.del`` before it is deleted, so a directory named exactly ``step-N`` is always
+complete. Nothing is pickled: tensors go to safetensors, the rest
 to JSON.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -28,6 +30,14 @@ from engine.errors import ModelError
 from engine.models.checkpoint import save_model
 
 CHECKPOINTS = "checkpoints"
+_COMPLETE = re.compile(r"step-\d+")  # step-N.tmp (being written) and step-N.del are not
+
+
+def _remove(folder: Path) -> None:
+    """Delete a checkpoint so that a kill midway never leaves a half-deleted ``step-N``."""
+    doomed = folder.with_name(folder.name + ".del")
+    os.replace(folder, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def checkpoint_dirs(run_dir: str | Path) -> list[Path]:
@@ -35,8 +45,7 @@ def checkpoint_dirs(run_dir: str | Path) -> list[Path]:
     folder = Path(run_dir) / CHECKPOINTS
     if not folder.is_dir():
         return []
-    done = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-")
-            and not p.name.endswith(".tmp")]
+    done = [p for p in folder.iterdir() if p.is_dir() and _COMPLETE.fullmatch(p.name)]
     return sorted(done, key=lambda p: int(p.name.split("-")[1]))
 
 
@@ -88,11 +97,13 @@ def save_checkpoint(
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     if final.exists():
-        shutil.rmtree(final)
+        _remove(final)
     os.replace(tmp, final)
     for old in checkpoint_dirs(run_dir)[:-keep_last] if keep_last > 0 else []:
         if protect is None or old.resolve() != protect.resolve():
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
+    for leftover in folder.glob("*.del"):  # from a run killed while deleting
+        shutil.rmtree(leftover, ignore_errors=True)
     return final
 
 
