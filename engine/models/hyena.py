@@ -108,16 +108,34 @@ def fft_causal_conv(u: torch.Tensor, k: torch.Tensor, d: torch.Tensor) -> torch.
     """y[t] = sum_{s <= t} k[t - s] u[s] + d u[t], per channel, via FFT of size 2L.
 
     Zero-padding to 2L turns the FFT's circular convolution into a linear one, so no output
-    sees the future. ``u`` (B, C, L), ``k`` (C, L), ``d`` (C,). Computed in at least float32
-    (half-precision FFTs are inaccurate and limited to powers of two).
+    sees the future. ``u`` (B, L, C), ``k`` (L, C), ``d`` (C,): time on dim 1, channels last,
+    the layout the projections produce. Computed in at least float32 (half-precision FFTs are
+    inaccurate and limited to powers of two).
     """
-    length = u.shape[-1]
+    length = u.shape[1]
     n = 2 * length
     dtype = torch.promote_types(u.dtype, torch.float32)
-    u_f = torch.fft.rfft(u.to(dtype), n=n)
-    k_f = torch.fft.rfft(k.to(dtype), n=n)
-    y = torch.fft.irfft(u_f * k_f, n=n)[..., :length]
-    return (y + u * d[:, None]).to(u.dtype)
+    u_f = torch.fft.rfft(u.to(dtype), n=n, dim=1)  # (B, n/2 + 1, C)
+    k_f = torch.fft.rfft(k.to(dtype), n=n, dim=0)  # (n/2 + 1, C)
+    y = torch.fft.irfft(u_f * k_f, n=n, dim=1)[:, :length]
+    return (y + u * d).to(u.dtype)
+
+
+def short_causal_conv(z: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """Depthwise causal convolution along time: y[t] = b + sum_j w[j] z[t - K + 1 + j].
+
+    The same maths as ``conv`` with K - 1 zeros of left padding (Conv1d is a
+    cross-correlation), as shifted multiply-adds on (B, L, C): on a CPU this is several times
+    faster than a grouped Conv1d, and it needs no transposes.
+    """
+    taps = conv.weight.shape[-1]
+    padded = F.pad(z, (0, 0, taps - 1, 0))  # (B, L + K - 1, C)
+    length = z.shape[1]
+    w = conv.weight[:, 0, :]  # (C, K)
+    y = padded[:, taps - 1 :] * w[:, -1] + conv.bias
+    for j in range(taps - 1):
+        y = y + padded[:, j : j + length] * w[:, j]
+    return y
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,23 +150,18 @@ class HyenaOperator(nn.Module):
         d, n = cfg.d_model, cfg.order
         self.d, self.order = d, n
         self.in_proj = nn.Linear(d, (n + 1) * d)
+        # Holds the depthwise kernel's parameters; applied by short_causal_conv.
         self.short_filter = nn.Conv1d(
-            (n + 1) * d,
-            (n + 1) * d,
-            kernel_size=cfg.short_filter_size,
-            groups=(n + 1) * d,
-            padding=cfg.short_filter_size - 1,  # left context only after the [:L] slice
+            (n + 1) * d, (n + 1) * d, kernel_size=cfg.short_filter_size, groups=(n + 1) * d
         )
         self.filter = HyenaFilter(cfg, (n - 1) * d)
         self.out_proj = nn.Linear(d, d)
         self.dropout = nn.Dropout(cfg.dropout)
 
     def projections(self, u: torch.Tensor) -> list[torch.Tensor]:
-        """[x_0, ..., x_{N-1}, v], each (B, d, L), after the short causal convolution."""
-        length = u.shape[1]
-        z = self.in_proj(u).transpose(1, 2)  # (B, L, (N+1)d) -> (B, (N+1)d, L)
-        z = self.short_filter(z)[..., :length]
-        return list(z.split(self.d, dim=1))
+        """[x_0, ..., x_{N-1}, v], each (B, L, d), after the short causal convolution."""
+        z = short_causal_conv(self.in_proj(u), self.short_filter)  # (B, L, (N+1)d)
+        return list(z.split(self.d, dim=-1))
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         *x, v = self.projections(u)  # x[0] is the outer gate
@@ -156,8 +169,8 @@ class HyenaOperator(nn.Module):
         skip = self.filter.bias.view(self.order - 1, self.d)
         for o, gate in enumerate(reversed(x[1:])):
             v = self.dropout(v * gate)
-            v = fft_causal_conv(v, h[o], skip[o])
-        return self.out_proj((v * x[0]).transpose(1, 2))  # (B, d, L) -> (B, L, d)
+            v = fft_causal_conv(v, h[o].T, skip[o])  # (B, L, d)
+        return self.out_proj(v * x[0])
 
 
 class MLP(nn.Module):
@@ -240,7 +253,7 @@ def hyena_matrix(op: HyenaOperator, u: torch.Tensor, channel: int) -> torch.Tens
 
     H = D_{x_0} (T_h + D) D_{x_1}, with T_h[t, s] = h[t - s] for t >= s (causal Toeplitz).
     ``u`` (1, L, d) is the operator's input; ``v`` is the value projection after the short
-    convolution (``op.projections(u)[-1]``).
+    convolution (``op.projections(u)[-1][0, :, channel]``).
     """
     if op.order != 2:
         raise ValueError("hyena_matrix materialises order-2 operators")
@@ -250,4 +263,4 @@ def hyena_matrix(op: HyenaOperator, u: torch.Tensor, channel: int) -> torch.Tens
     lag = torch.arange(length)[:, None] - torch.arange(length)[None, :]
     toeplitz = torch.where(lag >= 0, h[lag.clamp(min=0)], torch.zeros((), dtype=h.dtype))
     toeplitz = toeplitz + op.filter.bias[channel] * torch.eye(length, dtype=h.dtype)
-    return x0[0, channel][:, None] * toeplitz * x1[0, channel][None, :]
+    return x0[0, :, channel][:, None] * toeplitz * x1[0, :, channel][None, :]

@@ -19,7 +19,7 @@ from engine.models import (
     save_model,
 )
 from engine.models.attention import sliding_window_attention
-from engine.models.hyena import fft_causal_conv, hyena_matrix
+from engine.models.hyena import fft_causal_conv, hyena_matrix, short_causal_conv
 
 ARCHS = ["hyena", "attention"]
 
@@ -47,29 +47,36 @@ def test_changing_byte_t_never_changes_a_logit_before_t(arch):
 
 def test_fft_convolution_equals_direct_causal_convolution():
     g = torch.Generator().manual_seed(1)
-    u = torch.randn(3, 4, 50, generator=g, dtype=torch.float64)
-    k = torch.randn(4, 50, generator=g, dtype=torch.float64)
+    u = torch.randn(3, 50, 4, generator=g, dtype=torch.float64)  # (B, L, C)
+    k = torch.randn(50, 4, generator=g, dtype=torch.float64)  # (L, C)
     d = torch.randn(4, generator=g, dtype=torch.float64)
     un, kn, dn = u.numpy(), k.numpy(), d.numpy()
     direct = np.zeros_like(un)
     for t in range(50):
         for s in range(t + 1):
-            direct[..., t] += kn[:, t - s] * un[..., s]
-    direct += un * dn[:, None]
+            direct[:, t] += kn[t - s] * un[:, s]
+    direct += un * dn
     assert np.allclose(fft_causal_conv(u, k, d).numpy(), direct, atol=1e-9)
+
+
+def test_short_convolution_equals_a_causally_padded_conv1d():
+    conv = torch.nn.Conv1d(6, 6, kernel_size=3, groups=6).double()
+    z = torch.randn(2, 20, 6, dtype=torch.float64)  # (B, L, C)
+    reference = conv(torch.nn.functional.pad(z.transpose(1, 2), (2, 0))).transpose(1, 2)
+    assert torch.allclose(short_causal_conv(z, conv), reference, atol=1e-12)
 
 
 def test_hyena_matrix_times_v_equals_the_fft_path():
     model = tiny("hyena")
     op = model.blocks[0].mixer
     u = torch.randn(1, 40, 32, dtype=torch.float64)
-    x0, x1, v = op.projections(u)
-    h = op.filter(40)
-    fft = x0 * fft_causal_conv(v * x1, h, op.filter.bias)  # (1, d, L), before out_proj
+    x0, x1, v = op.projections(u)  # (1, L, d) each
+    h = op.filter(40)  # (d, L)
+    fft = x0 * fft_causal_conv(v * x1, h.T, op.filter.bias)  # (1, L, d), before out_proj
     for c in (0, 7, 31):
         H = hyena_matrix(op, u, c)
         assert torch.allclose(torch.triu(H, 1), torch.zeros_like(H))  # causal: lower-triangular
-        assert torch.allclose(H @ v[0, c], fft[0, c], atol=1e-10)
+        assert torch.allclose(H @ v[0, :, c], fft[0, :, c], atol=1e-10)
 
 
 def test_sliding_window_attention_equals_masked_full_attention():

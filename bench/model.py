@@ -1,0 +1,136 @@
+"""Model quality and scoring speed on the held-out tenth of the HS11286 chromosome.
+
+Run: ``python bench/model.py [--model default] [--data ../shared/data]``.
+
+Quality: bits per base on the last 10% of CP003200.1 (533,395 bases), the model conditioned on
+everything before (as xz is), beside baselines computed here from the same first 90%: order-k
+Markov models (k = 1..12, add-1/2 smoothing) and xz -9e. Speed: scoring throughput of the model
+over 1 Mbp of the chromosome, whole process, as ``bytescope score`` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import lzma
+import math
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.io import open_sequences
+from engine.models import load_model
+from engine.models.defaults import resolve_model_path
+from engine.scoring import score
+
+CHROM = "CP003200.1"
+
+
+def markov_bits(train: np.ndarray, test: np.ndarray, k: int) -> float:
+    """Bits per base of an order-k Markov model with add-1/2 smoothing on ACGT.
+
+    Positions whose k-mer context or target is not ACGT are coded at 2 bits (uniform), which
+    counts them in the mean as the model does (there is one N in this chromosome).
+    """
+    code = np.full(256, 4, dtype=np.int64)
+    for i, b in enumerate(b"ACGT"):
+        code[b] = code[b + 32] = i
+
+    def windows(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = code[seq]
+        n = len(c) - k
+        index = np.zeros(n, dtype=np.int64)
+        bad = np.zeros(n, dtype=bool)
+        for j in range(k + 1):  # (k+1)-mer as a base-4 number, vectorised per offset
+            col = c[j : j + n]
+            bad |= col == 4
+            index = index * 4 + np.minimum(col, 3)
+        return index, bad
+
+    idx, bad = windows(train)
+    counts = np.bincount(idx[~bad], minlength=4 ** (k + 1)).astype(np.float64)
+    counts = counts.reshape(-1, 4)
+    probs = (counts + 0.5) / (counts.sum(1, keepdims=True) + 2.0)
+    # test: context from the tail of train, so every test base has k bases before it
+    joined = np.concatenate([train[-k:], test]) if k else test
+    tidx, tbad = windows(joined)
+    p = probs.reshape(-1)[np.where(tbad, 0, tidx)]
+    bits = np.where(tbad, 2.0, -np.log2(p))
+    return float(bits.mean())
+
+
+def xz_bits(train: bytes, test: bytes) -> float:
+    """Bits per base that xz -9e spends on ``test`` after having seen ``train``."""
+    preset = 9 | lzma.PRESET_EXTREME
+    both = len(lzma.compress(train + test, preset=preset))
+    alone = len(lzma.compress(train, preset=preset))
+    return (both - alone) * 8 / len(test)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path,
+                        default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--model", action="append", default=None,
+                        help="model(s) to measure (default: 'default'); repeatable")
+    parser.add_argument("--max-k", type=int, default=12)
+    parser.add_argument("--speed-bytes", type=int, default=1_000_000)
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = args.model or ["default"]
+
+    with open_sequences(args.data / "klebsiella_hs11286.fna.xz") as sf:
+        chrom = sf[CHROM]
+        seq = chrom.array(upper=True).copy()
+        cut = round(chrom.length * 0.9)
+        train, test = seq[:cut], seq[cut:]
+        print(f"{CHROM}: {chrom.length:,} bases; train {cut:,}, held-out {len(test):,}\n")
+
+        rows = []
+        for spec in models:
+            folder = resolve_model_path(spec, "dna")
+            model = load_model(folder)
+            t0 = time.perf_counter()
+            s = score(model, chrom, cut, chrom.length, batch_size=8)
+            held_t = time.perf_counter() - t0
+            n_speed = min(args.speed_bytes, chrom.length)
+            t0 = time.perf_counter()
+            score(model, chrom, 0, n_speed, batch_size=8)
+            speed_t = time.perf_counter() - t0
+            params = sum(p.numel() for p in model.parameters())
+            rows.append((f"{spec} ({folder.name}, {params / 1e6:.2f}M params, "
+                         f"max_len {model.max_len})", s.bits_per_byte, held_t,
+                         n_speed / speed_t))
+
+        t0 = time.perf_counter()
+        markov = {k: markov_bits(train, test, k) for k in range(1, args.max_k + 1)}
+        markov_t = time.perf_counter() - t0
+        best_k = min(markov, key=markov.get)
+        t0 = time.perf_counter()
+        xz = xz_bits(train.tobytes(), test.tobytes())
+        xz_t = time.perf_counter() - t0
+
+    print(f"{'what':<58} {'bits/base':>9} {'time':>9} {'vs best Markov':>15}")
+    for name, bits, t, _ in rows:
+        print(f"{name:<58} {bits:>9.4f} {t:>8.1f}s {bits / markov[best_k]:>15.3f}")
+    print(f"{f'order-{best_k} Markov (best of k=1..{args.max_k})':<58} "
+          f"{markov[best_k]:>9.4f} {markov_t:>8.1f}s {1.0:>15.3f}")
+    for k in (4, 7, 10):
+        if k in markov:
+            print(f"{f'  order-{k} Markov':<58} {markov[k]:>9.4f}")
+    print(f"{'xz -9e conditioned on the first 90%':<58} {xz:>9.4f} {xz_t:>8.1f}s "
+          f"{xz / markov[best_k]:>15.3f}")
+    print(f"\nscoring throughput ({args.speed_bytes:,} bases of {CHROM}, whole process, "
+          f"{torch.get_num_threads()} threads):")
+    for name, _, _, bps in rows:
+        print(f"  {name:<58} {bps:>10,.0f} bytes/s  (5.7 Mbp in {5_682_322 / bps:,.0f} s)")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+          f"ln 2 = {math.log(2):.4f}")
+
+
+if __name__ == "__main__":
+    main()
