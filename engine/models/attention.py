@@ -14,7 +14,6 @@ so time and memory grow as L * window, not L^2.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -109,36 +108,8 @@ class AttentionBlock(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
-class AttentionLM(nn.Module):
-    """Token ids (B, L) -> next-token logits (B, L, vocab_size), like :class:`HyenaLM`."""
+class AttentionLM(HyenaLM):
+    """Token ids (B, L) -> next-token logits (B, L, vocab_size): HyenaLM's embedding, tied head
+    and initialisation around sliding-window attention blocks."""
 
-    def __init__(self, cfg: AttentionConfig) -> None:
-        super().__init__()
-        self.config = cfg
-        self.embed = nn.Embedding(cfg.padded_vocab, cfg.d_model)
-        self.drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(AttentionBlock(cfg) for _ in range(cfg.n_layers))
-        self.ln_f = nn.LayerNorm(cfg.d_model)
-        self.apply(HyenaLM._init_weights)
-        for name, p in self.named_parameters():
-            if name.endswith(("out_proj.weight", "fc2.weight")):
-                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layers))
-
-    @property
-    def max_len(self) -> int:
-        return self.config.max_len
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        if idx.shape[1] > self.config.max_len:
-            raise ValueError(
-                f"input of {idx.shape[1]} tokens exceeds max_len {self.config.max_len}; "
-                "score long inputs with engine.scoring, which chunks them with overlap"
-            )
-        x = self.drop(self.embed(idx))
-        for block in self.blocks:
-            x = block(x)
-        logits = F.linear(self.ln_f(x), self.embed.weight)
-        return logits[..., : self.config.vocab_size]
-
-    def num_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+    Block = AttentionBlock

@@ -204,14 +204,19 @@ class HyenaBlock(nn.Module):
 
 
 class HyenaLM(nn.Module):
-    """Token ids (B, L) -> next-token logits (B, L, vocab_size); logits[:, t] predict t + 1."""
+    """Token ids (B, L) -> next-token logits (B, L, vocab_size); logits[:, t] predict t + 1.
 
-    def __init__(self, cfg: HyenaConfig) -> None:
+    ``Block`` is the only thing the attention baseline changes (``AttentionLM.Block``).
+    """
+
+    Block: type[nn.Module] = HyenaBlock
+
+    def __init__(self, cfg) -> None:
         super().__init__()
         self.config = cfg
         self.embed = nn.Embedding(cfg.padded_vocab, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(HyenaBlock(cfg) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(self.Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(self._init_weights)
         for name, p in self.named_parameters():  # GPT-2 scaling of residual projections
