@@ -72,3 +72,4 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_store(tmp_path / "x.h5", [Boom("r", 3, MemorySource(b"abc"), alphabet="bytes")])
     assert list(tmp_path.iterdir()) == []
+
