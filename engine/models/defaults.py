@@ -2,7 +2,8 @@
 
 ``resources/models/<name>/`` holds ``config.json`` + ``model.safetensors`` for each bundled
 model; ``default`` picks ``nucleotide`` for DNA/RNA, ``protein`` for proteins and ``text`` for
-text and other bytes. Nothing is downloaded.
+text and other bytes; ``fast`` picks ``nucleotide-fast`` for DNA/RNA (a smaller model for
+interactive whole-genome views) and the default otherwise. Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -23,15 +24,19 @@ DEFAULT_FOR_ALPHABET = {
     "text": "text",
     "bytes": "text",
 }
+FAST_FOR_ALPHABET = {"dna": "nucleotide-fast", "rna": "nucleotide-fast"}
+BUNDLED = ("nucleotide", "nucleotide-fast", "protein", "text")
 
 
 def resolve_model_path(spec: str | Path, alphabet: str = "dna") -> Path:
     """A folder with ``config.json`` and ``model.safetensors`` for a ``--model`` value.
 
-    ``default`` (bundled, by alphabet), a bundled name (``nucleotide``, ``protein``, ``text``),
+    ``default`` or ``fast`` (bundled, by alphabet), a bundled name (:data:`BUNDLED`),
     a model or checkpoint folder, a ``model.safetensors`` file, or a run folder (its best
     checkpoint, else its latest).
     """
+    if str(spec) == "fast":
+        spec = FAST_FOR_ALPHABET.get(alphabet, "default")
     if str(spec) == "default":
         spec = DEFAULT_FOR_ALPHABET.get(alphabet, "text")
     if isinstance(spec, str) and (MODELS / spec).is_dir() and "/" not in spec:
@@ -50,7 +55,7 @@ def resolve_model_path(spec: str | Path, alphabet: str = "dna") -> Path:
             raise ModelError("run folder has no complete checkpoint yet", path=path)
         path = done[-1]
     if not (path / CONFIG_NAME).exists() or not (path / WEIGHTS_NAME).exists():
-        if str(spec) in DEFAULT_FOR_ALPHABET.values():
+        if str(spec) in BUNDLED:
             raise ModelError(
                 f"the bundled {spec!r} model is missing from {MODELS}; give --model PATH "
                 "(a trained model or run folder) or precomputed --entropies"
