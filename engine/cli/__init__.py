@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from engine import __version__
 from engine.errors import BytescopeError
 
-from . import info, patch, score, train
+from . import compare, gui, info, patch, score, train
 
 # Subcommands in the order ``--help`` lists them.
-COMMANDS = (info, score, patch, train)
+COMMANDS = (info, score, patch, compare, train, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +36,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        # Until the workbench window lands, plain ``bytescope`` describes the bundled sample.
-        args = parser.parse_args(["info"])
+        # Plain ``bytescope`` opens the window on the bundled samples when there is a screen to
+        # show it on; headless (ssh, CI, offscreen) it describes the sample instead.
+        if gui.has_screen():
+            args = parser.parse_args(["gui"])
+        else:
+            print("bytescope: no screen for the window; describing the bundled sample "
+                  "(bytescope gui --screenshot OUT.png renders the window offscreen)",
+                  file=sys.stderr)
+            args = parser.parse_args(["info"])
     try:
         return int(args.run(args) or 0)
     except BytescopeError as error:

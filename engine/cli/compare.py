@@ -1,0 +1,114 @@
+"""``bytescope compare-annotations FILE``: do patch boundaries fall at gene starts?
+
+Patches one whole record (the same options as ``bytescope patch``), then reports the fraction
+of feature anchors (CDS, tRNA, rRNA starts by default) within ``--k`` bases of a patch start,
+beside the same fraction for as many uniformly random boundaries (seeded draws) and its exact
+expectation (:mod:`engine.patching.compare`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from engine.errors import InputError
+from engine.io import open_annotations, open_sequences
+from engine.patching import MODES, Patcher
+from engine.patching.compare import (
+    ANCHORS,
+    DEFAULT_K,
+    DEFAULT_SEED,
+    DEFAULT_TRIALS,
+    DEFAULT_TYPES,
+    boundary_agreement,
+)
+
+from .patch import _config as patch_config
+from .patch import load_entropies, model_entropies
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare-annotations",
+        help="fraction of gene starts near a patch boundary, beside random boundaries",
+        description="Patch a whole record, then count the feature anchors (CDS/tRNA/rRNA "
+        "starts) within K bases of a patch start, beside the same count for as many random "
+        "boundaries drawn uniformly without replacement (seeded), and its exact expectation.",
+    )
+    p.add_argument("file", metavar="FILE", help="sequences (a GFF3 with ##FASTA brings its "
+                   "own features)")
+    p.add_argument("--annotations", metavar="GFF|BED|GBK",
+                   help="features to compare with (added to FILE's own)")
+    p.add_argument("--record", metavar="ID", help="record id (default: the first record)")
+    p.add_argument("--k", type=int, default=DEFAULT_K, metavar="K",
+                   help=f"a feature counts if a patch starts within K bases (default {DEFAULT_K})")
+    p.add_argument("--anchor", choices=ANCHORS, default="start",
+                   help="feature start coordinate, or its 5' end on its strand (default start)")
+    p.add_argument("--types", default=",".join(DEFAULT_TYPES), metavar="T1,T2",
+                   help=f"feature types (default {','.join(DEFAULT_TYPES)})")
+    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS, metavar="N",
+                   help=f"random draws (default {DEFAULT_TRIALS})")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random draws")
+    p.add_argument("--mode", choices=MODES, default="entropy", help="patching rule")
+    limit = p.add_mutually_exclusive_group()
+    limit.add_argument("--threshold", type=float, metavar="T", help="threshold θ in nats")
+    limit.add_argument("--target-patch-size", type=float, metavar="S",
+                       help="search the θ giving this mean patch length")
+    p.add_argument("--threshold-add", type=float, metavar="A", help="dual mode's rise")
+    p.add_argument("--patch-size", type=int, default=4, metavar="N", help="static mode")
+    p.add_argument("--min-len", type=int, default=1, metavar="N", help="minimum patch length")
+    p.add_argument("--max-len", type=int, metavar="N", help="maximum patch length")
+    p.add_argument("--entropies", metavar="FILE.npy|FILE.h5",
+                   help="the record's entropies (else --model scores it, through the cache)")
+    p.add_argument("--model", metavar="default|PATH", default="default",
+                   help="entropy model when --entropies is not given")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = patch_config(args)
+    types = tuple(t for t in args.types.split(",") if t)
+    if not types:
+        raise InputError("--types names no feature type")
+    with open_sequences(args.file) as sequences:
+        if len(sequences) == 0:
+            raise InputError("no sequence records to patch", path=args.file)
+        record = sequences[args.record] if args.record is not None else sequences[0]
+        features = list(record.features)
+        if args.annotations:
+            features += [f for f in open_annotations(args.annotations)
+                         if f.record_id == record.id]
+        if not any(f.type in types for f in features):
+            raise InputError(
+                f"record {record.id!r} has no {'/'.join(types)} features to compare with "
+                "(give --annotations)"
+            )
+        length = record.length
+        if config.needs_entropies:
+            values = (load_entropies(args.entropies, record, 0, length) if args.entropies
+                      else model_entropies(args, record, 0, length))
+        else:
+            values = record.array(0, length)
+        result = Patcher(config).patch(values)
+    _, starts, _ = result.byte_intervals()
+    agreement = boundary_agreement(starts, features, length, k=args.k, types=types,
+                                   anchor=args.anchor, trials=args.trials, seed=args.seed)
+    if args.json:
+        payload = {"record": record.id, "file": str(args.file), "patcher": config.to_dict(),
+                   "threshold": result.threshold, "mean_patch_length": result.mean_length}
+        payload.update(agreement.to_dict())
+        print(json.dumps(payload, indent=1))
+        return 0
+    a = agreement
+    kinds = ", ".join(f"{t} {n}" for t, (n, _) in a.by_type.items())
+    theta = "" if result.threshold is None else f", θ {result.threshold:.4g}"
+    print(f"{record.id} ({length:,} bases): {a.n_features} feature {args.anchor}s ({kinds}) "
+          f"within {a.k} bases of a patch start")
+    print(f"  patches  {a.n_boundaries:>9,} starts ({config.mode}, mean length "
+          f"{result.mean_length:.2f}{theta}): {100 * a.observed:6.2f}%")
+    print(f"  random   {a.n_boundaries:>9,} uniform starts ({a.trials} draws, seed {a.seed}): "
+          f"{100 * a.random:6.2f}% ± {100 * a.random_sd:.2f}  (exact expectation "
+          f"{100 * a.expected:.2f}%)")
+    print(f"  enrichment {a.enrichment:.2f}x chance")
+    return 0

@@ -1,0 +1,74 @@
+"""``bytescope gui FILE...``: the workbench window; ``--screenshot OUT.png`` renders it offscreen.
+
+The engine never imports Qt: the ``gui`` package is loaded by name here, only when this command
+runs, so ``engine`` installs and runs headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from engine.errors import InputError
+
+SAMPLES = ("prokka_BAC_00001.gff3.gz", "lambda_phage.fa")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "gui",
+        help="open the workbench window (sequences, entropy, patches, annotations)",
+        description="Open files in the workbench window. With no FILE, the bundled samples. "
+        "--screenshot renders the window offscreen at --locus, saves a PNG and exits.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="sequences (FASTA, FASTQ, GFF3 with ##FASTA, GenBank, EMBL, bytes)")
+    p.add_argument("--annotations", action="append", default=[], metavar="GFF|BED|GBK",
+                   help="annotation file shown as a track (repeatable)")
+    p.add_argument("--locus", metavar="REC:START-END",
+                   help="where to look: record:start-end (0-based half-open), a record, or a "
+                   "feature name")
+    p.add_argument("--model", default="default", metavar="default|PATH",
+                   help="entropy model: 'default' (bundled, by alphabet), a model, checkpoint "
+                   "or run folder")
+    p.add_argument("--entropies", metavar="X.npy|X.h5|X.bedgraph",
+                   help="precomputed entropies for the first record shown (instead of a model)")
+    p.add_argument("--session", metavar="SESSION.json", help="open a saved session")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="render offscreen, save the window as PNG, exit")
+    p.add_argument("--whole", action="store_true",
+                   help="--screenshot waits for the whole record's scores and the comparison "
+                   "with annotations (by default only for the view)")
+    p.add_argument("--size", default="1600x1000", metavar="WxH",
+                   help="window size for --screenshot (default 1600x1000)")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="--screenshot waits at most this long for the view's scores")
+    p.set_defaults(run=run)
+
+
+def has_screen() -> bool:
+    """Whether a window opened now would be seen (not offscreen, not a headless session)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.split(":")[0] in ("offscreen", "minimal"):
+        return False
+    if sys.platform.startswith("linux") and not platform:
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.screenshot and not args.screenshot.lower().endswith(".png"):
+        raise InputError(f"--screenshot {args.screenshot!r}: the name must end in .png")
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    elif not has_screen():
+        raise InputError("no screen to open a window on (set DISPLAY, or render offscreen "
+                         "with --screenshot OUT.png)")
+    try:
+        app = importlib.import_module("gui.app")
+    except ImportError as error:
+        raise InputError(f"the window needs PySide6 and pyqtgraph ({error}); install them "
+                         "with: pip install PySide6-Essentials pyqtgraph") from None
+    return int(app.run(args))

@@ -1,0 +1,381 @@
+"""Turns view-model changes into background jobs, and job results into view-model changes.
+
+The controller is the only piece that starts work. It listens to the view model (record,
+locus, patcher settings, model, annotations) and submits jobs to a :class:`TaskRunner` by
+kind, so a newer request always replaces an older one; results come back on the GUI thread
+and go into the view model through its setters.
+
+Scores: a record's scores come from a file, the cache, or the model, block by block nearest
+the view first (:func:`gui.model.jobs.score_record`); while they arrive, the tracks redraw at
+most every ``REDRAW_MS`` and the patches of the scored stretch around the view are recomputed
+at most every ``REPATCH_MS``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+
+from engine.errors import BytescopeError, InputError
+from engine.io.records import Record
+from engine.patching import PatchConfig
+from engine.patching.compare import DEFAULT_TYPES
+
+from .model.events import Subscriptions
+from .model.jobs import (
+    AnnotationSource,
+    CompareRequest,
+    Document,
+    Focus,
+    ModelCache,
+    PatchRequest,
+    ScoreOutcome,
+    ScoreRequest,
+    compare_patches,
+    compute_patches,
+    index_features,
+    load_annotations,
+    load_document,
+    score_record,
+)
+from .model.locus import Locus
+from .model.patches import PatchView
+from .model.pyramid import ScoreBuffer
+from .model.session import CompareSettings, ScoreStatus, SessionState, Workbench
+from .workers import TaskRunner
+
+REDRAW_MS = 100
+REPATCH_MS = 400
+
+
+class Controller(QObject):
+    def __init__(self, model: Workbench, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.runner = TaskRunner(model, parent=self)
+        self.models = ModelCache()
+        self.focus = Focus()
+        self._subs = Subscriptions()
+        self._pending_locus: str | None = None  # a locus to show once the files are open
+        self._pending_record: tuple[str, str] | None = None
+        self._pending_entropies: str | None = None
+        self._opening: set[str] = set()
+        self.failed_paths: list[str] = []
+        self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw.timeout.connect(model.scores_changed)
+        self._repatch = QTimer(self, singleShot=True, interval=REPATCH_MS)
+        self._repatch.timeout.connect(self.request_patches)
+        events = model.events
+        for signal, slot in ((events.record, self._on_record), (events.locus, self._on_locus),
+                             (events.patch_config, self._on_patch_config),
+                             (events.model_spec, self._on_model_spec),
+                             (events.annotations, self._on_annotations),
+                             (events.patches, self._on_patches),
+                             (events.compare_settings, self._on_compare_settings)):
+            self._subs.connect(signal, slot)
+
+    # -- opening ---------------------------------------------------------------------------------
+    def open_files(self, paths: list[str], locus: str | None = None) -> None:
+        """Open sequence files in the background; show ``locus`` (or the first record)."""
+        if locus is not None:
+            self._pending_locus = locus
+        for path in paths:
+            path = str(path)
+            self._opening.add(path)
+            self.runner.submit(
+                f"open:{path}", partial(load_document, path),
+                on_done=self._on_document,
+                on_error=partial(self._on_open_failed, path),
+                on_cancelled=partial(self._opening.discard, path),
+                label=f"Opening {Path(path).name}",
+            )
+
+    def open_annotations(self, paths: list[str]) -> None:
+        for path in paths:
+            path = str(path)
+            self._opening.add(path)
+            self.runner.submit(
+                f"annotations:{path}", partial(load_annotations, path),
+                on_done=self._on_annotation_source,
+                on_error=partial(self._on_open_failed, path),
+                on_cancelled=partial(self._opening.discard, path),
+                label=f"Reading {Path(path).name}",
+            )
+
+    def load_entropies(self, path: str) -> None:
+        """Entropies for the current record from a .npy / .h5 / bedGraph file."""
+        if self.model.record is None:
+            self._pending_entropies = path
+            return
+        self.model.set_entropy_file(str(path))
+
+    def apply_session(self, state: SessionState) -> None:
+        """Open a saved session's files and restore its record, locus and settings."""
+        self.runner.cancel_all()
+        self.model.close_all()
+        self.model.set_patch_config(PatchConfig.from_dict(state.patcher))
+        self.model.set_compare_settings(CompareSettings(**state.compare))
+        with self.model.events.model_spec.blocked():
+            self.model.set_model_spec(state.model)
+        if state.record is not None:
+            self._pending_record = (state.record["path"], state.record["id"])
+        self._pending_entropies = state.entropies
+        self.open_files(state.files, locus=state.locus)
+        self.open_annotations(state.annotations)
+
+    def _on_document(self, document: Document) -> None:
+        self._opening.discard(document.path)
+        if len(document.sequences) == 0 and document.sequences.features:
+            # an annotation file (GFF3 without ##FASTA, BED) opened as sequences: a track
+            source = AnnotationSource(document.path, tuple(document.sequences.features))
+            document.close()
+            self._on_annotation_source(source)
+            return
+        self.model.add_document(document)
+        records = len(document.sequences)
+        self.model.log(f"opened {document.path}: {document.sequences.format}, {records} "
+                       f"record{'s' if records != 1 else ''}")
+        self._show_pending(document)
+
+    def _on_annotation_source(self, source: AnnotationSource) -> None:
+        self._opening.discard(source.path)
+        self.model.add_annotations(source)
+        self.model.log(f"read {len(source.features):,} features from {source.path}")
+        if self._pending_locus is not None and self.model.documents:
+            self._show_pending(None)
+
+    def _on_open_failed(self, path: str, error: BytescopeError) -> None:
+        self._opening.discard(path)
+        self.failed_paths.append(path)
+        self.model.report_error(error)
+        if not self._opening and self._pending_locus is not None:
+            self._show_pending(None)
+
+    def _show_pending(self, document: Document | None) -> None:
+        """Show what was asked for (session record, --locus), or the first record opened."""
+        model = self.model
+        if self._pending_record is not None:
+            path, record_id = self._pending_record
+            doc = model.document(path)
+            if doc is None or record_id not in doc.sequences:
+                if self._opening:
+                    return
+                self._pending_record = None
+                model.report_error(InputError(f"the session's record {record_id!r} is not in "
+                                              "the files opened", path=path))
+            else:
+                self._pending_record = None
+                model.set_record(path, doc.sequences[record_id])
+        if self._pending_locus is not None:
+            try:
+                path, record, locus = model.parse_locus(self._pending_locus)
+            except BytescopeError as error:
+                if self._opening:
+                    return  # the record or feature may be in a file still opening
+                self._pending_locus = None
+                model.report_error(InputError(f"--locus: {error.message}"))
+            else:
+                self._pending_locus = None
+                model.set_record(path, record, locus)
+        if model.record is None and document is not None and len(document.sequences):
+            model.set_record(document.path, document.sequences[0])
+        if self._pending_entropies is not None and model.record is not None:
+            path, self._pending_entropies = self._pending_entropies, None
+            model.set_entropy_file(path)
+
+    def show_record(self, path: str, record_id: str, locus: Locus | None = None) -> None:
+        document = self.model.document(path)
+        if document is not None:
+            self.model.set_record(path, document.sequences[record_id], locus)
+
+    # -- reacting to the model ---------------------------------------------------------------------
+    def _on_record(self, record: Record | None) -> None:
+        for kind in ("features", "scores", "patches", "compare"):
+            self.runner.cancel(kind)
+        self._repatch.stop()
+        if record is None:
+            return
+        self.focus.position = int(self.model.locus.centre) if self.model.locus else 0
+        self.request_features()
+        self.request_scores()
+        self.request_patches()
+
+    def _on_locus(self, locus: Locus | None) -> None:
+        if locus is None:
+            return
+        self.focus.position = int(locus.centre)
+        patches, scores = self.model.patches, self.model.scores
+        # while scores arrive, the patched stretch follows the view
+        if scores is not None and patches is not None and not patches.complete and \
+                not (patches.span[0] <= locus.start and locus.end <= patches.span[1]):
+            self._schedule_repatch()
+
+    def _on_patch_config(self, config: PatchConfig) -> None:
+        self.request_patches()
+
+    def _on_model_spec(self, spec: str) -> None:
+        if self.model.record is not None:
+            self.request_scores()
+            self.request_patches()
+
+    def _on_annotations(self, sources) -> None:
+        if self.model.record is not None:
+            self.request_features()
+            self.request_comparison()
+
+    def _on_patches(self, patches: PatchView | None) -> None:
+        self.request_comparison()
+
+    def _on_compare_settings(self, settings: CompareSettings) -> None:
+        self.request_comparison()
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def request_features(self) -> None:
+        record = self.model.record
+        if record is None:
+            return
+        sources = list(self.model.annotation_sources)
+        self.runner.submit("features",
+                           partial(index_features, record.id, list(record.features), sources),
+                           on_done=self.model.set_features)
+
+    def request_scores(self) -> None:
+        model = self.model
+        record = model.record
+        if record is None or model.record_path is None:
+            return
+        model.set_scores(None, ScoreStatus("none"))
+        request = ScoreRequest(model.record_path, record, model.model_spec, model.entropy_file,
+                               self.focus, self.models)
+        source = Path(model.entropy_file).name if model.entropy_file else model.model_spec
+        self.runner.submit(
+            "scores", partial(score_record, request),
+            on_done=self._on_scores_done,
+            on_partial=self._on_scores_partial,
+            on_progress=self._on_scores_progress,
+            on_error=self._on_scores_failed,
+            on_cancelled=self._on_scores_cancelled,
+            label=f"Scoring {record.id} ({Path(source).name})",
+        )
+
+    def _on_scores_partial(self, buffer: ScoreBuffer) -> None:
+        self.model.set_scores(buffer, ScoreStatus(
+            "scoring", f"scoring {buffer.record_id} with {Path(buffer.source).name}, "
+            "the view first"))
+
+    def _on_scores_progress(self, done: int, total: int) -> None:
+        if not self._redraw.isActive():
+            self._redraw.start()
+        self._schedule_repatch()
+
+    def _schedule_repatch(self) -> None:
+        if self.model.patch_config.needs_entropies and not self._repatch.isActive():
+            self._repatch.start()
+
+    def _on_scores_done(self, outcome: ScoreOutcome) -> None:
+        self._redraw.stop()
+        model = self.model
+        if outcome.buffer is None:
+            model.set_scores(None, ScoreStatus(outcome.status, outcome.message))
+            model.log(outcome.message, "warning")
+        else:
+            source = Path(outcome.buffer.source).name
+            text = {"cached": f"entropies of {outcome.buffer.record_id} from the cache "
+                              f"({source})",
+                    "scored": f"scored {outcome.buffer.record_id} with {source} (cached now)",
+                    "file": f"entropies from {source}"}[outcome.status]
+            model.set_scores(outcome.buffer, ScoreStatus(outcome.status, text))
+            model.log(text)
+        self._repatch.stop()
+        self.request_patches()
+
+    def _on_scores_failed(self, error: BytescopeError) -> None:
+        self.model.set_scores(None, ScoreStatus("no-model", str(error)))
+        self.model.report_error(error)
+        self.request_patches()
+
+    def _on_scores_cancelled(self) -> None:
+        if self.runner.latest("scores") is None and self.model.record is not None:
+            self.model.set_scores(self.model.scores, ScoreStatus("cancelled",
+                                                                 "scoring cancelled"))
+            self.model.log("scoring cancelled", "warning")
+
+    def request_patches(self) -> None:
+        """Patch the record (byte modes), or the scored stretch around the view."""
+        model = self.model
+        record, config, scores = model.record, model.patch_config, model.scores
+        self._repatch.stop()
+        if record is None:
+            return
+        if config.needs_entropies:
+            if scores is None:
+                self.runner.cancel("patches")
+                model.set_patches(None)
+                return
+            centre = int(model.locus.centre) if model.locus is not None else 0
+            span = (0, record.length) if scores.complete else scores.span_around(centre)
+            if span is None:
+                return
+            entropies = scores.values("entropy", *span)
+        else:
+            span = (0, record.length)
+            entropies = scores.values("entropy") if scores is not None and scores.complete \
+                else None
+        request = PatchRequest(record, config, span, entropies)
+        self.runner.submit("patches", partial(compute_patches, request),
+                           on_done=self._on_patches_done)
+
+    def _on_patches_done(self, patches: PatchView) -> None:
+        self.model.set_patches(patches)
+
+    def request_comparison(self) -> None:
+        model = self.model
+        patches, record = model.patches, model.record
+        features = tuple(f for f in model.gene_features() if f.type in DEFAULT_TYPES)
+        if patches is None or record is None or not patches.complete or not features:
+            self.runner.cancel("compare")
+            model.set_comparison(None)
+            return
+        settings = model.compare_settings
+        request = CompareRequest(patches.starts, features, record.length, settings.k,
+                                 settings.anchor)
+        self.runner.submit("compare", partial(compare_patches, request),
+                           on_done=model.set_comparison)
+
+    # -- state for tests, the screenshot and benchmarks --------------------------------------------
+    def opening(self) -> bool:
+        return bool(self._opening)
+
+    def view_ready(self, whole: bool = False) -> bool:
+        """Whether the view shows everything it will without whole-record work: files open,
+        features indexed, scores known over the locus (or none to be had), patches current.
+        ``whole``: also the whole record's scores, patches and comparison."""
+        model, runner = self.model, self.runner
+        if whole and (runner.busy("scores") or runner.busy("compare")):
+            return False
+        if self._opening or self._pending_locus is not None or self._pending_record is not None:
+            return False
+        if model.record is None:
+            return bool(model.documents) or bool(self.failed_paths)
+        if runner.busy("features") or runner.busy("patches") or self._repatch.isActive():
+            return False
+        locus, scores, state = model.locus, model.scores, model.score_status.state
+        if state == "none" or (state == "scoring" and scores is None):
+            return False
+        if scores is not None and locus is not None:
+            span = scores.span_around(locus.start)
+            if span is None or span[0] > locus.start or span[1] < locus.end:
+                return False
+        patches = model.patches
+        if patches is None:
+            return state in ("no-model", "cancelled") and model.patch_config.needs_entropies
+        return locus is None or (patches.span[0] <= locus.start and locus.end <= patches.span[1])
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Stop every job and wait for the threads; unsubscribe. True if all threads ended."""
+        self._redraw.stop()
+        self._repatch.stop()
+        self._subs.disconnect_all()
+        return self.runner.shutdown(timeout_ms)

@@ -1,0 +1,108 @@
+"""Exports: the view as PNG (any scale) or SVG, with its labels and axes; the patches as BED;
+the entropies as bedGraph or CSV. Files are written atomically (``engine.atomic``); the data
+exports reuse the engine's writers (``engine.patching.output``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QWidget
+
+from engine.atomic import atomic_open, atomic_path
+from engine.errors import InputError
+from engine.patching.output import PatchRows, write_bed, write_bedgraph
+from gui.model.patches import PatchView
+from gui.model.pyramid import ScoreBuffer
+
+VIEW_FORMATS = (".png", ".svg")
+CSV_CHUNK = 1 << 16
+
+
+def export_view(widget: QWidget, path: str | Path, scale: float = 1.0) -> Path:
+    """Render ``widget`` (the tracks with their labels and axes) as PNG (``scale`` times its
+    size on screen) or SVG (vector, by the path's suffix)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in VIEW_FORMATS:
+        raise InputError("the view exports as .png or .svg", path=path)
+    size = widget.size()
+    if suffix == ".png":
+        if not 0.1 <= scale <= 16:
+            raise InputError(f"scale {scale} is outside 0.1-16")
+        image = QImage(QSize(round(size.width() * scale), round(size.height() * scale)),
+                       QImage.Format.Format_ARGB32)
+        image.fill(0xFFFFFFFF)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.scale(scale, scale)
+        widget.render(painter)
+        painter.end()
+        with atomic_path(path) as tmp:
+            if not image.save(str(tmp), "PNG"):
+                raise InputError("could not write the image", path=path)
+        return path
+    with atomic_path(path) as tmp:
+        generator = QSvgGenerator()
+        generator.setFileName(str(tmp))
+        generator.setSize(size)
+        generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+        generator.setTitle("bytescope view")
+        painter = QPainter(generator)
+        widget.render(painter)
+        painter.end()
+    return path
+
+
+def export_patches_bed(path: str | Path, patches: PatchView) -> Path:
+    """The patches as BED6 (score = mean entropy scaled to 0-1000, as ``bytescope patch``)."""
+    rows = PatchRows(patches.index, patches.starts, patches.ends,
+                     patches.mean_entropy(0, patches.count))
+    write_bed(path, patches.record_id, rows,
+              track_name=f"{patches.record_id} {patches.config.mode} patches")
+    return Path(path)
+
+
+def export_entropies_bedgraph(path: str | Path, buffer: ScoreBuffer, around: int = 0) -> Path:
+    """The entropies as bedGraph: the whole record once scored, else the scored stretch
+    holding (or nearest) base ``around``. ``entropy[t]`` is written at base ``t`` (the
+    uncertainty about base ``t + 1``), as ``bytescope score --out X.bedgraph`` writes it."""
+    span = buffer.span_around(around)
+    if span is None:
+        raise InputError("no entropies to export yet")
+    a, b = span
+    write_bedgraph(path, buffer.record_id, buffer.values("entropy", a, b), offset=a,
+                   track_name=f"{buffer.record_id} entropy (nats)")
+    return Path(path)
+
+
+def export_scores_csv(path: str | Path, buffer: ScoreBuffer, start: int = 0,
+                      end: int | None = None) -> Path:
+    """``record,position,entropy,surprisal`` for every base of ``[start, end)`` with values
+    (nats; empty where unknown), written in chunks."""
+    end = buffer.length if end is None else end
+    has_surprisal = "surprisal" in buffer.signals
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as out:
+        out.write("record,position,entropy,surprisal\n")
+        record = buffer.record_id.replace('"', '""')
+        quoted = f'"{record}"' if any(c in record for c in ',"\n') else record
+        for a in range(start, end, CSV_CHUNK):
+            b = min(a + CSV_CHUNK, end)
+            entropy = buffer.values("entropy", a, b)
+            surprisal = buffer.values("surprisal", a, b) if has_surprisal else \
+                np.full(b - a, np.nan, np.float32)
+            keep = ~np.isnan(entropy)
+            positions = np.arange(a, b)[keep]
+            e_text = np.char.mod("%.5f", entropy[keep].astype(np.float64))
+            s_vals = surprisal[keep].astype(np.float64)
+            s_text = np.where(np.isnan(s_vals), "", np.char.mod("%.5f", s_vals))
+            lines = np.char.add(np.char.add(np.char.add(
+                np.char.add(quoted + ",", positions.astype(str)), ","), e_text),
+                np.char.add(",", s_text))
+            if len(lines):
+                out.write("\n".join(lines.tolist()) + "\n")
+    return Path(path)

@@ -1,0 +1,275 @@
+"""What the background jobs compute: plain functions of an immutable request, no Qt.
+
+Each takes a request (what to compute, with its id) and a :class:`Reporter` (progress,
+partial results, the cancel flag) and returns plain data. :mod:`gui.workers` runs them on a
+thread pool and hands the result to the GUI thread, which applies it if the id is still the
+latest (napari's asynchronous slicing).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import ModelError
+from engine.io import open_annotations, open_sequences
+from engine.io.records import Feature, Record, SequenceFile
+from engine.io.summary import summarise_record
+from engine.patching import PatchConfig, Patcher
+from engine.patching.compare import BoundaryAgreement, boundary_agreement
+from engine.scoring import Cancelled
+
+from .entropy_files import read_entropy_file
+from .features import FeatureIndex
+from .patches import PatchView, make_patch_view
+from .pyramid import ScoreBuffer
+
+SCORE_BLOCK = 16_384  # bases scored per step of the focus-first order (rounded to chunks)
+
+
+class Reporter:
+    """A job's line back to the GUI: ``progress(done, total)``, ``partial(obj)``, ``cancel``."""
+
+    def __init__(
+        self,
+        progress: Callable[[int, int], None] = lambda done, total: None,
+        partial: Callable[[Any], None] = lambda obj: None,
+    ) -> None:
+        self.cancel = threading.Event()
+        self._progress = progress
+        self._partial = partial
+
+    def progress(self, done: int, total: int) -> None:
+        self._progress(done, total)
+
+    def partial(self, obj: Any) -> None:
+        self._partial(obj)
+
+    def check(self) -> None:
+        """Stop here with :class:`Cancelled` if cancel was requested."""
+        if self.cancel.is_set():
+            raise Cancelled()
+
+
+# ---------------------------------------------------------------------------------------------
+# opening files
+
+
+@dataclass(eq=False)
+class Document:
+    """One opened sequence file with a summary row per record (length, alphabet, GC%...)."""
+
+    path: str
+    sequences: SequenceFile
+    summaries: list[dict]
+
+    def close(self) -> None:
+        self.sequences.close()
+
+
+def load_document(path: str, reporter: Reporter) -> Document:
+    """Open a file and summarise its records (GC% reads every base, so it runs here)."""
+    sequences = open_sequences(path)
+    try:
+        summaries = []
+        for i, record in enumerate(sequences):
+            reporter.check()
+            summaries.append(summarise_record(record))
+            reporter.progress(i + 1, len(sequences))
+    except BaseException:
+        sequences.close()
+        raise
+    return Document(str(path), sequences, summaries)
+
+
+@dataclass(frozen=True, eq=False)
+class AnnotationSource:
+    """Features read from an annotation file, shown as their own track."""
+
+    path: str
+    features: tuple[Feature, ...]
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+def load_annotations(path: str, reporter: Reporter) -> AnnotationSource:
+    return AnnotationSource(str(path), tuple(open_annotations(path)))
+
+
+def index_features(
+    record_id: str, own: Sequence[Feature], sources: Sequence[AnnotationSource],
+    reporter: Reporter,
+) -> list[FeatureIndex]:
+    """One :class:`FeatureIndex` per track: the record's own features, then each file's."""
+    tracks = []
+    if own:
+        tracks.append(FeatureIndex("annotations", own))
+    for source in sources:
+        reporter.check()
+        mine = [f for f in source.features if f.record_id == record_id]
+        if mine:
+            tracks.append(FeatureIndex(source.name, mine))
+    return tracks
+
+
+# ---------------------------------------------------------------------------------------------
+# scores
+
+
+class Focus:
+    """Where the user looks (a base position), updated by the GUI while a job runs.
+
+    A single attribute read and written whole is safe across threads in CPython.
+    """
+
+    def __init__(self, position: int = 0) -> None:
+        self.position = position
+
+
+class ModelCache:
+    """Loaded models by folder, shared by scoring jobs (forward passes keep no state)."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, folder: Path):
+        from engine.models import load_model
+
+        key = str(Path(folder).resolve())
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = load_model(folder)
+            return self._models[key]
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreRequest:
+    path: str
+    record: Record
+    model_spec: str = "default"
+    entropy_file: str | None = None
+    focus: Focus = field(default_factory=Focus)
+    models: ModelCache = field(default_factory=ModelCache)
+    batch_size: int = 8
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreOutcome:
+    """``status``: ``cached``, ``scored``, ``file`` or ``no-model`` (then ``buffer`` is None)."""
+
+    buffer: ScoreBuffer | None
+    status: str
+    message: str = ""
+
+
+def score_blocks(length: int, step: int, block: int = SCORE_BLOCK) -> np.ndarray:
+    """Block starts: multiples of the scorer's chunk step, so block-wise scoring uses the very
+    windows one pass over the record would (see :func:`score_record`)."""
+    size = max(step, block // step * step)
+    return np.arange(0, length, size, dtype=np.int64)
+
+
+def nearest_undone(done: np.ndarray, starts: np.ndarray, position: int) -> int:
+    """The block not yet scored that is nearest ``position`` (the view's centre)."""
+    todo = np.flatnonzero(~done)
+    sizes = np.diff(np.append(starts, np.iinfo(np.int64).max))
+    centres = starts[todo] + np.minimum(sizes[todo], 1 << 40) // 2
+    return int(todo[np.argmin(np.abs(centres - position))])
+
+
+def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
+    """Entropy and surprisal of a whole record: from a file, the cache, or the model.
+
+    Scoring goes block by block, always taking next the block nearest ``request.focus``, so
+    the view fills first. Blocks start at multiples of the chunk step (``max_len - context``),
+    where a single pass would start a chunk too, so every base is scored in the same window as
+    ``engine.scoring.score`` scores it and the cached whole record is that pass's result.
+    The :class:`ScoreBuffer` is handed over (``reporter.partial``) before the first block, for
+    the GUI to draw as it fills.
+    """
+    from engine.io.cache import content_hash
+    from engine.models.checkpoint import model_hash
+    from engine.models.defaults import resolve_model_path
+    from engine.scoring import ScoreCache, Scores, iter_scores
+
+    record = request.record
+    if request.entropy_file:
+        return ScoreOutcome(read_entropy_file(request.entropy_file, record), "file")
+    try:
+        folder = resolve_model_path(request.model_spec, record.alphabet)
+    except ModelError as error:
+        if request.model_spec != "default":
+            raise
+        return ScoreOutcome(None, "no-model", (
+            f"no bundled model for {record.alphabet} records ({error.message.split(';')[0]}). "
+            "Choose one (Model ▸ Choose Model Folder…) or load entropies (File ▸ Load "
+            "Entropies…); byte modes (static, space) patch without them."))
+    cache = ScoreCache(content_hash(request.path), model_hash(folder))
+    buffer = ScoreBuffer(record.id, record.length, source=str(folder))
+    whole = cache.load(record.id)
+    if whole is not None and len(whole) == record.length:
+        buffer.write(0, entropy=whole.entropy, surprisal=whole.surprisal)
+        return ScoreOutcome(buffer, "cached")
+    model = request.models.get(folder)
+    reporter.partial(buffer)
+    context = model.max_len // 2  # iter_scores' default, spelled out: blocks align to it
+    starts = score_blocks(record.length, model.max_len - context, SCORE_BLOCK)
+    ends = np.append(starts[1:], record.length)
+    done = np.zeros(len(starts), dtype=bool)
+    scored = 0
+    while not done.all():
+        i = nearest_undone(done, starts, request.focus.position)
+        for piece in iter_scores(model, record, int(starts[i]), int(ends[i]), context=context,
+                                 batch_size=request.batch_size, cancel=reporter.cancel):
+            buffer.write(piece.start, entropy=piece.entropy, surprisal=piece.surprisal)
+            reporter.progress(scored + piece.end - int(starts[i]), record.length)
+        done[i] = True
+        scored += int(ends[i] - starts[i])
+    cache.save(Scores(record.id, 0, buffer.values("entropy").copy(),
+                      buffer.values("surprisal").copy()))
+    return ScoreOutcome(buffer, "scored")
+
+
+# ---------------------------------------------------------------------------------------------
+# patches and their comparison with annotations
+
+
+@dataclass(frozen=True, eq=False)
+class PatchRequest:
+    record: Record
+    config: PatchConfig
+    span: tuple[int, int]
+    entropies: np.ndarray | None  # the span's (read-only; known values never change)
+
+
+def compute_patches(request: PatchRequest, reporter: Reporter) -> PatchView:
+    a, b = request.span
+    config = request.config
+    values = request.entropies if config.needs_entropies else request.record.array(a, b)
+    result = Patcher(config).patch(values)
+    return make_patch_view(request.record.id, request.record.length, request.span, result,
+                           request.entropies)
+
+
+@dataclass(frozen=True, eq=False)
+class CompareRequest:
+    starts: np.ndarray
+    features: tuple[Feature, ...]
+    length: int
+    k: int
+    anchor: str = "start"
+    trials: int = 8
+    seed: int = 0
+
+
+def compare_patches(request: CompareRequest, reporter: Reporter) -> BoundaryAgreement:
+    return boundary_agreement(request.starts, request.features, request.length, k=request.k,
+                              anchor=request.anchor, trials=request.trials, seed=request.seed)

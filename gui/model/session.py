@@ -1,0 +1,390 @@
+"""The workbench's state, Qt-free: open files, the record and locus in view, patcher settings,
+model, scores, patches, selection, background tasks, messages.
+
+Widgets read this state, write it through the setters and subscribe to ``events``; a setter
+emits only when the value changes. Nothing here computes anything costly: the controller runs
+jobs (:mod:`gui.model.jobs`) on workers and applies their results through these setters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.atomic import atomic_open
+from engine.errors import BytescopeError, FormatError, InputError
+from engine.io.records import Record
+from engine.patching import PatchConfig
+from engine.patching.compare import DEFAULT_K, BoundaryAgreement
+
+from .events import EventGroup
+from .features import FeatureHit, FeatureIndex
+from .jobs import AnnotationSource, Document
+from .locus import Locus, clamp, parse_locus
+from .patches import PatchView
+from .pyramid import ScoreBuffer
+
+# What the Patcher starts with: entropy patching at BLT-like mean patch length.
+DEFAULT_PATCH_CONFIG = PatchConfig(mode="entropy", target_patch_size=6.0)
+SESSION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A background task for the status bar: ``done`` of ``total`` (0 total: unknown)."""
+
+    id: int
+    label: str
+    done: int
+    total: int
+    cancel: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    level: str  # "info", "warning", "error"
+    text: str
+    time: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class ScoreStatus:
+    """Where the entropies come from: ``none``, ``scoring``, ``cached``, ``scored``, ``file``,
+    ``no-model``, ``cancelled``; ``text`` says it in words for the status bar."""
+
+    state: str = "none"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    k: int = DEFAULT_K
+    anchor: str = "start"
+
+
+@dataclass(frozen=True)
+class HoverInfo:
+    """What lies under the cursor."""
+
+    record_id: str
+    position: int
+    base: str
+    entropy: float
+    surprisal: float
+    patch: tuple[int, int, int] | None  # (patch number, start, end)
+    features: tuple[FeatureHit, ...]
+
+    def describe(self) -> str:
+        parts = [f"{self.record_id}:{self.position:,}", self.base]
+        if not math.isnan(self.entropy):
+            parts.append(f"H {self.entropy:.3f} nats")
+        if not math.isnan(self.surprisal):
+            parts.append(f"surprisal {self.surprisal:.2f}")
+        if self.patch is not None:
+            number, start, end = self.patch
+            parts.append(f"patch #{number:,} {start:,}-{end:,} ({end - start} bp)")
+        parts.extend(hit.describe() for hit in self.features[:2])
+        return "   ".join(parts)
+
+
+@dataclass
+class SessionState:
+    """A saved session (JSON): files, locus, patcher settings, model."""
+
+    files: list[str] = field(default_factory=list)
+    annotations: list[str] = field(default_factory=list)
+    record: dict[str, str] | None = None  # {"path", "id"}
+    locus: str | None = None
+    patcher: dict[str, Any] = field(default_factory=lambda: DEFAULT_PATCH_CONFIG.to_dict())
+    model: str = "default"
+    entropies: str | None = None
+    compare: dict[str, Any] = field(default_factory=lambda: asdict(CompareSettings()))
+    version: int = SESSION_VERSION
+
+    def save(self, path: str | Path) -> None:
+        with atomic_open(path, "w", encoding="utf-8") as handle:
+            json.dump(asdict(self), handle, indent=1)
+            handle.write("\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> SessionState:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("no such file", path=path) from None
+        except json.JSONDecodeError as error:
+            raise FormatError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
+        except UnicodeDecodeError:
+            raise FormatError("not a text file", path=path) from None
+        if not isinstance(data, dict) or data.get("version") != SESSION_VERSION:
+            raise FormatError(f"not a bytescope session (version {SESSION_VERSION})", path=path)
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise FormatError(f"unknown session keys: {', '.join(unknown)}", path=path)
+        state = cls(**data)
+        PatchConfig.from_dict(state.patcher)  # a bad patcher section is an error now, not later
+        return state
+
+
+class Workbench:
+    """The view model (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.events = EventGroup(
+            "documents", "annotations", "record", "features", "locus", "patch_config",
+            "model_spec", "scores", "patches", "selection", "cursor", "comparison",
+            "compare_settings", "tasks", "message", "error",
+        )
+        self.documents: list[Document] = []
+        self.annotation_sources: list[AnnotationSource] = []
+        self.record_path: str | None = None
+        self.record: Record | None = None
+        self.feature_tracks: list[FeatureIndex] = []
+        self.locus: Locus | None = None
+        self.patch_config: PatchConfig = DEFAULT_PATCH_CONFIG
+        self.model_spec: str = "default"
+        self.entropy_file: str | None = None
+        self.scores: ScoreBuffer | None = None
+        self.score_status = ScoreStatus()
+        self.patches: PatchView | None = None
+        self.selection: int | None = None
+        self.cursor: int | None = None
+        self.comparison: BoundaryAgreement | None = None
+        self.compare_settings = CompareSettings()
+        self.tasks: dict[int, TaskInfo] = {}
+        self.messages: list[Message] = []
+
+    # -- files -------------------------------------------------------------------------------
+    def add_document(self, document: Document) -> None:
+        self.documents = [d for d in self.documents if d.path != document.path] + [document]
+        self.events.documents.emit(self.documents)
+
+    def close_all(self) -> None:
+        for document in self.documents:
+            document.close()
+        self.documents = []
+        self.annotation_sources = []
+        self.set_record(None, None)
+        self.events.documents.emit(self.documents)
+        self.events.annotations.emit(self.annotation_sources)
+
+    def document(self, path: str) -> Document | None:
+        return next((d for d in self.documents if d.path == path), None)
+
+    def add_annotations(self, source: AnnotationSource) -> None:
+        self.annotation_sources = [s for s in self.annotation_sources
+                                   if s.path != source.path] + [source]
+        self.events.annotations.emit(self.annotation_sources)
+
+    def record_lengths(self) -> dict[str, int]:
+        """Open records by id (the first file wins when two share an id)."""
+        lengths: dict[str, int] = {}
+        for document in reversed(self.documents):
+            lengths.update((r.id, r.length) for r in document.sequences)
+        return lengths
+
+    def find_record(self, record_id: str) -> tuple[str, Record] | None:
+        for document in self.documents:
+            if record_id in document.sequences:
+                return document.path, document.sequences[record_id]
+        return None
+
+    # -- the record and the locus --------------------------------------------------------------
+    def set_record(self, path: str | None, record: Record | None,
+                   locus: Locus | None = None) -> None:
+        """Show ``record`` (of the file at ``path``), at ``locus`` or whole."""
+        if record is self.record and path == self.record_path:
+            if locus is not None:
+                self.set_locus(locus)
+            return
+        self.record_path, self.record = path, record
+        self.feature_tracks = []
+        self.entropy_file = None
+        self.scores, self.score_status = None, ScoreStatus()
+        self.patches = None
+        self.selection = None
+        self.comparison = None
+        if record is None:
+            self.locus = None
+        else:
+            self.locus = locus if locus is not None else Locus(record.id, 0, record.length)
+        self.events.record.emit(record)
+        self.events.features.emit(self.feature_tracks)
+        self.events.scores.emit(self.scores)
+        self.events.patches.emit(self.patches)
+        self.events.comparison.emit(self.comparison)
+        self.events.locus.emit(self.locus)
+
+    def set_locus(self, locus: Locus) -> None:
+        if self.record is None or locus.record_id != self.record.id:
+            raise InputError(f"record {locus.record_id!r} is not the one shown")
+        locus = clamp(locus.record_id, locus.start, locus.end, self.record.length)
+        if locus != self.locus:
+            self.locus = locus
+            self.events.locus.emit(locus)
+
+    def parse_locus(self, text: str) -> tuple[str, Record, Locus]:
+        """Read a locus box entry; returns the file, record and locus it names."""
+        locus = parse_locus(text, self.locus, self.record_lengths(), self.find_feature,
+                            self.patch_interval)
+        if self.record is not None and locus.record_id == self.record.id:
+            return self.record_path or "", self.record, locus
+        found = self.find_record(locus.record_id)
+        assert found is not None  # parse_locus only names open records
+        return found[0], found[1], locus
+
+    def find_feature(self, name: str) -> tuple[str, int, int] | None:
+        """A feature whose name, ID, gene or locus tag is ``name`` (case-insensitive)."""
+        key = name.lower()
+        sources = [r.features for d in self.documents for r in d.sequences]
+        sources += [s.features for s in self.annotation_sources]
+        lengths = self.record_lengths()
+        for features in sources:
+            for f in features:
+                if f.record_id in lengths and (
+                    f.name.lower() == key
+                    or any(f.attributes.get(a, "").lower() == key
+                           for a in ("ID", "gene", "locus_tag", "Name"))
+                ):
+                    return f.record_id, f.start, f.end
+        return None
+
+    def patch_interval(self, number: int) -> tuple[int, int] | None:
+        patches = self.patches
+        if patches is None:
+            return None
+        i = int(patches.index.searchsorted(number))
+        if i < patches.count and patches.index[i] == number:
+            return int(patches.starts[i]), int(patches.ends[i])
+        return None
+
+    def set_features(self, tracks: list[FeatureIndex]) -> None:
+        self.feature_tracks = tracks
+        self.events.features.emit(tracks)
+
+    # -- patcher, model, scores, patches -------------------------------------------------------
+    def set_patch_config(self, config: PatchConfig) -> None:
+        if config != self.patch_config:
+            self.patch_config = config
+            self.events.patch_config.emit(config)
+
+    def set_model_spec(self, spec: str) -> None:
+        if spec != self.model_spec or self.entropy_file is not None:
+            self.model_spec = spec
+            self.entropy_file = None
+            self.events.model_spec.emit(spec)
+
+    def set_entropy_file(self, path: str) -> None:
+        """Take the current record's entropies from a file instead of the model."""
+        self.entropy_file = path
+        self.events.model_spec.emit(self.model_spec)
+
+    def set_scores(self, buffer: ScoreBuffer | None, status: ScoreStatus) -> None:
+        self.scores, self.score_status = buffer, status
+        self.events.scores.emit(buffer)
+
+    def scores_changed(self) -> None:
+        """The buffer got more values (emitted by the controller at a bounded rate)."""
+        self.events.scores.emit(self.scores)
+
+    def set_patches(self, patches: PatchView | None) -> None:
+        self.patches = patches
+        if self.selection is not None and (patches is None or self.selection >= patches.count):
+            self.selection = None
+        self.events.patches.emit(patches)
+
+    def select_patch(self, i: int | None) -> None:
+        if i != self.selection:
+            self.selection = i
+            self.events.selection.emit(i)
+
+    def set_comparison(self, comparison: BoundaryAgreement | None) -> None:
+        self.comparison = comparison
+        self.events.comparison.emit(comparison)
+
+    def set_compare_settings(self, settings: CompareSettings) -> None:
+        if settings != self.compare_settings:
+            self.compare_settings = settings
+            self.events.compare_settings.emit(settings)
+
+    def gene_features(self) -> list:
+        """Every feature of the current record (its own and from annotation files)."""
+        if self.record is None:
+            return []
+        features = list(self.record.features)
+        for source in self.annotation_sources:
+            features += [f for f in source.features if f.record_id == self.record.id]
+        return features
+
+    # -- hover ---------------------------------------------------------------------------------
+    def set_cursor(self, position: int | None) -> None:
+        if position != self.cursor:
+            self.cursor = position
+            self.events.cursor.emit(position)
+
+    def hover_info(self, position: int) -> HoverInfo | None:
+        record = self.record
+        if record is None or not 0 <= position < record.length:
+            return None
+        byte = record.fetch(position, position + 1)
+        base = chr(byte[0]) if 32 <= byte[0] < 127 else f"0x{byte[0]:02x}"
+        scores = self.scores
+        # H[p-1] is the model's uncertainty about base p (BLT's alignment), so show that one.
+        entropy = scores.value_at("entropy", position - 1) if scores is not None else math.nan
+        surprisal = (scores.value_at("surprisal", position)
+                     if scores is not None and "surprisal" in scores.signals else math.nan)
+        patch = None
+        if self.patches is not None:
+            i = self.patches.at(position)
+            if i is not None:
+                patch = (int(self.patches.index[i]), int(self.patches.starts[i]),
+                         int(self.patches.ends[i]))
+        hits = tuple(hit for track in self.feature_tracks for hit in track.at(position))
+        return HoverInfo(record.id, position, base, entropy, surprisal, patch, hits)
+
+    # -- tasks and messages --------------------------------------------------------------------
+    def add_task(self, task: TaskInfo) -> None:
+        self.tasks[task.id] = task
+        self.events.tasks.emit(self.tasks)
+
+    def update_task(self, task_id: int, done: int, total: int) -> None:
+        task = self.tasks.get(task_id)
+        if task is not None:
+            self.tasks[task_id] = TaskInfo(task.id, task.label, done, total, task.cancel)
+            self.events.tasks.emit(self.tasks)
+
+    def remove_task(self, task_id: int) -> None:
+        if self.tasks.pop(task_id, None) is not None:
+            self.events.tasks.emit(self.tasks)
+
+    def log(self, text: str, level: str = "info") -> None:
+        message = Message(level, text)
+        self.messages.append(message)
+        self.events.message.emit(message)
+
+    def report_error(self, error: BytescopeError) -> None:
+        """A user-facing failure: logged, and shown in a dialog by the window."""
+        self.log(str(error), "error")
+        self.events.error.emit(error)
+
+    # -- sessions ------------------------------------------------------------------------------
+    def session_state(self) -> SessionState:
+        record = None
+        if self.record is not None and self.record_path is not None:
+            record = {"path": self.record_path, "id": self.record.id}
+        return SessionState(
+            files=[d.path for d in self.documents],
+            annotations=[s.path for s in self.annotation_sources],
+            record=record,
+            locus=self.locus.format() if self.locus is not None else None,
+            patcher=self.patch_config.to_dict(),
+            model=self.model_spec,
+            entropies=self.entropy_file,
+            compare=asdict(self.compare_settings),
+        )

@@ -1,0 +1,1 @@
+"""Dockable panels: Sequences, Patcher, Patch inspector, Log, and the status bar's pieces."""

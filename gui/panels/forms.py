@@ -1,0 +1,149 @@
+"""A form built from a config dataclass's fields (STYLE.md: the GUI builds its forms from them).
+
+Each field gets a widget by its type: ``bool`` a check box, ``int`` a spin box, ``float`` a
+double spin box, ``str`` with choices a combo box; ``X | None`` adds a check box in front
+(unchecked: ``None``). :class:`FieldHint` gives the label, range, step and choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QSpinBox,
+    QWidget,
+)
+
+
+@dataclass(frozen=True)
+class FieldHint:
+    label: str
+    minimum: float = 0
+    maximum: float = 1_000_000
+    step: float = 1
+    decimals: int = 4
+    choices: tuple[str, ...] = ()
+    tip: str = ""
+
+
+def _base_type(annotation: Any) -> tuple[type, bool]:
+    """(the field's type, whether it may be None), from a resolved annotation."""
+    args = typing.get_args(annotation)
+    if args and type(None) in args:
+        (inner,) = [a for a in args if a is not type(None)]
+        return inner, True
+    return annotation, False
+
+
+class FieldEditor(QWidget):
+    """One field's widget(s); ``value()`` / ``set_value()`` in the field's Python type."""
+
+    changed = Signal()
+
+    def __init__(self, kind: type, optional: bool, hint: FieldHint) -> None:
+        super().__init__()
+        self.kind, self.optional = kind, optional
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.enabled_box: QCheckBox | None = None
+        if optional:
+            self.enabled_box = QCheckBox()
+            self.enabled_box.toggled.connect(self._on_toggled)
+            layout.addWidget(self.enabled_box)
+        if kind is bool:
+            self.editor = QCheckBox()
+            self.editor.toggled.connect(self.changed)
+        elif hint.choices:
+            self.editor = QComboBox()
+            self.editor.addItems(list(hint.choices))
+            self.editor.currentTextChanged.connect(self.changed)
+        elif kind is int:
+            self.editor = QSpinBox()
+            self.editor.setRange(int(hint.minimum), int(hint.maximum))
+            self.editor.setSingleStep(int(hint.step))
+            self.editor.setKeyboardTracking(False)
+            self.editor.valueChanged.connect(self.changed)
+        else:
+            self.editor = QDoubleSpinBox()
+            self.editor.setRange(hint.minimum, hint.maximum)
+            self.editor.setSingleStep(hint.step)
+            self.editor.setDecimals(hint.decimals)
+            self.editor.setKeyboardTracking(False)
+            self.editor.valueChanged.connect(self.changed)
+        if hint.tip:
+            self.setToolTip(hint.tip)
+        layout.addWidget(self.editor, 1)
+
+    def _on_toggled(self, on: bool) -> None:
+        self.editor.setEnabled(on)
+        self.changed.emit()
+
+    def value(self) -> Any:
+        if self.enabled_box is not None and not self.enabled_box.isChecked():
+            return None
+        if isinstance(self.editor, QCheckBox):
+            return self.editor.isChecked()
+        if isinstance(self.editor, QComboBox):
+            return self.editor.currentText()
+        return self.kind(self.editor.value())
+
+    def set_value(self, value: Any) -> None:
+        self.blockSignals(True)
+        try:
+            if self.enabled_box is not None:
+                self.enabled_box.setChecked(value is not None)
+                self.editor.setEnabled(value is not None)
+            if value is None:
+                return
+            if isinstance(self.editor, QCheckBox):
+                self.editor.setChecked(bool(value))
+            elif isinstance(self.editor, QComboBox):
+                self.editor.setCurrentText(str(value))
+            else:
+                self.editor.blockSignals(True)
+                self.editor.setValue(value)
+                self.editor.blockSignals(False)
+        finally:
+            self.blockSignals(False)
+
+
+class DataclassForm(QWidget):
+    """Editors for the hinted fields of a dataclass, in the hints' order; ``changed(name)``."""
+
+    changed = Signal(str)
+
+    def __init__(self, cls: type, hints: dict[str, FieldHint]) -> None:
+        super().__init__()
+        self.cls = cls
+        types = typing.get_type_hints(cls)
+        self.layout_ = QFormLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.editors: dict[str, FieldEditor] = {}
+        fields = {f.name for f in dataclasses.fields(cls)}
+        for name, hint in hints.items():  # in the hints' order: the form reads top down
+            if name not in fields:
+                raise ValueError(f"{cls.__name__} has no field {name!r}")
+            kind, optional = _base_type(types[name])
+            editor = FieldEditor(kind, optional, hint)
+            editor.changed.connect(lambda name=name: self.changed.emit(name))
+            self.layout_.addRow(hint.label, editor)
+            self.editors[name] = editor
+
+    def values(self) -> dict[str, Any]:
+        return {name: editor.value() for name, editor in self.editors.items()}
+
+    def set_values(self, instance: Any) -> None:
+        for name, editor in self.editors.items():
+            editor.set_value(getattr(instance, name))
+
+    def set_row_visible(self, name: str, visible: bool) -> None:
+        self.layout_.setRowVisible(self.editors[name], visible)

@@ -1,0 +1,1 @@
+"""The tracks (pyqtgraph): ruler, sequence, entropy, surprisal, patches, annotations."""

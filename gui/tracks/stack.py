@@ -1,0 +1,443 @@
+"""The tracks, x-linked, under a locus box: the centre of the window.
+
+Rows, top to bottom: ruler, sequence, entropy (with the threshold line), surprisal (optional),
+patches, then one annotation track per feature source. Zoom and pan (wheel, drag, buttons)
+change the view range; every range change redraws the tracks from O(pixels) slices (pyramid
+levels, binary searches) and sets the view model's locus. The threshold line, while dragged,
+sets the patcher's threshold at most every ``THRESHOLD_THROTTLE_MS`` and once more on release.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import BytescopeError
+from engine.io.records import Record
+from gui.model.events import Subscriptions
+from gui.model.features import FeatureIndex
+from gui.model.locus import Locus, around_feature, centre_on, zoom
+from gui.model.patches import PatchView
+from gui.model.pyramid import ScoreBuffer
+from gui.model.session import Workbench
+
+from .annotations import FeatureTrack
+from .base import (
+    BACKGROUND,
+    CURSOR,
+    ENTROPY,
+    ENTROPY_FILL,
+    LABEL_WIDTH,
+    SURPRISAL,
+    SURPRISAL_FILL,
+    TEXT,
+    ui_font,
+)
+from .patches import PatchTrack
+from .ruler import RulerTrack
+from .sequence import SequenceTrack
+from .signal import SignalTrack
+
+THRESHOLD_THROTTLE_MS = 40
+ZOOM_STEP = 2.0
+# the threshold line means a level of H in these modes; in the others θ is a rise or a budget
+LEVEL_MODES = ("entropy", "dual", "optimal")
+
+
+class TrackLabel(pg.GraphicsWidget):
+    """A track's name, right-aligned in the left column (IGV's name panel)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.setFixedWidth(LABEL_WIDTH)
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setFont(ui_font(8.5, bold=True))
+        painter.setPen(TEXT)
+        rect = QRectF(self.rect()).adjusted(2, 0, -6, 0)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                         self.text)
+
+
+class TrackStack(QWidget):
+    """Locus box + tracks; reads and writes the view model only."""
+
+    painted = Signal()  # after each redraw of the tracks (benchmarks and tests wait on it)
+
+    def __init__(self, model: Workbench, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self._subs = Subscriptions()
+        self.record: Record | None = None
+        self._from_view = False  # set while the view writes the locus, so its echo is ignored
+        self._from_model = False  # set while a new record is laid out
+        self._pending_threshold: float | None = None
+        self.expanded = False
+        self.show_surprisal = False
+
+        self.locus_box = QLineEdit()
+        self.locus_box.setPlaceholderText("record:start-end, start-end, gene name or #patch")
+        self.locus_box.setMinimumWidth(320)
+        self.locus_box.returnPressed.connect(self._on_locus_entered)
+        self.locus_error = QLabel()
+        self.locus_error.setStyleSheet("color: #b22222;")
+        self.buttons = {}
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 2)
+        bar.addWidget(QLabel("Locus"))
+        bar.addWidget(self.locus_box, 2)
+        for key, text, tip in (("out", "−", "Zoom out (Ctrl+-)"), ("in", "+", "Zoom in (Ctrl++)"),
+                               ("fit", "Fit", "Whole record (Ctrl+0)")):
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(tip)
+            button.setAutoRaise(True)
+            button.clicked.connect(getattr(self, f"zoom_{key}"))
+            bar.addWidget(button)
+            self.buttons[key] = button
+        bar.addWidget(self.locus_error, 3)
+
+        pg.setConfigOptions(antialias=False, background=BACKGROUND, foreground=TEXT)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(BACKGROUND)
+        self.graphics.ci.layout.setContentsMargins(2, 2, 2, 2)
+        self.graphics.ci.layout.setVerticalSpacing(3)
+        self.graphics.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.graphics, 1)
+
+        self.ruler = RulerTrack()
+        self.sequence = SequenceTrack()
+        self.entropy = SignalTrack("entropy", ENTROPY, ENTROPY_FILL, 150, threshold=True)
+        self.surprisal = SignalTrack("surprisal", SURPRISAL, SURPRISAL_FILL, 90)
+        self.patch_track = PatchTrack()
+        self.feature_tracks: list[FeatureTrack] = []
+        self.master = self.ruler.plot.getViewBox()
+        for track in self._fixed_tracks()[1:]:
+            track.plot.setXLink(self.ruler.plot)
+        for track in self._fixed_tracks()[1:]:
+            self._add_cursor(track)
+        self._rebuild_layout()
+
+        self.master.sigXRangeChanged.connect(self._on_range)
+        self._hover = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=60,
+                                     slot=self._on_mouse_moved)
+        self._threshold_timer = QTimer(self)
+        self._threshold_timer.setSingleShot(True)
+        self._threshold_timer.setInterval(THRESHOLD_THROTTLE_MS)
+        self._threshold_timer.timeout.connect(self._apply_threshold)
+        self.entropy.events.dragged.connect(self._on_threshold_dragged)
+        self.entropy.events.released.connect(self._on_threshold_released)
+
+        events = model.events
+        for signal, slot in ((events.record, self._on_record), (events.locus, self._on_locus),
+                             (events.features, self._on_features),
+                             (events.scores, self._on_scores),
+                             (events.patches, self._on_patches),
+                             (events.patch_config, self._on_patch_config),
+                             (events.selection, self._on_selection),
+                             (events.cursor, self._on_cursor)):
+            self._subs.connect(signal, slot)
+        self._on_record(model.record)
+
+    # -- layout --------------------------------------------------------------------------------
+    def _fixed_tracks(self) -> list:
+        return [self.ruler, self.sequence, self.entropy, self.surprisal, self.patch_track]
+
+    def tracks(self) -> list:
+        shown = [self.ruler, self.sequence, self.entropy]
+        if self.show_surprisal:
+            shown.append(self.surprisal)
+        return [*shown, self.patch_track, *self.feature_tracks]
+
+    def _rebuild_layout(self) -> None:
+        layout = self.graphics.ci
+        layout.clear()
+        grid = layout.layout
+        for row, track in enumerate(self.tracks()):
+            title = {"ruler": "", "sequence": "sequence", "entropy": "entropy (nats)",
+                     "surprisal": "surprisal (nats)", "patches": "patches"}.get(track.name,
+                                                                                 track.name)
+            layout.addItem(TrackLabel(title), row=row, col=0)
+            layout.addItem(track.plot, row=row, col=1)
+            stretch = track is self.entropy
+            if stretch:
+                grid.setRowMinimumHeight(row, 90)
+                grid.setRowStretchFactor(row, 1)
+            else:
+                grid.setRowFixedHeight(row, track.height)
+                grid.setRowStretchFactor(row, 0)
+        grid.setColumnFixedWidth(0, LABEL_WIDTH)
+        grid.setColumnStretchFactor(1, 1)
+        # rows left over from a longer layout must not keep their heights
+        for row in range(len(self.tracks()), grid.rowCount()):
+            grid.setRowFixedHeight(row, 0)
+        # A re-filled layout shrinks its (top-level) item to the preferred size when it next
+        # activates; activate it now and give it the view's full size back.
+        grid.activate()
+        self.graphics.resizeEvent(None)  # pyqtgraph: range = the widget's size, item fills it
+        self._update_tracks()
+
+    @staticmethod
+    def _add_cursor(track) -> None:
+        """A thin vertical line at the cursor, owned by the track's plot."""
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURSOR))
+        line.setZValue(20)
+        line.hide()
+        track.plot.addItem(line, ignoreBounds=True)
+        track.cursor = line
+
+    def set_expanded(self, expanded: bool) -> None:
+        """Annotation tracks collapsed (one row) or expanded (overlaps stacked)."""
+        self.expanded = expanded
+        for track in self.feature_tracks:
+            track.set_expanded(expanded)
+        self._rebuild_layout()
+
+    def set_show_surprisal(self, show: bool) -> None:
+        self.show_surprisal = show
+        self._rebuild_layout()
+
+    # -- model -> view -------------------------------------------------------------------------
+    def _on_record(self, record: Record | None) -> None:
+        locus = self.model.locus
+        self._from_model = True  # new limits move the view: that must not rewrite the locus
+        try:
+            self._set_record(record)
+        finally:
+            self._from_model = False
+        self._on_locus(locus)
+
+    def _set_record(self, record: Record | None) -> None:
+        self.record = record
+        length = record.length if record is not None else 1
+        self.ruler.set_record(record.id if record is not None else "", length)
+        self.sequence.set_record(record)
+        for track in (self.entropy, self.surprisal, self.patch_track):
+            track.set_length(length)
+        self._on_scores(self.model.scores)
+        self._on_patches(self.model.patches)
+        self._on_features(self.model.feature_tracks)
+        for track in self._fixed_tracks():
+            vb = track.plot.getViewBox()
+            vb.setLimits(xMin=0, xMax=length, minXRange=min(40, length), maxXRange=length)
+        self._on_patch_config(self.model.patch_config)
+
+    def _on_locus(self, locus: Locus | None) -> None:
+        self.locus_box.setText(locus.format() if locus is not None else "")
+        self.locus_error.clear()
+        if locus is None or self._from_view:
+            return
+        x0, x1 = self.master.viewRange()[0]
+        if abs(x0 - locus.start) > 0.5 or abs(x1 - locus.end) > 0.5:
+            self.master.setXRange(locus.start, locus.end, padding=0)
+
+    def _on_features(self, indexes: list[FeatureIndex]) -> None:
+        length = self.record.length if self.record is not None else 1
+        self.feature_tracks = []
+        for index in indexes:
+            track = FeatureTrack(index, self.expanded)
+            track.set_length(length)
+            track.plot.setXLink(self.ruler.plot)
+            self._add_cursor(track)
+            track.plot.getViewBox().setLimits(xMin=0, xMax=length, minXRange=min(40, length),
+                                              maxXRange=length)
+            self.feature_tracks.append(track)
+        self._rebuild_layout()
+
+    def _status_message(self) -> str:
+        status = self.model.score_status
+        if status.state == "no-model":
+            return f"No entropies: {status.text}"
+        if status.state in ("none", "scoring"):
+            return "scoring…" if self.record is not None else ""
+        if status.state == "cancelled":
+            return "scoring cancelled"
+        return ""
+
+    def _on_scores(self, buffer: ScoreBuffer | None) -> None:
+        message = self._status_message()
+        for track in (self.entropy, self.surprisal):
+            if buffer is not track.buffer or buffer is None:
+                track.set_buffer(buffer, message)
+        self._update_tracks()
+
+    def _on_patches(self, patches: PatchView | None) -> None:
+        message = ""
+        if patches is None and self.record is not None:
+            config = self.model.patch_config
+            if config.needs_entropies and self.model.score_status.state == "no-model":
+                message = (f"{config.mode} patching needs entropies: choose a byte mode "
+                           "(static, space) or a model")
+            else:
+                message = "patching…"
+        self.patch_track.set_patches(patches, message)
+        self.patch_track.set_selection(self.model.selection)
+        self._on_patch_config(self.model.patch_config)
+        self._update_tracks()
+
+    def _on_patch_config(self, config) -> None:
+        theta = None
+        if config.mode in LEVEL_MODES:
+            theta = config.threshold
+            patches = self.model.patches
+            if theta is None and patches is not None and patches.config == config:
+                theta = patches.result.threshold  # the searched (or BLT default) θ
+        self.entropy.set_threshold(theta)
+
+    def _on_selection(self, i: int | None) -> None:
+        self.patch_track.set_selection(i)
+
+    def _on_cursor(self, position: int | None) -> None:
+        for line in (track.cursor for track in self.tracks()[1:]):
+            if position is None:
+                line.hide()
+            else:
+                line.setValue(position + 0.5)
+                line.show()
+
+    # -- view -> model ---------------------------------------------------------------------------
+    def view_width(self) -> int:
+        return max(1, int(self.master.width()))
+
+    def _update_tracks(self) -> None:
+        if self.record is None:
+            return
+        x0, x1 = self.master.viewRange()[0]
+        width = self.view_width()
+        for track in self.tracks():
+            track.update_view(x0, x1, width)
+        self.painted.emit()
+
+    def _on_range(self, _vb, x_range) -> None:
+        self._update_tracks()
+        if self.record is None or self._from_model:
+            return
+        x0, x1 = x_range
+        self._from_view = True
+        try:
+            self.model.set_locus(Locus(self.record.id, math.floor(x0 + 1e-6),
+                                       math.ceil(x1 - 1e-6)))
+        finally:
+            self._from_view = False
+
+    def _on_mouse_moved(self, event) -> None:
+        if self.record is None:
+            return
+        pos = event[0]
+        if not self.graphics.sceneBoundingRect().contains(pos):
+            self.model.set_cursor(None)
+            return
+        x = self.master.mapSceneToView(pos).x()
+        position = math.floor(x)
+        self.model.set_cursor(position if 0 <= position < self.record.length else None)
+
+    def leaveEvent(self, event) -> None:
+        self.model.set_cursor(None)
+        super().leaveEvent(event)
+
+    def _on_locus_entered(self) -> None:
+        try:
+            path, record, locus = self.model.parse_locus(self.locus_box.text())
+        except BytescopeError as error:
+            self.locus_error.setText(error.message)
+            self.model.log(f"locus: {error.message}", "warning")
+            return
+        self.go_to(path, record, locus)
+
+    def go_to(self, path: str, record: Record, locus: Locus) -> None:
+        if record is self.model.record:
+            self.model.set_locus(locus)
+        else:
+            self.model.set_record(path, record, locus)
+
+    # -- zoom and navigation -----------------------------------------------------------------------
+    def _zoom(self, factor: float) -> None:
+        locus, record = self.model.locus, self.model.record
+        if locus is not None and record is not None:
+            self.model.set_locus(zoom(locus, factor, record.length))
+
+    def zoom_in(self) -> None:
+        self._zoom(1 / ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self._zoom(ZOOM_STEP)
+
+    def zoom_fit(self) -> None:
+        record = self.model.record
+        if record is not None:
+            self.model.set_locus(Locus(record.id, 0, record.length))
+
+    def jump_feature(self, forward: bool) -> bool:
+        """Centre on the next (previous) feature start of any annotation track (F / B)."""
+        locus, record = self.model.locus, self.model.record
+        if locus is None or record is None:
+            return False
+        centre = locus.centre
+        best: tuple[float, FeatureIndex, int] | None = None
+        for track in self.feature_tracks:
+            index = track.index
+            i = index.next_after(centre + 0.5) if forward else index.previous_before(centre)
+            if i is None:
+                continue
+            distance = abs(float(index.starts[i]) - centre)
+            if best is None or distance < best[0]:
+                best = (distance, index, i)
+        if best is None:
+            return False
+        _, index, i = best
+        start, end = int(index.starts[i]), int(index.ends[i])
+        if end - start <= locus.span * 0.8:
+            self.model.set_locus(centre_on(locus, (start + end) / 2, record.length))
+        else:
+            self.model.set_locus(around_feature(record.id, start, end, record.length))
+        return True
+
+    # -- the threshold line ------------------------------------------------------------------------
+    def _on_threshold_dragged(self, value: float) -> None:
+        self._pending_threshold = value
+        if not self._threshold_timer.isActive():
+            self._threshold_timer.start()
+
+    def _on_threshold_released(self, value: float) -> None:
+        self._threshold_timer.stop()
+        self._pending_threshold = value
+        self._apply_threshold()
+
+    def _apply_threshold(self) -> None:
+        value = self._pending_threshold
+        if value is None:
+            return
+        self._pending_threshold = None
+        config = self.model.patch_config
+        if config.needs_entropies:
+            self.model.set_patch_config(dataclasses.replace(
+                config, threshold=round(max(value, 0.0), 4), target_patch_size=None))
+
+    # -- closing ---------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self.disconnect_model()
+        super().closeEvent(event)
+
+    def disconnect_model(self) -> None:
+        self._subs.disconnect_all()
+        if self._hover is not None:
+            self._hover.disconnect()
+            self._hover = None
+        self._threshold_timer.stop()

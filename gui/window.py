@@ -1,0 +1,463 @@
+"""The main window: tracks in the centre, dockable Sequences / Patcher / Patch inspector / Log
+panels, menus with standard shortcuts, a status bar with tasks, drag-and-drop, and a layout
+that persists (QSettings)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QInputDialog,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
+
+from engine.errors import BytescopeError, InputError
+from engine.resources import RESOURCES, sample_path
+
+from .controller import Controller
+from .exports import (
+    export_entropies_bedgraph,
+    export_patches_bed,
+    export_scores_csv,
+    export_view,
+)
+from .model.entropy_files import BEDGRAPH_SUFFIXES
+from .model.session import SessionState, Workbench
+from .panels.inspector import InspectorPanel
+from .panels.log import LogPanel
+from .panels.patcher import PatcherPanel
+from .panels.sequences import SequencesPanel
+from .panels.status import StatusWidgets
+from .tracks.stack import TrackStack
+
+SAMPLES = (("Annotated bacterial contig (BAC_00001, 470 kb)", "prokka_BAC_00001.gff3.gz"),
+           ("Phage lambda (48.5 kb)", "lambda_phage.fa"))
+MAX_RECENT = 10
+ANNOTATION_SUFFIXES = (".bed",)
+ENTROPY_SUFFIXES = (".npy", *BEDGRAPH_SUFFIXES)
+SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.ffn *.faa *.fq *.fastq *.gff *.gff3 *.gb "
+                   "*.gbk *.embl *.h5 *.gz *.xz *.bz2);;All files (*)")
+ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.bed *.gb *.gbk *.embl *.gz);;All files (*)"
+ENTROPY_FILTER = "Entropies (*.npy *.h5 *.bedgraph *.bdg *.bg);;All files (*)"
+SESSION_FILTER = "bytescope session (*.json)"
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, model: Workbench | None = None,
+                 persist: bool = True) -> None:
+        super().__init__()
+        self.model = model if model is not None else Workbench()
+        self.controller = Controller(self.model, self)
+        self.settings = settings if settings is not None else QSettings("bytescope", "bytescope")
+        self.persist = persist  # False: start from the default layout and save nothing
+        self.error_dialog: QMessageBox | None = None
+        self.setWindowTitle("bytescope")
+        icon = RESOURCES / "icons" / "bytescope.svg"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks |
+                            QMainWindow.DockOption.AllowTabbedDocks)
+
+        self.tracks = TrackStack(self.model)
+        self.setCentralWidget(self.tracks)
+        self.sequences = SequencesPanel(self.model)
+        self.patcher = PatcherPanel(self.model)
+        self.inspector = InspectorPanel(self.model)
+        self.log_panel = LogPanel(self.model)
+        self.docks: dict[str, QDockWidget] = {}
+        self._add_dock("Sequences", self.sequences, Qt.DockWidgetArea.LeftDockWidgetArea)
+        # the Patcher is taller than small screens: let it scroll rather than grow the window
+        scroll = QScrollArea()
+        scroll.setWidget(self.patcher)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._add_dock("Patcher", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._add_dock("Patch inspector", self.inspector, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Patch inspector"], self.docks["Log"])
+        self.docks["Patch inspector"].raise_()
+        self.resizeDocks([self.docks["Sequences"], self.docks["Patcher"]], [300, 340],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Patch inspector"]], [210], Qt.Orientation.Vertical)
+        self._default_state = self.saveState(LAYOUT_VERSION)
+
+        self.status = StatusWidgets(self.model)
+        bar = self.statusBar()
+        bar.addWidget(self.status.locus)
+        bar.addWidget(self.status.hover, 1)
+        bar.addPermanentWidget(self.status.scores)
+        bar.addPermanentWidget(self.status.task)
+
+        self.actions: dict[str, QAction] = {}
+        self._build_menus()
+        self.model.events.error.connect(self._on_error)
+        self.model.events.record.connect(self._on_record)
+        if self.persist:
+            self._restore_layout()
+
+    # -- construction ------------------------------------------------------------------------------
+    def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", "_"))
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+
+    def _action(self, key: str, text: str, slot, shortcut=None, checkable: bool = False,
+                checked: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        if checkable:
+            action.setChecked(checked)
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+        self.actions[key] = action
+        return action
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file = menu.addMenu("&File")
+        file.addAction(self._action("open", "&Open…", self.open_dialog, QKeySequence.Open))
+        self.recent_menu = file.addMenu("Open &Recent")
+        samples = file.addMenu("Open &Sample")
+        for title, name in SAMPLES:
+            samples.addAction(self._action(f"sample:{name}", title,
+                                           partial(self.open_sample, name)))
+        file.addAction(self._action("annotations", "Open &Annotations…",
+                                    self.open_annotations_dialog, "Ctrl+Shift+O"))
+        file.addAction(self._action("entropies", "Load &Entropies…", self.load_entropies_dialog,
+                                    "Ctrl+E"))
+        file.addSeparator()
+        export = file.addMenu("&Export")
+        export.addAction(self._action("export_png", "View as &PNG…", self.export_png_dialog,
+                                      "Ctrl+Shift+P"))
+        export.addAction(self._action("export_svg", "View as &SVG…", self.export_svg_dialog))
+        export.addAction(self._action("export_bed", "Patches as &BED…", self.export_bed_dialog))
+        export.addAction(self._action("export_bedgraph", "Entropies as bed&Graph…",
+                                      self.export_bedgraph_dialog))
+        export.addAction(self._action("export_csv", "Entropies as &CSV…",
+                                      self.export_csv_dialog))
+        file.addSeparator()
+        file.addAction(self._action("save_session", "&Save Session…", self.save_session_dialog,
+                                    QKeySequence.Save))
+        file.addAction(self._action("load_session", "&Load Session…", self.load_session_dialog,
+                                    "Ctrl+L"))
+        file.addSeparator()
+        file.addAction(self._action("quit", "&Quit", self.close, QKeySequence.Quit))
+
+        view = menu.addMenu("&View")
+        view.addAction(self._action("zoom_in", "Zoom &In", self.tracks.zoom_in,
+                                    QKeySequence.ZoomIn))
+        view.addAction(self._action("zoom_out", "Zoom &Out", self.tracks.zoom_out,
+                                    QKeySequence.ZoomOut))
+        view.addAction(self._action("zoom_fit", "&Whole Record", self.tracks.zoom_fit,
+                                    "Ctrl+0"))
+        view.addAction(self._action("next_feature", "&Next Feature",
+                                    partial(self.tracks.jump_feature, True), "F"))
+        view.addAction(self._action("previous_feature", "&Previous Feature",
+                                    partial(self.tracks.jump_feature, False), "B"))
+        view.addAction(self._action("goto", "&Go to Locus…", self._focus_locus_box, "Ctrl+G"))
+        view.addSeparator()
+        view.addAction(self._action("expanded", "&Expanded Annotations",
+                                    self.tracks.set_expanded, checkable=True))
+        view.addAction(self._action("surprisal", "&Surprisal Track",
+                                    self.tracks.set_show_surprisal, checkable=True))
+        view.addSeparator()
+        panels = view.addMenu("&Panels")
+        for dock in self.docks.values():
+            panels.addAction(dock.toggleViewAction())
+        view.addAction(self._action("reset_layout", "&Reset Layout", self.reset_layout))
+
+        model = menu.addMenu("&Model")
+        model.addAction(self._action("model_default", "Use the &Bundled Model",
+                                     partial(self.model.set_model_spec, "default")))
+        model.addAction(self._action("model_choose", "&Choose Model Folder…",
+                                     self.choose_model_dialog))
+        model.addAction(self._action("cancel_scoring", "C&ancel Scoring",
+                                     partial(self.controller.runner.cancel, "scores")))
+
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("shortcuts", "&Keyboard Shortcuts",
+                                         self.show_shortcuts))
+        help_menu.addAction(self._action("about", "&About bytescope", self.show_about))
+        self._rebuild_recent()
+
+    # -- opening -----------------------------------------------------------------------------------
+    def open_paths(self, paths: list[str], locus: str | None = None) -> None:
+        """Open files by kind: entropies, annotation-only files, or sequences."""
+        sequences, annotations = [], []
+        for path in map(str, paths):
+            suffix = Path(path).suffix.lower()
+            if suffix in ENTROPY_SUFFIXES:
+                self.controller.load_entropies(path)
+            elif suffix in ANNOTATION_SUFFIXES:
+                annotations.append(path)
+            else:
+                sequences.append(path)
+        if sequences:
+            self.controller.open_files(sequences, locus=locus)
+        if annotations:
+            self.controller.open_annotations(annotations)
+        for path in sequences + annotations:
+            self._remember(path)
+
+    def open_sample(self, name: str) -> None:
+        try:
+            self.open_paths([str(sample_path(name))])
+        except BytescopeError as error:
+            self.model.report_error(error)
+
+    def open_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open sequences", self._last_dir(),
+                                                SEQUENCE_FILTER)
+        if paths:
+            self.open_paths(paths)
+
+    def open_annotations_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open annotations", self._last_dir(),
+                                                ANNOTATION_FILTER)
+        if paths:
+            self.controller.open_annotations(paths)
+
+    def load_entropies_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load entropies for the record shown",
+                                              self._last_dir(), ENTROPY_FILTER)
+        if path:
+            self.controller.load_entropies(path)
+
+    def choose_model_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model, checkpoint or run folder",
+                                                  self._last_dir())
+        if folder:
+            self.model.set_model_spec(folder)
+
+    def _focus_locus_box(self) -> None:
+        self.tracks.locus_box.setFocus()
+        self.tracks.locus_box.selectAll()
+
+    # -- drag and drop -----------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and all(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.open_paths(paths)
+            event.acceptProposedAction()
+
+    # -- exports -----------------------------------------------------------------------------------
+    def _save_path(self, title: str, suffix: str, filter_: str) -> str | None:
+        record = self.model.record
+        stem = record.id.replace("|", "_").replace("/", "_") if record is not None else "view"
+        default = str(Path(self._last_dir()) / f"{stem}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, title, default, filter_)
+        return path or None
+
+    def _run_export(self, fn, *args) -> Path | None:
+        try:
+            path = fn(*args)
+        except BytescopeError as error:
+            self.model.report_error(error)
+            return None
+        self.model.log(f"wrote {path}")
+        return path
+
+    def export_view(self, path: str, scale: float = 1.0) -> Path | None:
+        return self._run_export(export_view, self.tracks.graphics, path, scale)
+
+    def export_patches(self, path: str) -> Path | None:
+        if self.model.patches is None:
+            self.model.report_error(InputError("no patches to export yet"))
+            return None
+        return self._run_export(export_patches_bed, path, self.model.patches)
+
+    def export_entropies(self, path: str) -> Path | None:
+        buffer, locus = self.model.scores, self.model.locus
+        if buffer is None:
+            self.model.report_error(InputError("no entropies to export yet"))
+            return None
+        around = int(locus.centre) if locus is not None else 0
+        if Path(path).suffix.lower() == ".csv":
+            return self._run_export(export_scores_csv, path, buffer)
+        return self._run_export(export_entropies_bedgraph, path, buffer, around)
+
+    def export_png_dialog(self) -> None:
+        scale, ok = QInputDialog.getDouble(self, "Export view as PNG",
+                                           "Scale (times the size on screen)", 2.0, 0.5, 8.0, 1)
+        path = self._save_path("Export view as PNG", ".png", "PNG image (*.png)") if ok else None
+        if path:
+            self.export_view(path, scale)
+
+    def export_svg_dialog(self) -> None:
+        path = self._save_path("Export view as SVG", ".svg", "SVG image (*.svg)")
+        if path:
+            self.export_view(path)
+
+    def export_bed_dialog(self) -> None:
+        path = self._save_path("Export patches as BED", ".patches.bed", "BED (*.bed)")
+        if path:
+            self.export_patches(path)
+
+    def export_bedgraph_dialog(self) -> None:
+        path = self._save_path("Export entropies as bedGraph", ".entropy.bedgraph",
+                               "bedGraph (*.bedgraph)")
+        if path:
+            self.export_entropies(path)
+
+    def export_csv_dialog(self) -> None:
+        path = self._save_path("Export entropies as CSV", ".entropy.csv", "CSV (*.csv)")
+        if path:
+            self.export_entropies(path)
+
+    # -- sessions ----------------------------------------------------------------------------------
+    def save_session(self, path: str) -> Path | None:
+        return self._run_export(lambda p: (self.model.session_state().save(p), Path(p))[1], path)
+
+    def load_session(self, path: str) -> bool:
+        try:
+            state = SessionState.load(path)
+        except BytescopeError as error:
+            self.model.report_error(error)
+            return False
+        self.controller.apply_session(state)
+        self.model.log(f"loaded session {path}")
+        return True
+
+    def save_session_dialog(self) -> None:
+        path = self._save_path("Save session", ".session.json", SESSION_FILTER)
+        if path:
+            self.save_session(path)
+
+    def load_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load session", self._last_dir(),
+                                              SESSION_FILTER)
+        if path:
+            self.load_session(path)
+
+    # -- settings: recent files, layout ------------------------------------------------------------
+    def _last_dir(self) -> str:
+        return str(self.settings.value("last_dir", str(Path.home())))
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):  # QSettings gives a lone value back as a string
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _remember(self, path: str) -> None:
+        if not self.persist:
+            return
+        path = str(Path(path).resolve())
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.settings.setValue("last_dir", str(Path(path).parent))
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for path in recent:
+            self.recent_menu.addAction(Path(path).name,
+                                       partial(self.open_paths, [path])).setToolTip(path)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state, LAYOUT_VERSION)
+        self.actions["expanded"].setChecked(self.settings.value("view/expanded", False,
+                                                                type=bool))
+        self.actions["surprisal"].setChecked(self.settings.value("view/surprisal", False,
+                                                                 type=bool))
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue("view/expanded", self.actions["expanded"].isChecked())
+        self.settings.setValue("view/surprisal", self.actions["surprisal"].isChecked())
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+
+    # -- feedback ----------------------------------------------------------------------------------
+    def _on_error(self, error: BytescopeError) -> None:
+        """A user-facing failure: a non-blocking dialog; the window stays usable."""
+        if self.error_dialog is not None:
+            self.error_dialog.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, "bytescope", str(error),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+        self.error_dialog = box
+
+    def _on_record(self, record) -> None:
+        title = "bytescope"
+        if record is not None and self.model.record_path is not None:
+            title = f"{record.id} — {Path(self.model.record_path).name} — bytescope"
+        self.setWindowTitle(title)
+
+    def show_shortcuts(self) -> None:
+        rows = [(a.text().replace("&", ""), a.shortcut().toString())
+                for a in self.actions.values() if not a.shortcut().isEmpty()]
+        text = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>" for name, keys in rows)
+        QMessageBox.information(self, "Keyboard shortcuts",
+                                f"<table cellspacing=6>{text}</table>"
+                                "<p>Mouse: wheel zooms, drag pans, drag the red θ line to set "
+                                "the threshold.</p>")
+
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("About bytescope")
+        box.setText("<b>bytescope</b>: next-byte entropy and dynamic patching along sequences, "
+                    "beside their annotations.")
+        box.addButton(QMessageBox.StandardButton.Ok)
+        readme = RESOURCES.parent / "README.md"
+        if readme.exists():
+            box.setInformativeText(f'<a href="{QUrl.fromLocalFile(str(readme)).toString()}">'
+                                   "README</a>")
+            box.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+        box.exec()
+
+    # -- closing -----------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if self.persist:
+            self.save_layout()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> bool:
+        """Cancel background work, wait for it, unsubscribe every widget, close the files."""
+        finished = self.controller.shutdown()
+        for widget in (self.tracks, self.sequences, self.patcher, self.inspector,
+                       self.log_panel, self.status):
+            widget.disconnect_model()
+        self.model.events.error.disconnect(self._on_error)
+        self.model.events.record.disconnect(self._on_record)
+        if self.error_dialog is not None:
+            self.error_dialog.close()
+        for document in self.model.documents:
+            document.close()
+        return finished
+

@@ -1,0 +1,246 @@
+"""Running jobs off the GUI thread: request ids, latest-only scheduling, progress and cancel.
+
+:class:`TaskRunner.submit` gives each request a new id and runs its job (a plain function from
+:mod:`gui.model.jobs`) on the runner's own ``QThreadPool``. Requests have a *kind*
+(``"scores"``, ``"patches"``...): per kind only the latest id counts. A newer request cancels a
+running one (its cancel flag; jobs stop at their next check) and waits for it to end instead of
+queueing behind it, replacing any request still waiting, so a dragged threshold never piles up
+stale work. A result whose id is no longer the latest is dropped.
+
+Signals carry results across threads (queued connections), so every callback runs on the GUI
+thread. ``BytescopeError`` travels to ``on_error``; any other exception is a bug and is
+re-raised on the GUI thread, where pytest-qt fails the test and the app prints a traceback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from engine.errors import BytescopeError
+from engine.scoring import Cancelled
+
+from .model.jobs import Reporter
+from .model.session import TaskInfo, Workbench
+
+# Every pool a runner made, so tests can assert none is left with a running thread.
+POOLS: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
+_ids = itertools.count(1)
+
+
+class BugInWorker(RuntimeError):
+    """A non-user exception raised in a job, re-raised on the GUI thread with its traceback."""
+
+
+class _JobSignals(QObject):
+    progress = Signal(int, int, int)  # request id, done, total
+    partial = Signal(int, object)
+    done = Signal(int, object)
+    failed = Signal(int, object, str)  # request id, exception, formatted traceback
+    cancelled = Signal(int)
+    finished = Signal(int)
+
+
+class _Job(QRunnable):
+    def __init__(self, request_id: int, fn: Callable[[Reporter], Any],
+                 signals: _JobSignals) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.fn = fn
+        self.signals = signals
+        self.reporter = Reporter(
+            progress=lambda done, total: signals.progress.emit(request_id, done, total),
+            partial=lambda obj: signals.partial.emit(request_id, obj),
+        )
+
+    def run(self) -> None:  # worker thread
+        rid, signals = self.request_id, self.signals
+        try:
+            result = self.fn(self.reporter)
+        except Cancelled:
+            signals.cancelled.emit(rid)
+        except BytescopeError as error:
+            signals.failed.emit(rid, error, "")
+        except BaseException as error:  # a bug: carried to the GUI thread and raised there
+            signals.failed.emit(rid, error, traceback.format_exc())
+        else:
+            signals.done.emit(rid, result)
+        finally:
+            signals.finished.emit(rid)
+
+
+@dataclass
+class _Pending:
+    request_id: int
+    fn: Callable[[Reporter], Any]
+    label: str | None
+    on_done: Callable[[Any], None]
+    on_partial: Callable[[Any], None] | None
+    on_progress: Callable[[int, int], None] | None
+    on_error: Callable[[BytescopeError], None] | None
+    on_cancelled: Callable[[], None] | None
+
+
+class TaskRunner(QObject):
+    """Runs jobs by kind, latest request wins (see the module docstring)."""
+
+    def __init__(self, model: Workbench, max_threads: int = 3,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        POOLS.add(self.pool)
+        self._latest: dict[str, int] = {}
+        # kind -> (request id, reporter) of the job running; the pool owns the job itself
+        self._running: dict[str, tuple[int, Reporter]] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._jobs: dict[int, tuple[str, _Pending, _JobSignals]] = {}
+
+    # -- submitting --------------------------------------------------------------------------
+    def submit(
+        self,
+        kind: str,
+        fn: Callable[[Reporter], Any],
+        on_done: Callable[[Any], None],
+        *,
+        label: str | None = None,
+        on_partial: Callable[[Any], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        on_error: Callable[[BytescopeError], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+    ) -> int:
+        """Run ``fn(reporter)`` as the latest request of ``kind``; returns its request id."""
+        request_id = next(_ids)
+        self._latest[kind] = request_id
+        pending = _Pending(request_id, fn, label, on_done, on_partial, on_progress, on_error,
+                           on_cancelled)
+        running = self._running.get(kind)
+        if running is not None:
+            running[1].cancel.set()
+            dropped = self._pending.pop(kind, None)
+            if dropped is not None and dropped.on_cancelled is not None:
+                dropped.on_cancelled()
+            self._pending[kind] = pending
+        else:
+            self._start(kind, pending)
+        return request_id
+
+    def latest(self, kind: str) -> int | None:
+        return self._latest.get(kind)
+
+    def is_current(self, kind: str, request_id: int) -> bool:
+        return self._latest.get(kind) == request_id
+
+    def busy(self, kind: str | None = None) -> bool:
+        """Whether a job (of ``kind``) is running or waiting."""
+        if kind is None:
+            return bool(self._running or self._pending)
+        return kind in self._running or kind in self._pending
+
+    def cancel(self, kind: str) -> None:
+        """Cancel ``kind``'s running job and forget its waiting one; no result will apply."""
+        self._latest.pop(kind, None)
+        pending = self._pending.pop(kind, None)
+        if pending is not None and pending.on_cancelled is not None:
+            pending.on_cancelled()
+        running = self._running.get(kind)
+        if running is not None:
+            running[1].cancel.set()
+
+    def cancel_all(self) -> None:
+        for kind in list(self._running) + list(self._pending):
+            self.cancel(kind)
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel everything and wait for the threads (on window close). True if all ended."""
+        self.cancel_all()
+        finished = self.pool.waitForDone(timeout_ms)
+        self.pool.clear()
+        # The jobs' last signals may still be queued: forget the jobs so that nothing applies.
+        for rid, (_kind, pending, signals) in list(self._jobs.items()):
+            if pending.label:
+                self.model.remove_task(rid)
+            signals.deleteLater()
+        self._jobs.clear()
+        self._running.clear()
+        self._pending.clear()
+        return finished
+
+    # -- running -----------------------------------------------------------------------------
+    def _start(self, kind: str, pending: _Pending) -> None:
+        # parented to the runner, deleted (later) once its job has finished
+        signals = _JobSignals(self)
+        rid = pending.request_id
+        job = _Job(rid, pending.fn, signals)
+        self._running[kind] = (rid, job.reporter)
+        self._jobs[rid] = (kind, pending, signals)
+        signals.progress.connect(self._on_progress)
+        signals.partial.connect(self._on_partial)
+        signals.done.connect(self._on_done)
+        signals.failed.connect(self._on_failed)
+        signals.cancelled.connect(self._on_cancelled)
+        signals.finished.connect(self._on_finished)
+        if pending.label:
+            self.model.add_task(TaskInfo(rid, pending.label, 0, 0,
+                                         cancel=lambda: self.cancel(kind)))
+        self.pool.start(job)
+
+    def _current(self, rid: int) -> _Pending | None:
+        entry = self._jobs.get(rid)
+        if entry is None or self._latest.get(entry[0]) != rid:
+            return None
+        return entry[1]
+
+    def _on_progress(self, rid: int, done: int, total: int) -> None:
+        entry = self._jobs.get(rid)
+        if entry is not None and entry[1].label:
+            self.model.update_task(rid, done, total)
+        pending = self._current(rid)
+        if pending is not None and pending.on_progress is not None:
+            pending.on_progress(done, total)
+
+    def _on_partial(self, rid: int, obj: object) -> None:
+        pending = self._current(rid)
+        if pending is not None and pending.on_partial is not None:
+            pending.on_partial(obj)
+
+    def _on_done(self, rid: int, result: object) -> None:
+        pending = self._current(rid)
+        if pending is not None:
+            pending.on_done(result)
+
+    def _on_failed(self, rid: int, error: BaseException, trace: str) -> None:
+        if trace:
+            raise BugInWorker(f"{type(error).__name__} in a worker:\n{trace}") from error
+        pending = self._current(rid)
+        if pending is not None:
+            if pending.on_error is not None:
+                pending.on_error(error)
+            else:
+                self.model.report_error(error)
+
+    def _on_cancelled(self, rid: int) -> None:
+        entry = self._jobs.get(rid)
+        if entry is not None and entry[1].on_cancelled is not None:
+            entry[1].on_cancelled()
+
+    def _on_finished(self, rid: int) -> None:
+        entry = self._jobs.pop(rid, None)
+        if entry is None:  # after shutdown
+            return
+        kind, pending, signals = entry
+        signals.deleteLater()
+        if pending.label:
+            self.model.remove_task(rid)
+        if self._running.get(kind, (None,))[0] == rid:
+            del self._running[kind]
+        waiting = self._pending.pop(kind, None)
+        if waiting is not None:
+            self._start(kind, waiting)

@@ -1,0 +1,125 @@
+"""GUI fixtures: a small annotated genome, a real tiny model, windows with their own settings,
+and the check that no test leaves a thread running."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import LAMBDA
+
+RECORD = "chrT"
+LENGTH = 3000
+# (type, start, end, strand, name): 0-based half-open, written 1-based to the GFF3
+FEATURES = (
+    ("CDS", 100, 700, "+", "alpha"),
+    ("CDS", 650, 1200, "-", "beta"),
+    ("tRNA", 1300, 1376, "+", "trnA"),
+    ("CDS", 1500, 2400, "+", "gamma"),
+    ("rRNA", 2500, 2900, "-", "rrsA"),
+    ("gene", 2500, 2900, "-", "rrsA_gene"),
+)
+
+
+def lambda_bases(n: int) -> str:
+    return "".join(LAMBDA.read_text().splitlines()[1:])[:n]
+
+
+def write_gff3(path: Path, record: str = RECORD, length: int = LENGTH,
+               features=FEATURES) -> Path:
+    lines = ["##gff-version 3", f"##sequence-region {record} 1 {length}"]
+    for type_, start, end, strand, name in features:
+        lines.append(f"{record}\ttest\t{type_}\t{start + 1}\t{end}\t.\t{strand}\t0\t"
+                     f"ID={name}_id;Name={name};locus_tag={name.upper()}")
+    seq = lambda_bases(length)
+    lines += ["##FASTA", f">{record}"] + [seq[i:i + 60] for i in range(0, len(seq), 60)]
+    text = "\n".join(lines) + "\n"
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def genome(tmp_path) -> Path:
+    """A 3,000-base record (lambda's start) with 4 CDS/tRNA/rRNA features, as GFF3+FASTA."""
+    return write_gff3(tmp_path / "small.gff3")
+
+
+@pytest.fixture
+def two_records(tmp_path) -> Path:
+    seq = lambda_bases(4000)
+    path = tmp_path / "two.fa"
+    path.write_text(f">first\n{seq[:2500]}\n>second desc\n{seq[2500:]}\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A real (untrained) Hyena model small enough to score a few kb in a second."""
+    import torch
+
+    from engine.models import build_model, model_config, save_model
+
+    torch.manual_seed(0)
+    model = build_model(model_config("hyena", "tiny", d_model=16, n_layers=1, max_len=256))
+    return save_model(model, tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture
+def entropies_npy(tmp_path) -> Path:
+    """Deterministic entropies for the 3,000-base record: a smooth curve with dips."""
+    x = np.arange(LENGTH)
+    values = (1.2 + 0.15 * np.sin(x / 37.0) - 0.5 * (x % 97 == 0)).astype(np.float32)
+    path = tmp_path / "chrT.npy"
+    np.save(path, values)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """A main window with its own settings file; closed (threads joined) after the test."""
+    from gui.window import MainWindow
+
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def wait_ready(qtbot, win, whole: bool = False, timeout: int = 20_000) -> None:
+    qtbot.waitUntil(lambda: win.controller.view_ready(whole), timeout=timeout)
+
+
+@pytest.fixture(autouse=True)
+def no_threads_left(request):
+    """Every test ends with every worker pool idle (napari's dangling-thread check)."""
+    yield
+    if "qapp" not in request.fixturenames and "qtbot" not in request.fixturenames:
+        return
+    import shiboken6
+    from PySide6.QtCore import QThreadPool
+
+    from gui.workers import POOLS
+
+    # a pool deleted with its window has joined its threads (~QThreadPool waits for them)
+    pools = [pool for pool in POOLS if shiboken6.isValid(pool)]
+    pools.append(QThreadPool.globalInstance())
+    for pool in pools:
+        pool.waitForDone(10_000)
+    running = [pool.activeThreadCount() for pool in pools]
+    assert not any(running), f"threads still running after the test: {running}"

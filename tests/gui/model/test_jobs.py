@@ -1,0 +1,166 @@
+"""The jobs workers run, called directly: scoring (block order, cache), patches, files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.errors import InputError, ModelError
+from engine.io import open_sequences
+from engine.models import load_model
+from engine.patching import PatchConfig, Patcher
+from engine.scoring import Cancelled, score
+from gui.model import jobs
+from gui.model.entropy_files import read_bedgraph, read_entropy_file
+from gui.model.jobs import (
+    Focus,
+    PatchRequest,
+    Reporter,
+    ScoreRequest,
+    compute_patches,
+    load_document,
+    nearest_undone,
+    score_blocks,
+    score_record,
+)
+
+
+@pytest.fixture
+def record(genome):
+    with open_sequences(genome) as sf:
+        yield sf[0]
+
+
+def test_scoring_block_by_block_from_the_focus_equals_one_pass(genome, record, tiny_model,
+                                                               monkeypatch):
+    monkeypatch.setattr(jobs, "SCORE_BLOCK", 512)
+    first_known = []
+    reporter = Reporter(partial=lambda buffer: first_known.append(buffer))
+    progress = []
+    reporter._progress = lambda done, total: progress.append(
+        first_known[0].known.as_list()[0] if first_known else None)
+    outcome = score_record(ScoreRequest(str(genome), record, str(tiny_model),
+                                        focus=Focus(2100)), reporter)
+    assert outcome.status == "scored" and outcome.buffer.complete
+    reference = score(load_model(tiny_model), record)
+    np.testing.assert_allclose(outcome.buffer.values("entropy"), reference.entropy, atol=1e-5)
+    np.testing.assert_allclose(outcome.buffer.values("surprisal"), reference.surprisal,
+                               atol=1e-5)
+    start, end = progress[0]  # the first stretch scored holds the focus
+    assert start <= 2100 < end
+
+
+def test_a_scored_record_comes_back_from_the_cache(genome, record, tiny_model):
+    request = ScoreRequest(str(genome), record, str(tiny_model))
+    first = score_record(request, Reporter())
+    again = score_record(request, Reporter())
+    assert (first.status, again.status) == ("scored", "cached")
+    np.testing.assert_array_equal(again.buffer.values("entropy"), first.buffer.values("entropy"))
+
+
+def test_scoring_stops_when_cancelled(genome, record, tiny_model):
+    reporter = Reporter()
+    reporter.cancel.set()
+    with pytest.raises(Cancelled):
+        score_record(ScoreRequest(str(genome), record, str(tiny_model)), reporter)
+
+
+def test_no_bundled_model_is_an_outcome_not_an_error(genome, record, tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.models.defaults.MODELS", tmp_path / "no_models")
+    outcome = score_record(ScoreRequest(str(genome), record, "default"), Reporter())
+    assert outcome.status == "no-model" and outcome.buffer is None
+    assert "Choose Model Folder" in outcome.message
+
+
+def test_a_named_model_that_is_missing_is_an_error(genome, record, tmp_path):
+    with pytest.raises(ModelError):
+        score_record(ScoreRequest(str(genome), record, str(tmp_path / "nope")), Reporter())
+
+
+def test_blocks_align_to_the_chunk_step_and_the_nearest_undone_block_comes_next():
+    starts = score_blocks(10_000, 128, block=1000)
+    assert starts.tolist() == list(range(0, 10_000, 896))
+    done = np.zeros(len(starts), bool)
+    assert nearest_undone(done, starts, 5000) == 5
+    done[5] = True
+    assert nearest_undone(done, starts, 5000) in (4, 6)
+
+
+def test_patch_job_equals_the_patcher_and_reports_record_coordinates(record):
+    entropies = np.linspace(0, 2, 1000).astype(np.float32) % 1.3
+    config = PatchConfig(mode="entropy", threshold=1.0)
+    view = compute_patches(PatchRequest(record, config, (500, 1500), entropies), Reporter())
+    result = Patcher(config).patch(entropies)
+    assert view.count == result.count and view.starts[0] == 500
+    assert (view.ends - view.starts).tolist() == result.lengths.tolist()
+    i = 3
+    s, e = view.starts[i] - 500, view.ends[i] - 500
+    assert view.mean_entropy(i, i + 1)[0] == pytest.approx(entropies[s:e].mean())
+    means = view.mean_entropy(0, view.count)
+    assert means[i] == pytest.approx(entropies[s:e].mean()) and len(means) == view.count
+    assert view.histogram.sum() == view.count and not view.complete
+
+
+def test_byte_mode_patches_the_bases(record):
+    view = compute_patches(PatchRequest(record, PatchConfig(mode="static", patch_size=7),
+                                        (0, record.length), None), Reporter())
+    assert view.complete and view.count == -(-record.length // 7)
+    assert view.mean_entropy(0, view.count) is None
+
+
+def test_documents_summarise_every_record(two_records):
+    document = load_document(str(two_records), Reporter())
+    try:
+        assert [s["id"] for s in document.summaries] == ["first", "second"]
+        assert document.summaries[0]["length"] == 2500 and document.summaries[0]["gc_percent"]
+    finally:
+        document.close()
+
+
+def test_entropies_load_from_npy_and_bedgraph(record, entropies_npy, tmp_path):
+    buffer = read_entropy_file(entropies_npy, record)
+    assert buffer.complete and buffer.signals == ("entropy",)
+    graph = tmp_path / "e.bedgraph"
+    graph.write_text('track type=bedGraph\nchrT\t10\t20\t0.5\nchrT\t20\t25\t1.5\n'
+                     'other\t0\t5\t9\nchrT\t100\t101\t2\n')
+    values = read_bedgraph(graph, "chrT", record.length)
+    assert np.isnan(values[9]) and values[10:20].tolist() == [0.5] * 10
+    assert values[20:25].tolist() == [1.5] * 5 and values[100] == 2 and np.isnan(values[25])
+    buffer = read_entropy_file(graph, record)
+    assert buffer.known.as_list() == [(10, 25), (100, 101)]
+
+
+def test_entropies_of_the_wrong_length_are_refused(record, tmp_path):
+    path = tmp_path / "short.npy"
+    np.save(path, np.zeros(10, np.float32))
+    with pytest.raises(InputError, match="10 entropies"):
+        read_entropy_file(path, record)
+
+
+@pytest.mark.parametrize("lengths", [[1], [3, 1], [2, 2, 9], [1, 5, 5, 6], [70, 1, 2],
+                                     [64, 65, 1, 2], list(range(1, 100))])
+def test_histogram_median_is_the_median_or_declines(lengths):
+    from gui.model.patches import HISTOGRAM_CAP, histogram_median
+
+    values = np.array(lengths)
+    histogram = np.bincount(np.minimum(values, HISTOGRAM_CAP), minlength=HISTOGRAM_CAP + 1)
+    median = histogram_median(histogram, len(values))
+    if median is None:
+        assert np.sort(values)[len(values) // 2] >= HISTOGRAM_CAP
+    else:
+        assert median == np.median(values)
+
+
+def test_patch_view_statistics_equal_the_results(record):
+    rng = np.random.default_rng(0)
+    entropies = rng.random(record.length).astype(np.float32) * 1.4
+    for config in (PatchConfig(mode="entropy", threshold=1.2),
+                   PatchConfig(mode="entropy", threshold=0.2, add_bos=True),
+                   PatchConfig(mode="greedy", threshold=30.0)):
+        values = np.concatenate([[1.0], entropies]) if config.add_bos else entropies
+        view = compute_patches(PatchRequest(record, config, (0, record.length),
+                                            values.astype(np.float32)), Reporter())
+        stats = view.result.stats()
+        for key in ("count", "mean_length", "max_length", "bytes_per_patch", "threshold"):
+            assert view.stats[key] == pytest.approx(stats[key]), key
+        assert view.stats["median_length"] == stats["median_length"]

@@ -1,0 +1,88 @@
+"""The view model: state changes and their events, hover, sessions; and that it is Qt-free."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.errors import FormatError, InputError
+from engine.patching import PatchConfig
+from gui.model.jobs import Reporter, index_features, load_document
+from gui.model.locus import Locus
+from gui.model.pyramid import ScoreBuffer
+from gui.model.session import SessionState, Workbench
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def bench(genome):
+    model = Workbench()
+    model.add_document(load_document(str(genome), Reporter()))
+    yield model
+    model.close_all()
+
+
+def test_the_model_imports_no_qt():
+    code = ("import sys, gui.model, gui.model.jobs, gui.model.session; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_setters_emit_only_on_change(bench):
+    seen = []
+    bench.events.locus.connect(seen.append)
+    doc = bench.documents[0]
+    bench.set_record(doc.path, doc.sequences[0])
+    assert seen == [Locus("chrT", 0, 3000)]
+    bench.set_locus(Locus("chrT", 100, 200))
+    bench.set_locus(Locus("chrT", 100, 200))
+    assert seen[-1] == Locus("chrT", 100, 200) and len(seen) == 2
+    with pytest.raises(InputError):
+        bench.set_locus(Locus("other", 0, 10))
+
+
+def test_locus_box_finds_features_by_name_and_tag(bench):
+    _path, record, locus = bench.parse_locus("GAMMA")
+    assert record.id == "chrT" and locus.start < 1500 and locus.end > 2400
+
+
+def test_hover_names_base_entropy_patch_and_feature(bench):
+    doc = bench.documents[0]
+    bench.set_record(doc.path, doc.sequences[0])
+    bench.set_features(index_features("chrT", doc.sequences[0].features, [], Reporter()))
+    buffer = ScoreBuffer("chrT", 3000)
+    values = np.arange(3000, dtype=np.float32) / 1000
+    buffer.write(0, entropy=values, surprisal=values)
+    bench.set_scores(buffer, bench.score_status)
+    info = bench.hover_info(1501)
+    assert info.base == doc.sequences[0].fetch(1501, 1502).decode()
+    assert info.entropy == pytest.approx(1.5)  # H[p-1]: the uncertainty about base p
+    assert [hit.name for hit in info.features] == ["gamma"]
+    assert "gamma CDS 1,500-2,400 (+)" in info.describe()
+
+
+def test_session_round_trips_through_json(bench, tmp_path):
+    doc = bench.documents[0]
+    bench.set_record(doc.path, doc.sequences[0], Locus("chrT", 10, 900))
+    bench.set_patch_config(PatchConfig(mode="dual", threshold=1.1, threshold_add=0.1))
+    path = tmp_path / "s.json"
+    bench.session_state().save(path)
+    state = SessionState.load(path)
+    assert state.files == [doc.path] and state.locus == "chrT:10-900"
+    assert PatchConfig.from_dict(state.patcher) == bench.patch_config
+
+
+def test_a_broken_session_file_names_its_line(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{\n "version": 1,\n "files": [\n')
+    with pytest.raises(FormatError) as error:
+        SessionState.load(path)
+    assert error.value.line is not None
+    path.write_text(json.dumps({"version": 1, "patcher": {"mode": "nonsense"}}))
+    with pytest.raises(InputError, match="unknown patching mode"):
+        SessionState.load(path)

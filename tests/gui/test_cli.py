@@ -1,0 +1,53 @@
+"""``bytescope gui``: the screenshot command, its errors, and plain ``bytescope`` headless."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtGui import QImage
+
+from engine.cli import main
+from tests.conftest import REPO
+from tests.gui.test_window import non_blank
+
+
+def test_screenshot_renders_the_locus_and_exits_0(qapp, capsys, genome, entropies_npy,
+                                                  tmp_path):
+    out = tmp_path / "shot.png"
+    code = main(["gui", str(genome), "--entropies", str(entropies_npy), "--locus",
+                 "chrT:500-1500", "--screenshot", str(out), "--size", "1200x800"])
+    assert code == 0, capsys.readouterr().err
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1200, 800)
+    assert non_blank(image) > 20
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.fa", "--screenshot", "x.png"], "no such file"),
+    (["{genome}", "--locus", "chrZ:1-5", "--screenshot", "{out}"], "--locus"),
+    (["{genome}", "--screenshot", "x.jpg"], "must end in .png"),
+    (["{genome}", "--screenshot", "{out}", "--size", "big"], "WIDTHxHEIGHT"),
+])
+def test_bad_input_is_one_line_and_exit_2(qapp, capsys, genome, tmp_path, args, message):
+    filled = [a.format(genome=genome, out=tmp_path / "o.png") for a in args]
+    assert main(["gui", *filled]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err and err.startswith("bytescope gui: error:")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_plain_bytescope_without_a_screen_describes_the_sample():
+    run = subprocess.run([sys.executable, "-m", "engine"], cwd=REPO, capture_output=True,
+                         text=True, env={"QT_QPA_PLATFORM": "offscreen", "PATH": ""},
+                         timeout=120)
+    assert run.returncode == 0
+    assert "lambda_phage.fa" in run.stdout and "no screen" in run.stderr
+
+
+def test_the_engine_loads_no_qt_even_with_the_gui_command_registered():
+    code = ("import sys, engine.cli, engine.cli.gui, engine.cli.compare; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'gui')];"
+            " assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)

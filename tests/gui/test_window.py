@@ -1,0 +1,352 @@
+"""The real window, driven as a user would: open, navigate, patch, export, save, close."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+from engine.patching import PatchConfig
+from gui.model import jobs
+from gui.model.locus import Locus
+from gui.window import MainWindow
+from tests.gui.conftest import wait_ready
+
+
+@pytest.fixture
+def no_bundled_models(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.models.defaults.MODELS", tmp_path / "no_models")
+
+
+@pytest.fixture
+def with_entropies(qtbot, window, genome, entropies_npy):
+    """The small genome open, its entropies from a file: deterministic and model-free."""
+    window.open_paths([str(genome)])
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    window.open_paths([str(entropies_npy)])
+    qtbot.waitUntil(lambda: window.model.score_status.state == "file")
+    wait_ready(qtbot, window)
+    return window
+
+
+def non_blank(image: QImage) -> int:
+    """How many distinct colours a sample of the image holds."""
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 7)
+               for y in range(0, image.height(), 7)}
+    return len(colours)
+
+
+def test_opening_a_file_shows_its_record_in_every_panel(qtbot, window, genome, tiny_model):
+    window.model.set_model_spec(str(tiny_model))
+    window.open_paths([str(genome)])
+    wait_ready(qtbot, window)
+    model = window.model
+    assert model.record.id == "chrT" and model.locus == Locus("chrT", 0, 3000)
+    assert window.sequences.items.rowCount() == 1
+    assert window.sequences.items.item(0, 1).text() == "3,000"
+    assert [t.name for t in window.tracks.feature_tracks] == ["annotations"]
+    assert window.tracks.feature_tracks[0].item.drawn >= 4  # painted in the last frame
+    assert window.tracks.entropy.drawn_points > 0
+    assert window.tracks.patch_track.mode in ("patches", "density")
+    assert window.status.locus.text() == "chrT:0-3,000"
+    assert "chrT" in window.windowTitle()
+    model.set_cursor(1501)  # what the mouse over the tracks does
+    assert "chrT:1,501" in window.status.hover.text() and "gamma CDS" in window.status.hover.text()
+    assert all(track.cursor.isVisible() for track in window.tracks.tracks()[1:])
+
+
+def test_the_locus_box_moves_the_tracks(qtbot, with_entropies):
+    window = with_entropies
+    box = window.tracks.locus_box
+    box.clear()
+    qtbot.keyClicks(box, "chrT:1,000-1,060")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert window.model.locus == Locus("chrT", 1000, 1060)
+    x0, x1 = window.tracks.master.viewRange()[0]
+    assert (x0, x1) == pytest.approx((1000, 1060), abs=0.5)
+    box.clear()
+    qtbot.keyClicks(box, "no such thing")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert "neither a record" in window.tracks.locus_error.text()
+    assert window.model.locus == Locus("chrT", 1000, 1060)
+
+
+def test_zooming_keeps_the_model_and_the_view_in_step(qtbot, with_entropies):
+    window = with_entropies
+    window.model.set_locus(Locus("chrT", 1000, 2000))
+    window.actions["zoom_in"].trigger()
+    assert window.model.locus == Locus("chrT", 1250, 1750)
+    window.tracks.master.setXRange(100, 300, padding=0)  # as a wheel or drag would
+    assert window.model.locus == Locus("chrT", 100, 300)
+    window.actions["zoom_fit"].trigger()
+    assert window.model.locus == Locus("chrT", 0, 3000)
+
+
+def test_moving_the_threshold_line_repatches_and_the_inspector_follows(qtbot, with_entropies):
+    window = with_entropies
+    model = window.model
+    model.set_patch_config(PatchConfig(mode="entropy", threshold=1.0))
+    qtbot.waitUntil(lambda: model.patches is not None and model.patches.config.threshold == 1.0)
+    before = model.patches.count
+    line = window.tracks.entropy.threshold_line
+    assert line.isVisible() and line.value() == pytest.approx(1.0)
+    line.setValue(1.3)
+    line.sigPositionChangeFinished.emit(line)  # the end of a drag
+    qtbot.waitUntil(lambda: model.patches.config.threshold == pytest.approx(1.3))
+    assert model.patches.count < before
+    model.set_locus(Locus("chrT", 500, 700))
+    window.inspector.refresh()
+    lo, hi = model.patches.visible(500, 700)
+    table = window.inspector.table_model
+    assert table.rowCount() == hi - lo > 0
+    first = table.data(table.index(0, 1))
+    assert first == f"{int(model.patches.starts[lo]):,}"
+
+
+def test_a_dragged_slider_sends_one_request_not_one_per_step(qtbot, with_entropies):
+    window = with_entropies
+    model = window.model
+    configs = []
+    model.events.patch_config.connect(configs.append)
+    for value in range(200, 900, 7):  # a fast drag: a hundred steps
+        window.patcher.slider.setValue(value)
+    qtbot.waitUntil(lambda: len(configs) == 1)
+    qtbot.waitUntil(lambda: model.patches.config == configs[0])
+    assert configs[0].threshold == pytest.approx(893 / 1000 * window.patcher.slider_max,
+                                                 abs=1e-3)
+
+
+def test_clicking_an_inspector_row_selects_and_centres_the_patch(qtbot, with_entropies):
+    window = with_entropies
+    model = window.model
+    model.set_locus(Locus("chrT", 1000, 1400))
+    window.inspector.refresh()
+    row = 3
+    index = window.inspector.table.model().index(row, 0)
+    rect = window.inspector.table.visualRect(index)
+    qtbot.mouseClick(window.inspector.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=rect.center())
+    i = window.inspector.table_model.patch_at(row)
+    assert model.selection == i
+    centre = (model.patches.starts[i] + model.patches.ends[i]) / 2
+    assert abs(model.locus.centre - centre) <= 1 and model.locus.span == 400
+    assert window.tracks.patch_track.selected.isVisible()
+
+
+def test_f_and_b_jump_to_the_next_and_previous_feature(qtbot, with_entropies):
+    window = with_entropies
+    window.model.set_locus(Locus("chrT", 0, 100))
+    window.tracks.graphics.setFocus()
+    qtbot.keyClick(window.tracks.graphics, Qt.Key.Key_F)
+    assert 100 <= window.model.locus.centre <= 700  # alpha, 100-700
+    qtbot.keyClick(window.tracks.graphics, Qt.Key.Key_F)
+    assert 650 <= window.model.locus.centre <= 1200  # beta
+    qtbot.keyClick(window.tracks.graphics, Qt.Key.Key_B)
+    assert window.model.locus.centre < 700
+
+
+def test_a_bad_file_shows_a_dialog_and_the_window_stays_usable(qtbot, window, tmp_path,
+                                                               genome, no_bundled_models):
+    bad = tmp_path / "broken.gff3"
+    bad.write_text("this is not GFF3\n")
+    window.open_paths([str(bad)])
+    qtbot.waitUntil(lambda: window.error_dialog is not None)
+    assert "broken.gff3" in window.error_dialog.text()
+    assert "broken.gff3" in window.log_panel.plain_text()
+    window.error_dialog.close()
+    window.open_paths([str(genome)])
+    wait_ready(qtbot, window)
+    assert window.model.record.id == "chrT"
+
+
+def test_without_a_model_the_window_says_so_and_byte_modes_still_patch(
+        qtbot, window, genome, no_bundled_models):
+    window.open_paths([str(genome)])
+    wait_ready(qtbot, window)
+    model = window.model
+    assert model.score_status.state == "no-model" and model.patches is None
+    assert "no bundled model" in window.status.scores.text()
+    assert "needs entropies" in window.tracks.patch_track.message.text
+    model.set_patch_config(PatchConfig(mode="static", patch_size=10))
+    qtbot.waitUntil(lambda: model.patches is not None)
+    assert model.patches.count == 300
+
+
+def test_exports_write_valid_files(qtbot, with_entropies, tmp_path, entropies_npy):
+    window = with_entropies
+    model = window.model
+    model.set_patch_config(PatchConfig(mode="entropy", threshold=1.25))
+    qtbot.waitUntil(lambda: model.patches.config.threshold == 1.25)
+
+    png = window.export_view(str(tmp_path / "view.png"), scale=2.0)
+    image = QImage(str(png))
+    graphics = window.tracks.graphics
+    assert (image.width(), image.height()) == (2 * graphics.width(), 2 * graphics.height())
+    assert non_blank(image) > 8
+
+    svg = window.export_view(str(tmp_path / "view.svg"))
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg") and len(list(root.iter())) > 20
+
+    bed = window.export_patches(str(tmp_path / "p.bed"))
+    lines = bed.read_text().splitlines()
+    assert lines[0].startswith("track") and len(lines) - 1 == model.patches.count
+    chrom, start, _end, _name, score, strand = lines[1].split("\t")
+    assert (chrom, int(start), strand) == ("chrT", 0, ".") and 0 <= int(score) <= 1000
+
+    graph = window.export_entropies(str(tmp_path / "e.bedgraph"))
+    values = np.full(3000, np.nan)
+    for line in graph.read_text().splitlines()[1:]:
+        _, s, e, v = line.split("\t")
+        values[int(s):int(e)] = float(v)
+    np.testing.assert_allclose(values, np.load(entropies_npy), atol=5e-5)
+
+    csv = window.export_entropies(str(tmp_path / "e.csv"))
+    rows = csv.read_text().splitlines()
+    assert rows[0] == "record,position,entropy,surprisal" and len(rows) == 3001
+    record, position, entropy, surprisal = rows[11].split(",")
+    assert (record, position, surprisal) == ("chrT", "10", "")
+    assert float(entropy) == pytest.approx(float(np.load(entropies_npy)[10]), abs=1e-5)
+
+
+def test_a_saved_session_reopens_files_locus_and_patcher(qtbot, with_entropies, settings,
+                                                         tmp_path):
+    window = with_entropies
+    config = PatchConfig(mode="dual", threshold=1.1, threshold_add=0.05, min_patch_length=2)
+    window.model.set_patch_config(config)
+    window.model.set_locus(Locus("chrT", 1200, 1800))
+    path = window.save_session(str(tmp_path / "s.json"))
+    other = MainWindow(settings=settings, persist=False)
+    qtbot.addWidget(other)
+    try:
+        assert other.load_session(str(path))
+        wait_ready(qtbot, other)
+        assert other.model.locus == Locus("chrT", 1200, 1800)
+        assert other.model.patch_config == config
+        assert other.model.score_status.state == "file"
+        assert other.model.patches is not None and other.model.patches.config == config
+    finally:
+        other.close()
+
+
+def test_dropped_files_open(qtbot, window, genome, entropies_npy):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(genome))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(entropies_npy))])
+    window.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                                Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: window.model.score_status.state == "file")
+
+
+def test_whole_record_scoring_fills_the_view_first_then_caches_and_compares(
+        qtbot, window, genome, tiny_model, monkeypatch):
+    monkeypatch.setattr(jobs, "SCORE_BLOCK", 512)
+    model = window.model
+    model.set_model_spec(str(tiny_model))
+    window.open_paths([str(genome)], locus="chrT:2200-2400")
+    qtbot.waitUntil(lambda: model.scores is not None)
+    wait_ready(qtbot, window)  # the view's stretch is scored, maybe not the rest
+    assert model.scores.span_around(2300)[0] <= 2200
+    wait_ready(qtbot, window, whole=True)
+    assert model.score_status.state == "scored" and model.scores.complete
+    assert model.patches.complete and model.comparison is not None
+    assert model.comparison.n_features == 5  # 3 CDS, a tRNA, an rRNA; not the gene
+    assert {t: n for t, (n, _) in model.comparison.by_type.items()} == \
+        {"CDS": 3, "tRNA": 1, "rRNA": 1}
+    assert "chance" in window.patcher.comparison.text()
+    assert model.tasks == {}
+
+
+def test_cancel_in_the_status_bar_stops_scoring_and_keeps_what_was_scored(
+        qtbot, window, tmp_path, tiny_model, monkeypatch):
+    from tests.gui.conftest import write_gff3
+
+    monkeypatch.setattr(jobs, "SCORE_BLOCK", 256)
+    big = write_gff3(tmp_path / "big.gff3", length=40_000, features=())
+    model = window.model
+    model.set_model_spec(str(tiny_model))
+    window.open_paths([str(big)], locus="chrT:0-200")
+    qtbot.waitUntil(lambda: model.scores is not None and model.scores.known_bases() > 0)
+    qtbot.waitUntil(lambda: window.status.task.isVisible())
+    qtbot.mouseClick(window.status.cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.controller.runner.busy("scores"))
+    assert model.score_status.state == "cancelled"
+    assert 0 < model.scores.known_bases() < 40_000
+
+
+def test_switching_records_drops_the_old_records_scores(qtbot, window, two_records,
+                                                        tiny_model):
+    model = window.model
+    model.set_model_spec(str(tiny_model))
+    window.open_paths([str(two_records)])
+    qtbot.waitUntil(lambda: model.record is not None)
+    window.sequences.open_row(str(two_records), "second")
+    wait_ready(qtbot, window)
+    assert model.record.id == "second" and model.scores.record_id == "second"
+    assert model.patches.record_id == "second"
+
+
+def test_closing_unsubscribes_every_widget(qtbot, settings, genome, entropies_npy):
+    window = MainWindow(settings=settings, persist=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.open_paths([str(genome)])
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    model = window.model
+    assert model.events.connection_count() > 10
+    window.close()
+    assert model.events.connection_count() == 0
+    assert not window.controller.runner.busy()
+
+
+def test_layout_and_recent_files_persist(qtbot, settings, genome):
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.open_paths([str(genome)])
+    first.docks["Log"].hide()
+    first.actions["surprisal"].setChecked(True)
+    qtbot.waitUntil(lambda: first.model.record is not None)
+    first.close()
+    second = MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    second.show()
+    try:
+        assert not second.docks["Log"].isVisible()
+        assert second.actions["surprisal"].isChecked() and second.tracks.show_surprisal
+        assert str(genome.resolve()) in second.recent_files()
+        assert [a.text() for a in second.recent_menu.actions()] == [genome.name]
+    finally:
+        second.close()
+
+
+def test_dataclass_form_edits_the_patch_config(qtbot, with_entropies):
+    window = with_entropies
+    form = window.patcher.form
+    form.editors["mode"].editor.setCurrentText("static")
+    assert window.model.patch_config.mode == "static"
+    assert window.model.patch_config.threshold is None
+    assert not form.layout_.isRowVisible(form.editors["threshold"])
+    form.editors["patch_size"].editor.setValue(9)
+    qtbot.waitUntil(lambda: window.model.patches is not None and
+                    window.model.patches.config.patch_size == 9)
+    assert dataclasses.replace(window.model.patch_config) == window.model.patches.config
+
+
+def test_an_annotation_only_gff3_becomes_a_track(qtbot, with_entropies, tmp_path):
+    window = with_entropies
+    extra = tmp_path / "extra.gff3"
+    extra.write_text("##gff-version 3\nchrT\tx\tCDS\t201\t500\t.\t+\t0\tID=delta\n")
+    window.open_paths([str(extra)])
+    qtbot.waitUntil(lambda: len(window.tracks.feature_tracks) == 2)
+    assert [t.name for t in window.tracks.feature_tracks] == ["annotations", "extra.gff3"]
+    assert len(window.model.documents) == 1
