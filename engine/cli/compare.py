@@ -13,7 +13,7 @@ import json
 
 from engine.errors import InputError
 from engine.io import open_annotations, open_sequences
-from engine.patching import MODES, Patcher
+from engine.patching import Patcher
 from engine.patching.compare import (
     ANCHORS,
     DEFAULT_K,
@@ -23,8 +23,7 @@ from engine.patching.compare import (
     boundary_agreement,
 )
 
-from .patch import _config as patch_config
-from .patch import load_entropies, model_entropies
+from .patch import add_patch_options, config_from_args, load_entropies, model_entropies
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,25 +48,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, default=DEFAULT_TRIALS, metavar="N",
                    help=f"random draws (default {DEFAULT_TRIALS})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random draws")
-    p.add_argument("--mode", choices=MODES, default="entropy", help="patching rule")
-    limit = p.add_mutually_exclusive_group()
-    limit.add_argument("--threshold", type=float, metavar="T", help="threshold θ in nats")
-    limit.add_argument("--target-patch-size", type=float, metavar="S",
-                       help="search the θ giving this mean patch length")
-    p.add_argument("--threshold-add", type=float, metavar="A", help="dual mode's rise")
-    p.add_argument("--patch-size", type=int, default=4, metavar="N", help="static mode")
-    p.add_argument("--min-len", type=int, default=1, metavar="N", help="minimum patch length")
-    p.add_argument("--max-len", type=int, metavar="N", help="maximum patch length")
-    p.add_argument("--entropies", metavar="FILE.npy|FILE.h5",
-                   help="the record's entropies (else --model scores it, through the cache)")
-    p.add_argument("--model", metavar="default|PATH", default="default",
-                   help="entropy model when --entropies is not given")
+    add_patch_options(p, mode_required=False)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = patch_config(args)
+    config = config_from_args(args)
     types = tuple(t for t in args.types.split(",") if t)
     if not types:
         raise InputError("--types names no feature type")

@@ -3,7 +3,8 @@
 Entropies come from ``--entropies``: a ``.npy`` 1-D float array (nats), or an HDF5 file with the
 dataset ``entropies/<record id>`` or, failing that, ``entropies``. Either holds one value per byte
 of the region, or of the whole record (then the region is cut out of it); ``H[t]`` is the
-uncertainty about byte ``t + 1``. The entropy model (``--model``) has not landed yet.
+uncertainty about byte ``t + 1``. Without ``--entropies``, entropy modes score the region with
+``--model`` (through the score cache).
 """
 
 from __future__ import annotations
@@ -47,7 +48,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="any file bytescope opens (FASTA, FASTQ, ...)")
     p.add_argument("--record", metavar="ID", help="record id (default: the first record)")
     p.add_argument("--region", metavar="START-END", help="0-based half-open byte range")
-    p.add_argument("--mode", required=True, choices=MODES, help="patching rule")
+    add_patch_options(p, mode_required=True)
+    p.add_argument("--out", required=True, metavar="OUT.bed|OUT.tsv|OUT.json",
+                   help="output file; its suffix picks the format")
+    p.add_argument("--bedgraph", metavar="OUT", help="also write the entropies as bedGraph")
+    p.set_defaults(run=run)
+
+
+def add_patch_options(p: argparse.ArgumentParser, *, mode_required: bool) -> None:
+    """The patcher's options and the entropy source, shared with ``compare-annotations``."""
+    p.add_argument("--mode", required=mode_required, choices=MODES,
+                   default=None if mode_required else "entropy", help="patching rule")
     limit = p.add_mutually_exclusive_group()
     limit.add_argument("--threshold", type=float, metavar="T",
                        help="threshold θ in nats (default: BLT's 1.335442066192627)")
@@ -64,14 +75,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    f"{H5_DATASET}/<record id> or {H5_DATASET}")
     p.add_argument("--model", metavar="default|PATH", default="default",
                    help="entropy model when --entropies is not given: 'default' (bundled, by "
-                   "alphabet), a model or checkpoint folder, or a run folder")
-    p.add_argument("--out", required=True, metavar="OUT.bed|OUT.tsv|OUT.json",
-                   help="output file; its suffix picks the format")
-    p.add_argument("--bedgraph", metavar="OUT", help="also write the entropies as bedGraph")
-    p.set_defaults(run=run)
+                   "alphabet), 'fast', a model or checkpoint folder, or a run folder")
 
 
-def _config(args: argparse.Namespace) -> PatchConfig:
+def config_from_args(args: argparse.Namespace) -> PatchConfig:
+    """The PatchConfig the options describe; its errors name the command's flags."""
     try:
         return PatchConfig(
             mode=args.mode,
@@ -155,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"--out {args.out!r}: the name must end in .bed, .tsv or .json")
-    config = _config(args)
+    config = config_from_args(args)
 
     with open_sequences(args.file) as sequences:
         if len(sequences) == 0:
