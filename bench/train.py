@@ -66,7 +66,7 @@ def main() -> None:
                                         args.window)
     first = args.lengths[0]
     print(f"preset {args.preset}, {args.tokens:,} tokens per step, attention window "
-          f"{args.window}, median-free mean of {args.steps} steps after one warm-up\n")
+          f"{args.window}, mean of {args.steps} timed steps after one warm-up\n")
     print(f"{'arch':<10} {'L':>6} {'batch':>5} {'tokens/s':>10} {'peak MB':>8} "
           f"{'cost/token vs L=' + str(first):>20} {'L log L ratio':>14} {'hyena/attn speed':>17}")
     for length in args.lengths:

@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="'default' (bundled, by alphabet), a model/checkpoint folder or a run")
     p.add_argument("--out", type=Path,
                    help="X.h5 (entropy + surprisal), X.bedgraph (entropy) or X.npy (entropy)")
-    p.add_argument("--context", type=int, help="left context per chunk (default: half max_len)")
+    p.add_argument("--context", type=int, help="left context per chunk (default: max_len / 4)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, help="torch threads")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")

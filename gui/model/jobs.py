@@ -198,7 +198,7 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
     from engine.io.cache import content_hash
     from engine.models.checkpoint import model_hash
     from engine.models.defaults import resolve_model_path
-    from engine.scoring import ScoreCache, Scores, iter_scores
+    from engine.scoring import ScoreCache, Scores, chunk_step, default_context, iter_scores
 
     record = request.record
     if request.entropy_file:
@@ -220,8 +220,8 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
         return ScoreOutcome(buffer, "cached")
     model = request.models.get(folder)
     reporter.partial(buffer)
-    context = model.max_len // 2  # iter_scores' default, spelled out: blocks align to it
-    starts = score_blocks(record.length, model.max_len - context, SCORE_BLOCK)
+    context = default_context(model.max_len)  # iter_scores' default: blocks align to its step
+    starts = score_blocks(record.length, chunk_step(model.max_len, context), SCORE_BLOCK)
     ends = np.append(starts[1:], record.length)
     done = np.zeros(len(starts), dtype=bool)
     scored = 0
