@@ -102,14 +102,8 @@ def _iter_lines(handle: IO[str] | IO[bytes], path: str) -> Iterator[_Line]:
         number += 1
         if isinstance(raw, bytes):
             size = len(raw)
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise FormatError(
-                    f"not UTF-8 text (byte {error.start} of the line is {raw[error.start]:#04x})",
-                    path=path,
-                    line=number,
-                ) from None
+            # Latin-1 names in free-text attributes are common; they must not block a genome.
+            text = raw.decode("utf-8", errors="replace")
         else:
             text = raw
             size = len(raw) if raw.isascii() else len(raw.encode("utf-8"))

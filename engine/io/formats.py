@@ -8,7 +8,6 @@ gets a :class:`FormatError`; any other file opens as one byte record (BLT's byte
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -192,7 +191,8 @@ def _open_gff3(path: Path, compression: str | None) -> SequenceFile:
     from .annotations import read_gff3
 
     with open_decompressed(path, compression) as raw:
-        parsed = read_gff3(io.TextIOWrapper(raw, encoding="utf-8", errors="replace"), path=path)
+        # Binary, so the ##FASTA offset counts bytes exactly (CRLF, non-UTF-8 bytes).
+        parsed = read_gff3(raw, path=path)
     records: list[Record] = []
     closers: list = []
     index_path = None

@@ -429,3 +429,18 @@ def test_read_annotations_of_prose_is_a_format_error(tmp_path):
 def test_read_annotations_of_real_gff3(shared_data):
     features = read_annotations(shared_data / "prokka_annotated.gff3.gz")
     assert sum(f.type == "CDS" for f in features) == 4611
+
+
+def test_gff3_with_crlf_and_a_non_utf8_byte_still_finds_its_fasta_section(tmp_path):
+    from engine.io import open_sequences
+
+    text = (b"##gff-version 3\r\n"
+            b"ctg1\tx\tCDS\t2\t7\t.\t+\t0\tID=c1;note=caf\xe9\r\n"
+            b"##FASTA\r\n>ctg1 first\r\nACGTACGTAC\r\nGG\r\n")
+    path = tmp_path / "crlf.gff3"
+    path.write_bytes(text)
+    with open_sequences(path) as sf:
+        assert sf.ids == ["ctg1"]
+        assert sf.fetch("ctg1") == b"ACGTACGTACGG"
+        (feature,) = sf["ctg1"].features
+        assert (feature.start, feature.end, feature.type) == (1, 7, "CDS")
