@@ -28,12 +28,21 @@ FAST_FOR_ALPHABET = {"dna": "nucleotide-fast", "rna": "nucleotide-fast"}
 BUNDLED = ("nucleotide", "nucleotide-fast", "protein", "text")
 
 
+def _best_checkpoint(run: Path) -> Path | None:
+    """The checkpoint a run's ``best.json`` names, if that file and folder are both sound."""
+    try:
+        target = run / json.loads((run / "best.json").read_text())["checkpoint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return target if target.is_dir() else None
+
+
 def resolve_model_path(spec: str | Path, alphabet: str = "dna") -> Path:
     """A folder with ``config.json`` and ``model.safetensors`` for a ``--model`` value.
 
     ``default`` or ``fast`` (bundled, by alphabet), a bundled name (:data:`BUNDLED`),
     a model or checkpoint folder, a ``model.safetensors`` file, or a run folder (its best
-    checkpoint, else its latest).
+    checkpoint, else its latest complete one).
     """
     if str(spec) == "fast":
         spec = FAST_FOR_ALPHABET.get(alphabet, "default")
@@ -45,8 +54,9 @@ def resolve_model_path(spec: str | Path, alphabet: str = "dna") -> Path:
         path = Path(spec)
     if path.is_file() and path.suffix == ".safetensors":
         path = path.parent
-    if (path / "best.json").exists():  # a run folder
-        path = path / json.loads((path / "best.json").read_text())["checkpoint"]
+    best = _best_checkpoint(path)
+    if best is not None:  # a run folder with a best checkpoint
+        path = best
     elif (path / "checkpoints").is_dir():
         from engine.train.checkpoints import checkpoint_dirs
 

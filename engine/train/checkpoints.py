@@ -6,7 +6,7 @@
         config.json, model.safetensors  the model (engine.models.checkpoint format)
         optimizer.safetensors           AdamW moments, as tensors
         state.json                      step, scheduler, data and torch RNG states, metrics
-    RUN_DIR/best -> checkpoints/...     the checkpoint with the best validation bits/byte
+    RUN_DIR/best.json                   names the checkpoint with the best validation bits/byte
 
 A checkpoint is written into ``step-N.tmp`` and renamed into place, and an old one is renamed
 to ``step-N.del`` before it is deleted, so a directory named exactly ``step-N`` is always
@@ -79,10 +79,8 @@ def save_checkpoint(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     state: dict,
-    keep_last: int,
-    protect: Path | None = None,
 ) -> Path:
-    """Write checkpoint ``step`` atomically and prune older ones (keeping ``protect``)."""
+    """Write checkpoint ``step`` atomically (``step-N.tmp``, then one rename)."""
     folder = run_dir / CHECKPOINTS
     final = folder / f"step-{step:07d}"
     tmp = folder / f"step-{step:07d}.tmp"
@@ -99,12 +97,16 @@ def save_checkpoint(
     if final.exists():
         _remove(final)
     os.replace(tmp, final)
+    return final
+
+
+def prune_checkpoints(run_dir: Path, keep_last: int, protect: Path | None = None) -> None:
+    """Delete all but the last ``keep_last`` checkpoints, never ``protect`` (the best)."""
     for old in checkpoint_dirs(run_dir)[:-keep_last] if keep_last > 0 else []:
         if protect is None or old.resolve() != protect.resolve():
             _remove(old)
-    for leftover in folder.glob("*.del"):  # from a run killed while deleting
+    for leftover in (Path(run_dir) / CHECKPOINTS).glob("*.del"):  # a kill while deleting
         shutil.rmtree(leftover, ignore_errors=True)
-    return final
 
 
 def load_checkpoint(

@@ -3,7 +3,7 @@
 Optimisation: AdamW (no weight decay on norms, biases, embeddings' padding or the Hyena filter
 MLP, as HyenaDNA), learning rate
 
-    lr(s) = lr * s / warmup                                            for s < warmup
+    lr(s) = lr * (s + 1) / warmup                                      for s < warmup
     lr(s) = lr * (r + (1 - r) * (1 + cos(pi * (s - warmup) / (S - warmup))) / 2)   after,
 
 with r = ``min_lr_ratio`` and S the total steps; gradients clipped to ``grad_clip`` in global
@@ -37,6 +37,7 @@ from engine.tokenizers import ByteTokenizer
 from .checkpoints import (
     checkpoint_dirs,
     load_checkpoint,
+    prune_checkpoints,
     rng_from_state,
     rng_state,
     save_checkpoint,
@@ -113,6 +114,7 @@ class Trainer:
         self.best_val: float = math.inf
         self.last_checkpoint: Path | None = None
         self.best_checkpoint: Path | None = None
+        self._checkpointed_at = -1
         # torch.distributed, when launched by torchrun
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
@@ -158,7 +160,7 @@ class Trainer:
             self._init_distributed()
         try:
             return self._run(distributed)
-        except TrainingFailed as error:
+        except Exception as error:  # every failure is announced; the caller still gets it
             self._emit("failed", message=str(error))
             raise
         finally:
@@ -195,8 +197,8 @@ class Trainer:
             start_time_offset = state.get("elapsed", 0.0)
             self.last_checkpoint = latest[-1]
             best = state.get("best_checkpoint")
-            self.best_checkpoint = Path(best) if best else None
-        elif self.rank == 0:
+            self.best_checkpoint = self.run_dir / best if best else None
+        if self.rank == 0:  # on resume: the effective config (a new --steps, device, threads)
             with atomic_path(self.run_dir / "config.json") as tmp:
                 tmp.write_text(cfg.to_json())
         model.train()
@@ -213,7 +215,7 @@ class Trainer:
         tokens_since, time_since = 0, time.perf_counter()
         try:
             while self.step < cfg.steps:
-                if self._stop.is_set():
+                if self._stop.is_set() and not distributed:  # distributed: agreed below
                     break
                 if not self._running.is_set():
                     self._emit("paused")
@@ -234,15 +236,20 @@ class Trainer:
                     batch[:, 1:].reshape(-1),
                     ignore_index=ByteTokenizer.PAD,
                 )
-                if not torch.isfinite(loss):
-                    raise TrainingFailed(
-                        f"loss became {loss.item()} at step {self.step + 1}; stopped. Last good "
-                        f"checkpoint: {self.last_checkpoint or 'none yet'}",
-                        path=self.run_dir,
-                    )
+                bad_loss = not torch.isfinite(loss)
+                if distributed:  # every rank must leave the loop on the same step
+                    flags = torch.tensor([float(bad_loss), float(self._stop.is_set())])
+                    torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+                    if flags[1] > 0 and not flags[0] > 0:
+                        break
+                    bad_loss = bool(flags[0] > 0)
+                if bad_loss:
+                    raise self._diverged("loss", loss.item())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                if not torch.isfinite(grad_norm):  # same on every rank: gradients are reduced
+                    raise self._diverged("gradient norm", float(grad_norm))
                 optimizer.step()
                 self.step += 1
                 tokens_since += batch[:, 1:].numel() * self.world
@@ -269,10 +276,7 @@ class Trainer:
                 if due_ckpt:
                     self._checkpoint(model, optimizer, rng, t0, distributed)
             stopped = self.step < cfg.steps
-            if stopped and self.step > 0 and (
-                self.last_checkpoint is None or not self.last_checkpoint.name.endswith(
-                    f"{self.step:07d}")
-            ):
+            if stopped and self.step > 0 and self._checkpointed_at != self.step:
                 self._checkpoint(model, optimizer, rng, t0, distributed)  # stop = save first
         finally:
             if metrics is not None:
@@ -291,6 +295,14 @@ class Trainer:
             summary["replica_checksums"] = self._replica_checksums(model)
         self._emit("finished", summary)
         return summary
+
+    def _diverged(self, what: str, value: float) -> TrainingFailed:
+        last = self.last_checkpoint or "none yet"
+        return TrainingFailed(
+            f"{what} became {value} at step {self.step + 1}; stopped. Last good checkpoint: "
+            f"{last}",
+            path=self.run_dir,
+        )
 
     def _param_groups(self, model: torch.nn.Module) -> list[dict]:
         decay, no_decay = [], []
@@ -324,9 +336,7 @@ class Trainer:
         val_loss = total / max(count, 1)
         row = {"step": self.step, "time": time.perf_counter() - t0, "val_loss": val_loss,
                "val_bits_per_byte": val_loss / LN2}
-        self._improved_at = self.step if row["val_bits_per_byte"] < self.best_val else None
-        if self._improved_at is not None:
-            self.best_val = row["val_bits_per_byte"]
+        self._last_eval = (self.step, row["val_bits_per_byte"])
         if metrics is not None:
             metrics.append("eval", row)
             metrics.flush()
@@ -334,6 +344,7 @@ class Trainer:
 
     def _checkpoint(self, model, optimizer, rng, t0: float, distributed: bool) -> None:
         cfg = self.config
+        self._checkpointed_at = self.step  # on every rank, so all agree on the final save
         states = [rng_state(rng)]
         if distributed:
             gathered: list = [None] * self.world
@@ -341,21 +352,29 @@ class Trainer:
             states = gathered
         if self.rank != 0:
             return
-        is_best = getattr(self, "_improved_at", None) == self.step
-        final_name = self.run_dir / "checkpoints" / f"step-{self.step:07d}"
+        # "Best" compares checkpoints only: the evaluation of this very step's weights.
+        step, val = getattr(self, "_last_eval", (None, math.inf))
+        is_best = step == self.step and val < self.best_val
+        if is_best:
+            self.best_val = val
+        name = f"checkpoints/step-{self.step:07d}"  # relative: the run folder may move
+        best_name = name if is_best else (
+            self.best_checkpoint.relative_to(self.run_dir).as_posix()
+            if self.best_checkpoint else ""
+        )
         state = {
             "step": self.step,
             "best_val": self.best_val,
             "data_rng": states,
             "elapsed": time.perf_counter() - t0,
-            "best_checkpoint": str(final_name if is_best else self.best_checkpoint or ""),
+            "best_checkpoint": best_name,
         }
-        path = save_checkpoint(self.run_dir, self.step, model, optimizer, state, cfg.keep_last,
-                               protect=self.best_checkpoint if not is_best else None)
+        path = save_checkpoint(self.run_dir, self.step, model, optimizer, state)
         self.last_checkpoint = path
         if is_best:
             self.best_checkpoint = path
-            _point_best(self.run_dir, path)
+            _point_best(self.run_dir, path)  # before pruning, so best.json never dangles
+        prune_checkpoints(self.run_dir, cfg.keep_last, protect=self.best_checkpoint)
         self._emit("checkpoint", {"path": str(path), "best": is_best})
 
     def _replica_checksums(self, model) -> list[float]:
