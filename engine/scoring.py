@@ -181,12 +181,17 @@ def score(
 class ScoreCache:
     """Whole-record scores in HDF5, one file per (file content hash, model hash, record).
 
-    Layout: ``<cache>/scores/<file hash>/<model hash>/<record key>.h5`` with float32 datasets
-    ``entropy`` and ``surprisal`` and the record id in the attributes.
+    Layout: ``<cache>/scores/<file hash>/<model hash>[-ctx<C>]/<record key>.h5`` with float32
+    datasets ``entropy`` and ``surprisal`` and the record id in the attributes. Scores made
+    with a non-default ``context`` are kept apart (``-ctx<C>``): they are different numbers.
     """
 
-    def __init__(self, file_hash: str, model_hash: str, root: Path | None = None) -> None:
-        self.folder = (root or cache_dir("scores")) / file_hash / model_hash
+    def __init__(
+        self, file_hash: str, model_hash: str, root: Path | None = None,
+        context: int | None = None,
+    ) -> None:
+        key = model_hash if context is None else f"{model_hash}-ctx{context}"
+        self.folder = (root or cache_dir("scores")) / file_hash / key
 
     def _path(self, record_id: str) -> Path:
         import hashlib
@@ -250,7 +255,8 @@ def score_region(
     start, end = check_range(record.id, record.length, start, end)
     if not use_cache:
         return score(model, record, start, end, **kwargs)
-    cache = ScoreCache(content_hash(sf_path), model_hash(model_dir))
+    cache = ScoreCache(content_hash(sf_path), model_hash(model_dir),
+                       context=kwargs.get("context"))
     whole = cache.load(record.id)
     if whole is not None and len(whole) == record.length:
         return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])

@@ -97,22 +97,32 @@ def config_from_args(args: argparse.Namespace) -> PatchConfig:
         raise InputError(message) from None
 
 
-def _read_entropy_file(path: Path, record_id: str) -> np.ndarray:
+def _read_entropy_file(path: Path, record_id: str) -> tuple[np.ndarray, int | None]:
+    """The values, and the record offset of the first one when the file says (HDF5 from
+    ``bytescope score --out``: attributes ``record_id`` and ``start``)."""
     if not path.exists():
         raise InputError("no such file", path=path)
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            return np.load(path, mmap_mode="r", allow_pickle=False)
+            return np.load(path, mmap_mode="r", allow_pickle=False), None
         if suffix in (".h5", ".hdf5"):
             import h5py
 
             with h5py.File(path, "r") as store:
                 per_record = f"{H5_DATASET}/{record_id}"
                 if per_record in store and isinstance(store[per_record], h5py.Dataset):
-                    return store[per_record][()]
+                    return store[per_record][()], None
                 if H5_DATASET in store and isinstance(store[H5_DATASET], h5py.Dataset):
-                    return store[H5_DATASET][()]
+                    written_for = store.attrs.get("record_id")
+                    if written_for is not None and written_for != record_id:
+                        raise InputError(
+                            f"these entropies were scored for record {written_for!r}, not "
+                            f"{record_id!r}",
+                            path=path,
+                        )
+                    start = store.attrs.get("start")
+                    return store[H5_DATASET][()], None if start is None else int(start)
                 raise FormatError(
                     f"no dataset {per_record!r} or {H5_DATASET!r} in this HDF5 file", path=path
                 )
@@ -124,7 +134,7 @@ def _read_entropy_file(path: Path, record_id: str) -> np.ndarray:
 def load_entropies(path: str | Path, record: Record, start: int, end: int) -> np.ndarray:
     """The region's entropies from a file holding the region's or the whole record's."""
     path = Path(path)
-    values = _read_entropy_file(path, record.id)
+    values, first = _read_entropy_file(path, record.id)
     if values.ndim != 1 or not (
         np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)
     ):
@@ -132,7 +142,15 @@ def load_entropies(path: str | Path, record: Record, start: int, end: int) -> np
             f"entropies must be a 1-D array of numbers, not {values.dtype} {values.shape}",
             path=path,
         )
-    if len(values) == end - start:
+    if first is not None and first != 0:  # a scored region: it must contain the one asked for
+        if not (first <= start and end <= first + len(values)):
+            raise InputError(
+                f"these entropies cover {record.id}:{first}-{first + len(values)}, which does "
+                f"not contain {start}-{end}",
+                path=path,
+            )
+        region = values[start - first : end - first]
+    elif len(values) == end - start:
         region = values
     elif len(values) == record.length:
         region = values[start:end]

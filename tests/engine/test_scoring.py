@@ -56,16 +56,22 @@ def test_chunked_scores_equal_unchunked_when_context_covers_the_receptive_field(
 
 
 def test_every_position_sees_at_least_context_bytes():
-    # Hyena sees its whole window, so a byte's score changes when a byte `context` back changes
-    # and must not change when only bytes further back than the window change.
+    # The first output of each chunk has the least context: exactly `context` bytes. Hyena sees
+    # its whole window, so that byte's score moves when the byte `context` back changes, and
+    # does not move when only bytes before its window change.
     model = tiny(max_len=32)
+    context, step = 16, 32 - 16
     data = bytearray(random_bytes(120, seed=4))
-    base = score(model, record_of(bytes(data)), context=16)
-    t = 100
+    base = score(model, record_of(bytes(data)), context=context)
+    t = 3 * step  # stream position 3·step starts a chunk; its logits score byte t
     changed = bytearray(data)
-    changed[t - 16] ^= 0x55
-    after = score(model, record_of(bytes(changed)), context=16)
+    changed[t - context] ^= 0x55
+    after = score(model, record_of(bytes(changed)), context=context)
     assert after.surprisal[t] != pytest.approx(base.surprisal[t], abs=1e-9)
+    outside = bytearray(data)
+    outside[t - context - 2] ^= 0x55  # before the window that scores byte t
+    after = score(model, record_of(bytes(outside)), context=context)
+    assert after.surprisal[t] == pytest.approx(base.surprisal[t], abs=1e-12)
 
 
 def test_region_scores_equal_the_slice_of_whole_record_scores():
@@ -99,12 +105,15 @@ def test_cancel_stops_scoring():
         list(iter_scores(tiny(), record_of(random_bytes(500)), cancel=flag))
 
 
-def test_cache_returns_what_was_computed_and_keys_by_model(tmp_path):
+def test_cache_returns_what_a_fresh_score_gives_and_keys_by_model_and_context(tmp_path):
     model = tiny()
     rec = record_of(random_bytes(90))
     cache = ScoreCache("filehash", "modelA", root=tmp_path)
     first = score_record_cached(model, cache, rec, 10, 20)
-    assert len(list(tmp_path.rglob("*.h5"))) == 1
-    again = score_record_cached(model, cache, rec, 0, 90)
-    assert np.allclose(again.entropy[10:20], first.entropy)
+    fresh = score(model, rec)
+    assert np.array_equal(first.entropy, fresh.entropy[10:20])
+    stored = ScoreCache("filehash", "modelA", root=tmp_path).load("r")
+    assert np.array_equal(stored.entropy, fresh.entropy)
+    assert np.array_equal(stored.surprisal, fresh.surprisal)
     assert ScoreCache("filehash", "modelB", root=tmp_path).load("r") is None
+    assert ScoreCache("filehash", "modelA", root=tmp_path, context=8).load("r") is None

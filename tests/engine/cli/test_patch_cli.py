@@ -248,3 +248,26 @@ def test_threshold_add_outside_dual_names_the_flag(capsys, tmp_path, lambda_path
     err = run_error(capsys, ["patch", str(lambda_path), "--mode", "entropy", "--threshold-add",
                              "0.5", "--entropies", str(npy), "--out", str(tmp_path / "p.bed")])
     assert "--threshold-add applies to mode 'dual' only" in err
+
+
+def test_entropies_scored_for_another_record_or_region_are_refused(capsys, tmp_path, lambda_path):
+    import h5py
+
+    path = tmp_path / "scored.h5"
+    with h5py.File(path, "w") as h5:  # what `bytescope score --out X.h5` writes
+        h5.attrs.update(record_id="other", start=1000, end=2000)
+        h5["entropies"] = np.ones(1000, dtype=np.float32)
+    err = run_error(capsys, ["patch", str(lambda_path), "--mode", "entropy", "--threshold", "1",
+                             "--region", "0-1000", "--entropies", str(path),
+                             "--out", str(tmp_path / "p.bed")])
+    assert "scored for record 'other'" in err
+    record_id = "gi|9626243|ref|NC_001416.1|"
+    with h5py.File(path, "a") as h5:
+        h5.attrs["record_id"] = record_id
+    err = run_error(capsys, ["patch", str(lambda_path), "--mode", "entropy", "--threshold", "1",
+                             "--region", "0-1000", "--entropies", str(path),
+                             "--out", str(tmp_path / "p.bed")])
+    assert "cover" in err and "1000-2000" in err
+    assert main(["patch", str(lambda_path), "--mode", "entropy", "--threshold", "1",
+                 "--region", "1200-1300", "--entropies", str(path),
+                 "--out", str(tmp_path / "p.bed")]) == 0
