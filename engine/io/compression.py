@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from engine.atomic import atomic_path
-from engine.errors import FormatError
+from engine.errors import FormatError, InputError
 
 from .cache import cache_dir, content_hash
 
@@ -66,10 +66,16 @@ def decompression_error(path, compression, error: Exception, produced: int) -> F
     )
 
 
-def decompressed_copy(path: str | Path, compression: str) -> Path:
-    """Decompress once into the cache; later calls with the same content return the copy."""
+def decompressed_copy(path: str | Path, compression: str, limit: int | None = None) -> Path:
+    """Decompress once into the cache; later calls with the same content return the copy.
+
+    With ``limit``, a stream that inflates past ``limit`` bytes stops there with an
+    :class:`InputError` (and nothing is left in the cache): a guard against decompression bombs.
+    """
     target = cache_dir("decompressed") / f"{content_hash(path)}.bin"
     if target.exists():
+        if limit is not None and target.stat().st_size > limit:
+            raise too_large(path, target.stat().st_size, limit)
         return target
     produced = 0
     with atomic_path(target) as tmp:
@@ -78,9 +84,20 @@ def decompressed_copy(path: str | Path, compression: str) -> Path:
                 while chunk := src.read(1 << 22):
                     dst.write(chunk)
                     produced += len(chunk)
+                    if limit is not None and produced > limit:
+                        raise too_large(path, produced, limit, at_least=True)
         except (EOFError, OSError, lzma.LZMAError, zlib.error) as error:
             raise decompression_error(path, compression, error, produced) from None
     return target
+
+
+def too_large(path, size: int, limit: int, *, at_least: bool = False) -> InputError:
+    more = "more than " if at_least else ""
+    return InputError(
+        f"{more}{size:,} bytes is more than the {limit:,}-byte limit for files opened as raw "
+        "bytes (raise it with --max-bytes, or give a sequence format)",
+        path=path,
+    )
 
 
 __all__ = [
@@ -88,4 +105,5 @@ __all__ = [
     "open_decompressed",
     "read_head",
     "sniff_compression",
+    "too_large",
 ]

@@ -13,7 +13,13 @@ from pathlib import Path
 
 from engine.errors import FormatError, InputError
 
-from .compression import decompressed_copy, open_decompressed, read_head, sniff_compression
+from .compression import (
+    decompressed_copy,
+    open_decompressed,
+    read_head,
+    sniff_compression,
+    too_large,
+)
 from .fasta import FastaSource, index_fasta, map_file
 from .records import Feature, Record, SequenceFile
 
@@ -241,14 +247,10 @@ class _MappedBytes:
 
 
 def _open_bytes(path: Path, compression: str | None, max_bytes: int) -> SequenceFile:
-    data_path = decompressed_copy(path, compression) if compression else path
+    data_path = decompressed_copy(path, compression, limit=max_bytes) if compression else path
     size = os.path.getsize(data_path)
     if size > max_bytes:
-        raise InputError(
-            f"{size:,} bytes is more than the {max_bytes:,}-byte limit for files opened as "
-            "raw bytes (raise it with --max-bytes, or give a sequence format)",
-            path=path,
-        )
+        raise too_large(path, size, max_bytes)
     mm = map_file(data_path)
     record = Record(path.name, size, _MappedBytes(mm), description=f"{size:,} bytes")
     return SequenceFile(str(path), "bytes", [record], compression=compression, closers=[mm])

@@ -45,3 +45,14 @@ def test_size_guard_refuses_large_files_unless_raised(tmp_path):
         open_sequences(path, max_bytes=4096)
     with open_sequences(path, max_bytes=8192) as sf:
         assert sf[0].length == 5000
+
+
+def test_a_compressed_file_that_inflates_past_the_limit_stops_without_filling_the_cache(
+    tmp_path, isolated_cache
+):
+    path = tmp_path / "bomb.bin.gz"
+    path.write_bytes(gzip.compress(b"\x00" * (20 << 20)))  # 20 MiB of zeros, ~20 KB on disk
+    with pytest.raises(InputError, match="more than"):
+        open_sequences(path, max_bytes=4 << 20)
+    leftovers = [p for p in isolated_cache.rglob("*") if p.is_file()]
+    assert leftovers == []
