@@ -90,6 +90,8 @@ def save_checkpoint(
     tensors, meta = optimizer_tensors(optimizer)
     save_file(tensors, str(tmp / "optimizer.safetensors"))
     state = dict(state, optimizer=meta, torch_rng=torch.get_rng_state().tolist())
+    if torch.cuda.is_available():  # dropout on the GPU draws from the CUDA generators
+        state["cuda_rng"] = [t.tolist() for t in torch.cuda.get_rng_state_all()]
     (tmp / "state.json").write_text(json.dumps(state))
     for path in tmp.iterdir():  # make the bytes durable before the rename publishes them
         with open(path, "rb") as handle:
@@ -122,6 +124,10 @@ def load_checkpoint(
     except (OSError, ValueError, RuntimeError, KeyError) as error:
         raise ModelError(f"cannot load checkpoint: {error}", path=folder) from None
     torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
+    if "cuda_rng" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(
+            [torch.tensor(t, dtype=torch.uint8) for t in state["cuda_rng"]]
+        )
     return state
 
 
