@@ -113,7 +113,7 @@ class Controller(QObject):
 
     def apply_session(self, state: SessionState) -> None:
         """Open a saved session's files and restore its record, locus and settings."""
-        self.runner.cancel_all()
+        self.runner.cancel_all_and_wait()  # no job may still read a file we are closing
         self.model.close_all()
         self.model.set_patch_config(PatchConfig.from_dict(state.patcher))
         self.model.set_compare_settings(CompareSettings(**state.compare))

@@ -275,27 +275,52 @@ class MainWindow(QMainWindow):
         except BytescopeError as error:
             self.model.report_error(error)
             return None
+        except OSError as error:  # a full disk, a read-only folder: a dialog, not a traceback
+            target = args[-1] if args else ""
+            self.model.report_error(InputError(f"cannot write: {error.strerror or error}",
+                                               path=getattr(error, "filename", None) or target))
+            return None
         self.model.log(f"wrote {path}")
         return path
 
+    def _export_in_background(self, what: str, fn, *args) -> int:
+        """Whole-record exports (millions of lines) are written by a job, never here."""
+
+        def job(reporter):
+            try:
+                return fn(*args)
+            except OSError as error:
+                raise InputError(f"cannot write: {error.strerror or error}",
+                                 path=getattr(error, "filename", None) or args[0]) from None
+
+        return self.controller.runner.submit(
+            f"export:{args[0]}", job, lambda path: self.model.log(f"wrote {path}"),
+            label=f"Exporting {what}",
+        )
+
     def export_view(self, path: str, scale: float = 1.0) -> Path | None:
+        # Rendering the scene is Qt painting, which belongs to the GUI thread; it is O(pixels).
         return self._run_export(export_view, self.tracks.graphics, path, scale)
 
-    def export_patches(self, path: str) -> Path | None:
+    def export_patches(self, path: str) -> int | None:
+        """Write the patches as BED in the background; returns the job's request id."""
         if self.model.patches is None:
             self.model.report_error(InputError("no patches to export yet"))
             return None
-        return self._run_export(export_patches_bed, path, self.model.patches)
+        return self._export_in_background("patches", export_patches_bed, path,
+                                          self.model.patches)
 
-    def export_entropies(self, path: str) -> Path | None:
+    def export_entropies(self, path: str) -> int | None:
+        """Write the entropies as bedGraph or CSV in the background; returns the request id."""
         buffer, locus = self.model.scores, self.model.locus
         if buffer is None:
             self.model.report_error(InputError("no entropies to export yet"))
             return None
         around = int(locus.centre) if locus is not None else 0
         if Path(path).suffix.lower() == ".csv":
-            return self._run_export(export_scores_csv, path, buffer)
-        return self._run_export(export_entropies_bedgraph, path, buffer, around)
+            return self._export_in_background("entropies", export_scores_csv, path, buffer)
+        return self._export_in_background("entropies", export_entropies_bedgraph, path, buffer,
+                                          around)
 
     def export_png_dialog(self) -> None:
         scale, ok = QInputDialog.getDouble(self, "Export view as PNG",

@@ -158,6 +158,14 @@ class TaskRunner(QObject):
         for kind in list(self._running) + list(self._pending):
             self.cancel(kind)
 
+    def cancel_all_and_wait(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel every job and wait until none runs (before closing the files they read).
+
+        Jobs check their cancel flag between batches, so this waits a batch at most.
+        """
+        self.cancel_all()
+        return self.pool.waitForDone(timeout_ms)
+
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Cancel everything and wait for the threads (on window close). True if all ended."""
         self.cancel_all()
@@ -217,9 +225,11 @@ class TaskRunner(QObject):
             pending.on_done(result)
 
     def _on_failed(self, rid: int, error: BaseException, trace: str) -> None:
+        pending = self._current(rid)
+        if pending is None:  # a cancelled or superseded job: its failure no longer matters
+            return
         if trace:
             raise BugInWorker(f"{type(error).__name__} in a worker:\n{trace}") from error
-        pending = self._current(rid)
         if pending is not None:
             if pending.on_error is not None:
                 pending.on_error(error)

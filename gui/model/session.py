@@ -129,6 +129,15 @@ class SessionState:
             raise FormatError(f"unknown session keys: {', '.join(unknown)}", path=path)
         state = cls(**data)
         PatchConfig.from_dict(state.patcher)  # a bad patcher section is an error now, not later
+        # ... and so is any other malformed section (types, missing keys), with this file's name
+        try:
+            CompareSettings(**state.compare)
+            if state.record is not None:
+                str(state.record["path"]), str(state.record["id"])
+            if not all(isinstance(f, str) for f in [*state.files, *state.annotations]):
+                raise TypeError("file names must be strings")
+        except (TypeError, KeyError) as error:
+            raise FormatError(f"malformed session: {error}", path=path) from None
         return state
 
 
@@ -162,6 +171,8 @@ class Workbench:
 
     # -- files -------------------------------------------------------------------------------
     def add_document(self, document: Document) -> None:
+        # A reopened file replaces the old document, which is not closed here: a job may still
+        # read it; its maps close when the last reference goes.
         self.documents = [d for d in self.documents if d.path != document.path] + [document]
         self.events.documents.emit(self.documents)
 
@@ -185,8 +196,8 @@ class Workbench:
     def record_lengths(self) -> dict[str, int]:
         """Open records by id (the first file wins when two share an id)."""
         lengths: dict[str, int] = {}
-        for document in reversed(self.documents):
-            lengths.update((r.id, r.length) for r in document.sequences)
+        for document in reversed(self.documents):  # from the summaries: no Record per read
+            lengths.update((row["id"], row["length"]) for row in document.summaries)
         return lengths
 
     def find_record(self, record_id: str) -> tuple[str, Record] | None:
@@ -242,7 +253,8 @@ class Workbench:
     def find_feature(self, name: str) -> tuple[str, int, int] | None:
         """A feature whose name, ID, gene or locus tag is ``name`` (case-insensitive)."""
         key = name.lower()
-        sources = [r.features for d in self.documents for r in d.sequences]
+        sources = [r.features for d in self.documents if d.sequences.format != "fastq"
+                   for r in d.sequences]  # reads carry no features
         sources += [s.features for s in self.annotation_sources]
         lengths = self.record_lengths()
         for features in sources:

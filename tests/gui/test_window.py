@@ -192,20 +192,26 @@ def test_exports_write_valid_files(qtbot, with_entropies, tmp_path, entropies_np
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg") and len(list(root.iter())) > 20
 
-    bed = window.export_patches(str(tmp_path / "p.bed"))
+    bed = tmp_path / "p.bed"  # data exports run as jobs; the file appears whole (atomic)
+    window.export_patches(str(bed))
+    qtbot.waitUntil(bed.exists)
     lines = bed.read_text().splitlines()
     assert lines[0].startswith("track") and len(lines) - 1 == model.patches.count
     chrom, start, _end, _name, score, strand = lines[1].split("\t")
     assert (chrom, int(start), strand) == ("chrT", 0, ".") and 0 <= int(score) <= 1000
 
-    graph = window.export_entropies(str(tmp_path / "e.bedgraph"))
+    graph = tmp_path / "e.bedgraph"
+    window.export_entropies(str(graph))
+    qtbot.waitUntil(graph.exists)
     values = np.full(3000, np.nan)
     for line in graph.read_text().splitlines()[1:]:
         _, s, e, v = line.split("\t")
         values[int(s):int(e)] = float(v)
     np.testing.assert_allclose(values, np.load(entropies_npy), atol=5e-5)
 
-    csv = window.export_entropies(str(tmp_path / "e.csv"))
+    csv = tmp_path / "e.csv"
+    window.export_entropies(str(csv))
+    qtbot.waitUntil(csv.exists)
     rows = csv.read_text().splitlines()
     assert rows[0] == "record,position,entropy,surprisal" and len(rows) == 3001
     record, position, entropy, surprisal = rows[11].split(",")
