@@ -125,16 +125,14 @@ def short_causal_conv(z: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     """Depthwise causal convolution along time: y[t] = b + sum_j w[j] z[t - K + 1 + j].
 
     The same maths as ``conv`` with K - 1 zeros of left padding (Conv1d is a
-    cross-correlation), as shifted multiply-adds on (B, L, C): on a CPU this is several times
-    faster than a grouped Conv1d, and it needs no transposes.
+    cross-correlation), as K shifted multiply-adds on (B, L, C) written into one output: no
+    padded copy, no transposes around a grouped Conv1d (profiled as the scorer's hot spots).
     """
     taps = conv.weight.shape[-1]
-    padded = F.pad(z, (0, 0, taps - 1, 0))  # (B, L + K - 1, C)
-    length = z.shape[1]
     w = conv.weight[:, 0, :]  # (C, K)
-    y = padded[:, taps - 1 :] * w[:, -1] + conv.bias
-    for j in range(taps - 1):
-        y = y + padded[:, j : j + length] * w[:, j]
+    y = torch.addcmul(conv.bias, z, w[:, -1])  # the current step's tap, plus the bias
+    for lag in range(1, min(taps, z.shape[1])):  # earlier steps; the zero padding is implicit
+        y[:, lag:] += z[:, :-lag] * w[:, -1 - lag]
     return y
 
 
