@@ -230,11 +230,26 @@ def test_limits_are_checked_with_the_flag_names(capsys, tmp_path, lambda_path):
     assert "--max-len 3 is below --min-len 5" in err
 
 
-def test_bedgraph_without_entropies_is_refused(capsys, tmp_path, lambda_path):
+def test_bedgraph_without_entropies_or_a_model_is_refused(capsys, tmp_path, lambda_path,
+                                                          monkeypatch):
+    import engine.models.defaults as defaults
+
+    monkeypatch.setattr(defaults, "MODELS", tmp_path / "no-models")
     err = run_error(capsys, ["patch", str(lambda_path), "--mode", "static",
                              "--out", str(tmp_path / "p.bed"), "--bedgraph",
                              str(tmp_path / "h.bedgraph")])
     assert "--entropies" in err
+    assert not (tmp_path / "p.bed").exists() and not (tmp_path / "h.bedgraph").exists()
+
+
+def test_bedgraph_without_entropies_comes_from_the_bundled_model(capsys, tmp_path, lambda_path):
+    graph = tmp_path / "h.bedgraph"
+    assert main(["patch", str(lambda_path), "--region", "0-2000", "--mode", "static",
+                 "--out", str(tmp_path / "p.bed"), "--bedgraph", str(graph)]) == 0
+    rows = [line.split("\t") for line in graph.read_text().splitlines()[1:]]
+    assert int(rows[0][1]) == 0 and int(rows[-1][2]) == 2000
+    values = [float(r[3]) for r in rows]
+    assert 0 < min(values) and max(values) <= np.log(259) + 1e-3  # nats, bounded by ln V
 
 
 def test_threshold_and_target_are_exclusive(tmp_path, lambda_path):
