@@ -13,6 +13,7 @@ import json
 
 from engine.errors import InputError
 from engine.io import open_annotations, open_sequences
+from engine.io.formats import DEFAULT_MAX_BYTES
 from engine.patching import Patcher
 from engine.patching.compare import (
     ANCHORS,
@@ -50,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random draws")
     add_patch_options(p, mode_required=False)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+                   help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 
 
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     types = tuple(t for t in args.types.split(",") if t)
     if not types:
         raise InputError("--types names no feature type")
-    with open_sequences(args.file) as sequences:
+    with open_sequences(args.file, max_bytes=args.max_bytes) as sequences:
         if len(sequences) == 0:
             raise InputError("no sequence records to patch", path=args.file)
         record = sequences[args.record] if args.record is not None else sequences[0]

@@ -7,6 +7,7 @@ import json
 import sys
 
 from engine.io import FORMATS, open_sequences
+from engine.io.formats import DEFAULT_MAX_BYTES
 from engine.io.summary import summarise_file
 from engine.resources import sample_path
 
@@ -27,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, help="skip format sniffing")
     p.add_argument("--alphabet", choices=("dna", "rna", "protein", "text", "bytes"),
                    help="override alphabet detection")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+                   help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 
 
@@ -34,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     files = args.files or [str(sample_path("lambda_phage.fa"))]
     summaries = []
     for path in files:
-        with open_sequences(path, format=args.format, alphabet=args.alphabet) as sf:
+        with open_sequences(path, format=args.format, alphabet=args.alphabet,
+                            max_bytes=args.max_bytes) as sf:
             summaries.append(summarise_file(sf))
     if args.json:
         payload = summaries[0] if len(summaries) == 1 else summaries

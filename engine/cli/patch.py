@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.errors import FormatError, InputError
 from engine.io import open_sequences
+from engine.io.formats import DEFAULT_MAX_BYTES
 from engine.io.records import Record, check_range
 from engine.patching import MODES, PatchConfig, Patcher
 from engine.patching.output import patch_rows, write_bed, write_bedgraph, write_json, write_tsv
@@ -52,6 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="OUT.bed|OUT.tsv|OUT.json",
                    help="output file; its suffix picks the format")
     p.add_argument("--bedgraph", metavar="OUT", help="also write the entropies as bedGraph")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+                   help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 
 
@@ -183,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--out {args.out!r}: the name must end in .bed, .tsv or .json")
     config = config_from_args(args)
 
-    with open_sequences(args.file) as sequences:
+    with open_sequences(args.file, max_bytes=args.max_bytes) as sequences:
         if len(sequences) == 0:
             raise InputError("no sequence records to patch", path=args.file)
         record = sequences[args.record] if args.record is not None else sequences[0]

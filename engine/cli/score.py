@@ -14,6 +14,7 @@ import numpy as np
 from engine.atomic import atomic_open, atomic_path
 from engine.errors import InputError
 from engine.io import open_sequences
+from engine.io.formats import DEFAULT_MAX_BYTES
 from engine.patching.output import write_bedgraph
 
 from .regions import parse_region
@@ -40,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.add_argument("--json", action="store_true",
                    help='print {"bits_per_byte", "n", "model", "seconds"}')
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+                   help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 
 
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     start, end = parse_region(args.region)
-    with open_sequences(args.file) as sf:
+    with open_sequences(args.file, max_bytes=args.max_bytes) as sf:
         record = sf[args.record] if args.record else sf[0]
         model, folder = load_for_record(args.model, record.alphabet)
         t0 = time.perf_counter()

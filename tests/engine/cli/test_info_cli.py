@@ -83,3 +83,12 @@ def test_bad_inputs_exit_2_with_one_line_naming_the_file(tmp_path):
         assert str(path) in lines[0] and expected in lines[0], (name, lines[0])
         assert "Traceback" not in proc.stderr
         assert proc.stdout == ""
+
+
+def test_max_bytes_raises_the_raw_byte_limit(capsys, tmp_path):
+    path = tmp_path / "blob.bin"
+    path.write_bytes(bytes(range(256)) * 40)  # 10,240 bytes
+    assert main(["info", str(path), "--max-bytes", "4096"]) == 2
+    assert "--max-bytes" in capsys.readouterr().err
+    assert main(["info", str(path), "--max-bytes", "20000", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["records"][0]["length"] == 10_240
