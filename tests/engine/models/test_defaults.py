@@ -10,10 +10,14 @@ from engine.models import load_model
 from engine.models.defaults import MODELS, resolve_model_path
 
 
-@pytest.mark.parametrize(("alphabet", "name"), [("protein", "protein"), ("text", "text"),
-                                                  ("bytes", "text")])
-def test_default_picks_the_model_for_the_alphabet_and_it_loads(alphabet, name):
-    folder = resolve_model_path("default", alphabet)
+@pytest.mark.parametrize(
+    ("spec", "alphabet", "name"),
+    [("default", "dna", "nucleotide"), ("default", "rna", "nucleotide"),
+     ("fast", "dna", "nucleotide-fast"), ("default", "protein", "protein"),
+     ("default", "text", "text"), ("default", "bytes", "text")],
+)
+def test_each_alphabet_gets_its_bundled_model_and_it_loads(spec, alphabet, name):
+    folder = resolve_model_path(spec, alphabet)
     assert folder == MODELS / name
     model = load_model(folder)
     logits = model(torch.tensor([[257, *b"MKV"]]))
