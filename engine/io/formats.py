@@ -15,7 +15,6 @@ from engine.errors import FormatError, InputError
 
 from .compression import (
     decompressed_copy,
-    open_decompressed,
     read_head,
     sniff_compression,
     too_large,
@@ -196,15 +195,17 @@ def _open_fasta(path: Path, compression: str | None) -> SequenceFile:
 def _open_gff3(path: Path, compression: str | None) -> SequenceFile:
     from .annotations import read_gff3
 
-    with open_decompressed(path, compression) as raw:
+    # Compressed input is decompressed once into the cache and both the features and the
+    # ##FASTA sequences are read from that copy (not inflated twice, nor again on reopen).
+    data_path = decompressed_copy(path, compression) if compression else path
+    with open(data_path, "rb") as raw:
         # Binary, so the ##FASTA offset counts bytes exactly (CRLF, non-UTF-8 bytes).
         parsed = read_gff3(raw, path=path)
     records: list[Record] = []
     closers: list = []
     index_path = None
     if parsed.fasta_offset is not None:
-        # The sequences after ``##FASTA`` are indexed in place (or in the decompressed copy).
-        data_path = decompressed_copy(path, compression) if compression else path
+        # The sequences after ``##FASTA`` are indexed in place.
         if parsed.fasta_offset < os.path.getsize(data_path):
             indexed = index_fasta(
                 path,
