@@ -78,6 +78,9 @@ def main() -> None:
     parser.add_argument("--max-k", type=int, default=12)
     parser.add_argument("--speed-bytes", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--context-fractions", type=float, nargs="+", default=[0.25],
+                        help="left context per chunk as fractions of max_len (default: the "
+                        "scorer's 0.25; e.g. 0.25 0.5 to compare)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -94,17 +97,18 @@ def main() -> None:
         for spec in models:
             folder = resolve_model_path(spec, "dna")
             model = load_model(folder)
-            t0 = time.perf_counter()
-            s = score(model, chrom, cut, chrom.length, batch_size=8)
-            held_t = time.perf_counter() - t0
-            n_speed = min(args.speed_bytes, chrom.length)
-            t0 = time.perf_counter()
-            score(model, chrom, 0, n_speed, batch_size=8)
-            speed_t = time.perf_counter() - t0
             params = sum(p.numel() for p in model.parameters())
-            rows.append((f"{spec} ({folder.name}, {params / 1e6:.2f}M params, "
-                         f"max_len {model.max_len})", s.bits_per_byte, held_t,
-                         n_speed / speed_t))
+            for fraction in args.context_fractions:
+                context = int(model.max_len * fraction)
+                t0 = time.perf_counter()
+                s = score(model, chrom, cut, chrom.length, batch_size=8, context=context)
+                held_t = time.perf_counter() - t0
+                n_speed = min(args.speed_bytes, chrom.length)
+                t0 = time.perf_counter()
+                score(model, chrom, 0, n_speed, batch_size=8, context=context)
+                speed_t = time.perf_counter() - t0
+                rows.append((f"{spec} ({folder.name}, {params / 1e6:.2f}M, ctx {context})",
+                             s.bits_per_byte, held_t, n_speed / speed_t))
 
         t0 = time.perf_counter()
         markov = {k: markov_bits(train, test, k) for k in range(1, args.max_k + 1)}

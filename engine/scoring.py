@@ -67,7 +67,7 @@ def default_context(max_len: int) -> int:
     """Left context every scored position gets by default: a quarter of the model's window.
 
     Measured on the held-out HS11286 chromosome (bench/model.py): a quarter costs < 0.001
-    bits/base against a half and scores 1.5x faster, since chunks overlap less.
+    bits/base against a half and scores about 1.4x faster, since chunks overlap less.
     """
     return max_len // 4
 
