@@ -1,5 +1,5 @@
-"""The main window: tracks in the centre, dockable Sequences / Patcher / Patch inspector / Log
-panels, menus with standard shortcuts, a status bar with tasks, drag-and-drop, and a layout
+"""The main window: tracks in the centre, dockable Sequences / Patcher / Patch inspector / Log /
+Training panels, menus with standard shortcuts, a status bar with tasks, drag-and-drop, and a layout
 that persists (QSettings)."""
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .panels.log import LogPanel
 from .panels.patcher import PatcherPanel
 from .panels.sequences import SequencesPanel
 from .panels.status import StatusWidgets
+from .panels.training import TrainingPanel
 from .tracks.stack import TrackStack
 
 SAMPLES = (("Annotated bacterial contig (BAC_00001, 470 kb)", "prokka_BAC_00001.gff3.gz"),
@@ -49,7 +50,7 @@ SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.ffn *.faa *.fq *.fastq *.gff
 ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.bed *.gb *.gbk *.embl *.gz);;All files (*)"
 ENTROPY_FILTER = "Entropies (*.npy *.h5 *.bedgraph *.bdg *.bg);;All files (*)"
 SESSION_FILTER = "bytescope session (*.json)"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: the Training dock
 
 
 class MainWindow(QMainWindow):
@@ -75,6 +76,8 @@ class MainWindow(QMainWindow):
         self.patcher = PatcherPanel(self.model)
         self.inspector = InspectorPanel(self.model)
         self.log_panel = LogPanel(self.model)
+        self.training = TrainingPanel(self.model, settings=self.settings if persist else None)
+        self.training.error.connect(self._on_error)
         self.docks: dict[str, QDockWidget] = {}
         self._add_dock("Sequences", self.sequences, Qt.DockWidgetArea.LeftDockWidgetArea)
         # the Patcher is taller than small screens: let it scroll rather than grow the window
@@ -86,7 +89,9 @@ class MainWindow(QMainWindow):
         self._add_dock("Patcher", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("Patch inspector", self.inspector, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("Training", self.training, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["Patch inspector"], self.docks["Log"])
+        self.tabifyDockWidget(self.docks["Log"], self.docks["Training"])
         self.docks["Patch inspector"].raise_()
         self.resizeDocks([self.docks["Sequences"], self.docks["Patcher"]], [300, 340],
                          Qt.Orientation.Horizontal)
@@ -190,6 +195,8 @@ class MainWindow(QMainWindow):
                                      self.choose_model_dialog))
         model.addAction(self._action("cancel_scoring", "C&ancel Scoring",
                                      partial(self.controller.runner.cancel, "scores")))
+        model.addSeparator()
+        model.addAction(self._action("train", "&Train a Model…", self.show_training, "Ctrl+T"))
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("shortcuts", "&Keyboard Shortcuts",
@@ -245,6 +252,13 @@ class MainWindow(QMainWindow):
                                                   self._last_dir())
         if folder:
             self.model.set_model_spec(folder)
+
+    def show_training(self) -> None:
+        dock = self.docks["Training"]
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.height() < self.height() // 2:  # room for the curves
+            self.resizeDocks([dock], [int(self.height() * 0.6)], Qt.Orientation.Vertical)
 
     def _focus_locus_box(self) -> None:
         self.tracks.locus_box.setFocus()
@@ -467,16 +481,32 @@ class MainWindow(QMainWindow):
 
     # -- closing -----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        if self.training.controller.active and not self.confirm_stop_training():
+            event.ignore()
+            return
         if self.persist:
             self.save_layout()
         self.shutdown()
         super().closeEvent(event)
 
+    def confirm_stop_training(self) -> bool:
+        """Closing during a run: ask; yes stops it after its step, with a checkpoint."""
+        live = self.training.model.live
+        where = f" (step {live.step:,} of {live.config.steps:,})" if live is not None else ""
+        answer = QMessageBox.question(
+            self, "Training in progress",
+            f"A training run is going{where}. Stop it, save a checkpoint and quit? "
+            "It can be resumed later from the Runs tab.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     def shutdown(self) -> bool:
         """Cancel background work, wait for it, unsubscribe every widget, close the files."""
-        finished = self.controller.shutdown()
+        finished = self.training.shutdown()  # a live run stops here, with a checkpoint
+        finished = self.controller.shutdown() and finished
         for widget in (self.tracks, self.sequences, self.patcher, self.inspector,
-                       self.log_panel, self.status):
+                       self.log_panel, self.status, self.training):
             widget.disconnect_model()
         self.model.events.error.disconnect(self._on_error)
         self.model.events.record.disconnect(self._on_record)

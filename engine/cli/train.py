@@ -35,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup-steps", type=int)
     p.add_argument("--eval-every", type=int)
     p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--log-every", type=int, help="steps between metric rows (default 10)")
     p.add_argument("--seqlen-warmup", action="store_true", help="HyenaDNA length doubling")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--threads", type=int, help="torch threads (leave one core for a GUI)")
@@ -46,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 _FLAGS = ("arch", "preset", "steps", "seq_len", "batch_size", "lr", "warmup_steps",
-          "eval_every", "checkpoint_every", "device", "threads", "seed")
+          "eval_every", "checkpoint_every", "log_every", "device", "threads", "seed")
 
 
 def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:

@@ -11,12 +11,14 @@ L2 norm. Loss: mean cross-entropy of the next byte (nats); bits per byte = loss 
 
 Control: ``request_stop``, ``pause`` and ``resume`` set flags checked once per step, so any
 thread may call them. Events (``step``, ``eval``, ``checkpoint``, ``paused``, ``resumed``,
-``finished``, ``failed``) go to subscribers as plain :class:`TrainEvent` objects; nothing here
-knows about Qt.
+``log``, ``finished``, ``failed``) go to subscribers as plain :class:`TrainEvent` objects;
+nothing here knows about Qt. The run folder's ``status.json`` and ``run.log``
+(:mod:`engine.train.runs`) say the same to readers in other processes.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import threading
@@ -45,6 +47,7 @@ from .checkpoints import (
 from .config import TrainConfig
 from .data import ByteMixture
 from .metrics import MetricsWriter
+from .runs import append_log, write_status
 
 LN2 = math.log(2)
 
@@ -55,7 +58,7 @@ class TrainingFailed(BytescopeError):
 
 @dataclass
 class TrainEvent:
-    kind: str  # step | eval | checkpoint | paused | resumed | finished | failed
+    kind: str  # step | eval | checkpoint | paused | resumed | log | finished | failed
     step: int
     metrics: dict = field(default_factory=dict)
     message: str = ""
@@ -148,6 +151,18 @@ class Trainer:
         for callback in list(self._subscribers):
             callback(event)
 
+    def log(self, text: str, level: str = "info") -> None:
+        """A message for the run's log (``run.log``) and for subscribers (a ``log`` event)."""
+        if self.rank != 0:
+            return
+        if self.run_dir.is_dir():
+            append_log(self.run_dir, level, text)
+        self._emit("log", {"level": level}, text)
+
+    def _status(self, state: str, message: str = "") -> None:
+        if self.rank == 0 and self.run_dir.is_dir():
+            write_status(self.run_dir, state, self.step, self.config.steps, message)
+
     # -- the loop --------------------------------------------------------------------------------
     def run(self) -> dict:
         """Train to ``config.steps``; return a summary dict. Raises on failure."""
@@ -161,7 +176,14 @@ class Trainer:
         try:
             return self._run(distributed)
         except Exception as error:  # every failure is announced; the caller still gets it
-            self._emit("failed", message=str(error))
+            message = str(error) or type(error).__name__
+            if self.run_dir.is_dir():
+                try:
+                    self.log(f"failed at step {self.step}: {message}", "error")
+                    self._status("failed", message)
+                except OSError:
+                    pass  # the folder itself may be what failed; the event still goes out
+            self._emit("failed", message=message)
             raise
         finally:
             if distributed and torch.distributed.is_initialized():
@@ -201,6 +223,11 @@ class Trainer:
         if self.rank == 0:  # on resume: the effective config (a new --steps, device, threads)
             with atomic_path(self.run_dir / "config.json") as tmp:
                 tmp.write_text(cfg.to_json())
+        self._status("running")
+        n_params = sum(p.numel() for p in model.parameters())
+        where = f"resumed at step {self.step}" if self.resume else "started"
+        self.log(f"{where}: {cfg.arch} {cfg.preset}, {n_params:,} parameters, "
+                 f"{cfg.steps:,} steps on {self.device}")
         model.train()
         ddp = (
             torch.nn.parallel.DistributedDataParallel(model) if distributed else model
@@ -218,11 +245,15 @@ class Trainer:
                 if self._stop.is_set() and not distributed:  # distributed: agreed below
                     break
                 if not self._running.is_set():
+                    self._status("paused")
+                    self.log(f"paused at step {self.step}")
                     self._emit("paused")
                     while not self._running.wait(0.1):
                         pass
                     if self._stop.is_set():
                         break
+                    self._status("running")
+                    self.log(f"resumed at step {self.step}")
                     self._emit("resumed")
                 seq_len = seq_len_at(self.step, cfg)
                 batch = torch.from_numpy(data.sample(rng, cfg.batch_size, seq_len)).to(self.device)
@@ -281,6 +312,10 @@ class Trainer:
         finally:
             if metrics is not None:
                 metrics.close()
+        stopped = self.step < cfg.steps
+        self._status("stopped" if stopped else "finished")
+        self.log(f"{'stopped' if stopped else 'finished'} at step {self.step}/{cfg.steps}, "
+                 f"best validation {self.best_val:.4f} bits/byte")
         summary = {
             "step": self.step,
             "steps": cfg.steps,
@@ -340,6 +375,7 @@ class Trainer:
         if metrics is not None:
             metrics.append("eval", row)
             metrics.flush()
+        self.log(f"step {self.step}: validation {row['val_bits_per_byte']:.4f} bits/byte")
         self._emit("eval", row)
 
     def _checkpoint(self, model, optimizer, rng, t0: float, distributed: bool) -> None:
@@ -373,8 +409,9 @@ class Trainer:
         self.last_checkpoint = path
         if is_best:
             self.best_checkpoint = path
-            _point_best(self.run_dir, path)  # before pruning, so best.json never dangles
+            _point_best(self.run_dir, path, val)  # before pruning, so best.json never dangles
         prune_checkpoints(self.run_dir, cfg.keep_last, protect=self.best_checkpoint)
+        self._status("paused" if self.paused else "running")
         self._emit("checkpoint", {"path": str(path), "best": is_best})
 
     def _replica_checksums(self, model) -> list[float]:
@@ -387,7 +424,8 @@ class Trainer:
         return [float(t) for t in out]
 
 
-def _point_best(run_dir: Path, checkpoint: Path) -> None:
+def _point_best(run_dir: Path, checkpoint: Path, val: float) -> None:
     """``RUN_DIR/best.json`` names the best checkpoint (a file, so it works on every OS)."""
+    values = {"checkpoint": checkpoint.relative_to(run_dir).as_posix(), "val_bits_per_byte": val}
     with atomic_path(run_dir / "best.json") as tmp:
-        tmp.write_text(f'{{"checkpoint": "{checkpoint.relative_to(run_dir).as_posix()}"}}\n')
+        tmp.write_text(json.dumps(values) + "\n")

@@ -1,8 +1,9 @@
 """A form built from a config dataclass's fields (STYLE.md: the GUI builds its forms from them).
 
 Each field gets a widget by its type: ``bool`` a check box, ``int`` a spin box, ``float`` a
-double spin box, ``str`` with choices a combo box; ``X | None`` adds a check box in front
-(unchecked: ``None``). :class:`FieldHint` gives the label, range, step and choices.
+double spin box, ``str`` with choices a combo box (else a line edit); ``X | None`` adds a check
+box in front (unchecked: ``None``). :class:`FieldHint` gives the label, range, step and choices;
+:func:`hints_for` makes one for every field, so a new config field shows up in the form.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLineEdit,
     QSpinBox,
     QWidget,
 )
@@ -33,6 +35,27 @@ class FieldHint:
     decimals: int = 4
     choices: tuple[str, ...] = ()
     tip: str = ""
+
+
+def hints_for(cls: type, known: dict[str, FieldHint], exclude: tuple[str, ...] = ()
+              ) -> dict[str, FieldHint]:
+    """A hint per field of ``cls`` but ``exclude``: those of ``known`` that ``cls`` has, in
+    their order, then the rest with a label made from the name and a wide range."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    hints = {name: hint for name, hint in known.items() if name in names and name not in exclude}
+    types = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in hints or f.name in exclude:
+            continue
+        kind, _ = _base_type(types[f.name])
+        if kind not in (bool, int, float, str):
+            continue  # lists and dicts are edited elsewhere
+        label = f.name.replace("_", " ").capitalize()
+        if kind is float:
+            hints[f.name] = FieldHint(label, 0.0, 1e9, 0.1, 6)
+        else:
+            hints[f.name] = FieldHint(label, 0, 1_000_000_000)
+    return hints
 
 
 def _base_type(annotation: Any) -> tuple[type, bool]:
@@ -66,6 +89,9 @@ class FieldEditor(QWidget):
             self.editor = QComboBox()
             self.editor.addItems(list(hint.choices))
             self.editor.currentTextChanged.connect(self.changed)
+        elif kind is str:
+            self.editor = QLineEdit()
+            self.editor.editingFinished.connect(self.changed)
         elif kind is int:
             self.editor = QSpinBox()
             self.editor.setRange(int(hint.minimum), int(hint.maximum))
@@ -94,6 +120,8 @@ class FieldEditor(QWidget):
             return self.editor.isChecked()
         if isinstance(self.editor, QComboBox):
             return self.editor.currentText()
+        if isinstance(self.editor, QLineEdit):
+            return self.editor.text()
         return self.kind(self.editor.value())
 
     def set_value(self, value: Any) -> None:
@@ -108,6 +136,8 @@ class FieldEditor(QWidget):
                 self.editor.setChecked(bool(value))
             elif isinstance(self.editor, QComboBox):
                 self.editor.setCurrentText(str(value))
+            elif isinstance(self.editor, QLineEdit):
+                self.editor.setText(str(value))
             else:
                 self.editor.blockSignals(True)
                 self.editor.setValue(value)

@@ -123,3 +123,7 @@ def no_threads_left(request):
         pool.waitForDone(10_000)
     running = [pool.activeThreadCount() for pool in pools]
     assert not any(running), f"threads still running after the test: {running}"
+    from gui.training import THREADS
+
+    training = [t for t in THREADS if shiboken6.isValid(t) and t.isRunning()]
+    assert not training, f"training threads still running after the test: {training}"

@@ -1,0 +1,206 @@
+"""Run folders as a list: what each run is, how far it got, and whether it is still going.
+
+Besides the files of :mod:`engine.train.checkpoints`, the Trainer keeps two small files in a
+run folder, so the CLI, the GUI's runs browser and a second window all see the same state:
+
+    RUN_DIR/status.json   {"state", "step", "steps", "message", "pid", "host", "updated"}
+    RUN_DIR/run.log       one line per message: "2026-11-22 18:40:02 info step 200: val 1.83"
+
+``state`` is ``running``, ``paused``, ``stopped``, ``finished`` or ``failed``. A run whose status
+says running but whose process is gone (killed, machine rebooted) reads as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.atomic import atomic_path
+from engine.errors import InputError
+
+from .checkpoints import checkpoint_dirs
+from .config import TrainConfig
+
+STATUS_NAME = "status.json"
+LOG_NAME = "run.log"
+STATES = ("running", "paused", "stopped", "finished", "failed", "interrupted", "new")
+
+
+def write_status(run_dir: str | Path, state: str, step: int, steps: int,
+                 message: str = "") -> None:
+    """Record a run's state (atomically, so a reader never sees half a file)."""
+    assert state in STATES, state
+    values = {"state": state, "step": step, "steps": steps, "message": message,
+              "pid": os.getpid(), "host": socket.gethostname(), "updated": time.time()}
+    with atomic_path(Path(run_dir) / STATUS_NAME) as tmp:
+        tmp.write_text(json.dumps(values) + "\n")
+
+
+def append_log(run_dir: str | Path, level: str, text: str) -> None:
+    """Append one line to ``run.log`` (the file is the run's own record of its messages)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    line = " ".join(text.splitlines()) if level != "error" else text.replace("\n", "\n    ")
+    with open(Path(run_dir) / LOG_NAME, "a", encoding="utf-8") as handle:
+        handle.write(f"{stamp} {level} {line}\n")
+
+
+def read_log(run_dir: str | Path) -> list[tuple[str, str]]:
+    """``(level, text)`` per line of ``run.log``; continuation lines join their message."""
+    path = Path(run_dir) / LOG_NAME
+    if not path.exists():
+        return []
+    out: list[tuple[str, str]] = []
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = raw.split(" ", 3)
+        if raw.startswith("    ") and out:
+            out[-1] = (out[-1][0], out[-1][1] + "\n" + raw[4:])
+        elif len(parts) == 4:
+            out.append((parts[2], f"{parts[1]} {parts[3]}"))
+    return out
+
+
+def _alive(pid: int, host: str) -> bool:
+    if host != socket.gethostname():
+        return True  # another machine's run (a shared folder): trust what it says
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run folder, summarised for a runs browser."""
+
+    path: Path
+    state: str
+    arch: str
+    preset: str
+    step: int  # steps done (the latest checkpoint's, or the live status's)
+    steps: int  # the target
+    best_val: float  # best validation bits/byte at a checkpoint (NaN: none yet)
+    seconds: float  # training time so far (the metrics' clock)
+    message: str = ""
+    updated: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def has_model(self) -> bool:
+        """Whether a checkpoint exists to score with (the best one, else the latest)."""
+        return bool(checkpoint_dirs(self.path))
+
+    @property
+    def resumable(self) -> bool:
+        return self.state in ("stopped", "interrupted", "failed") and bool(
+            checkpoint_dirs(self.path))
+
+
+def read_run(run_dir: str | Path) -> RunInfo:
+    """Summarise a run folder from its config, status, best checkpoint and metrics."""
+    run_dir = Path(run_dir)
+    try:
+        cfg = TrainConfig.from_json(run_dir / "config.json")
+    except (OSError, ValueError, TypeError) as error:
+        raise InputError(f"not a readable run folder ({error})", path=run_dir) from None
+    status: dict = {}
+    try:
+        status = json.loads((run_dir / STATUS_NAME).read_text())
+    except (OSError, ValueError):
+        pass
+    done = checkpoint_dirs(run_dir)
+    step = int(done[-1].name.split("-")[1]) if done else 0
+    state = status.get("state") or ("stopped" if done else "new")
+    if state in ("running", "paused"):
+        step = max(step, int(status.get("step", 0)))
+        if not _alive(int(status.get("pid", -1)), str(status.get("host", ""))):
+            state = "interrupted"
+    elif state == "finished":
+        step = max(step, int(status.get("step", 0)))
+    best_val, seconds = _metrics_summary(run_dir, done)
+    return RunInfo(path=run_dir, state=state, arch=cfg.arch, preset=cfg.preset, step=step,
+                   steps=cfg.steps, best_val=best_val, seconds=seconds,
+                   message=str(status.get("message", "")),
+                   updated=float(status.get("updated", 0.0)))
+
+
+def _metrics_summary(run_dir: Path, done: list[Path]) -> tuple[float, float]:
+    """(best validation bits/byte over checkpointed steps, last time) from ``metrics.h5``."""
+    try:
+        best = json.loads((run_dir / "best.json").read_text())
+        best_val = float(best.get("val_bits_per_byte", math.nan))
+    except (OSError, ValueError):
+        best_val = math.nan
+    seconds = 0.0
+    try:
+        from .metrics import read_metrics
+
+        metrics = read_metrics(run_dir / "metrics.h5")
+    except (OSError, KeyError):
+        return best_val, seconds
+    times = [metrics[g]["time"] for g in ("step", "eval")
+             if len(metrics.get(g, {}).get("time", []))]
+    if times:
+        seconds = float(max(t[-1] for t in times))
+    if math.isnan(best_val) and len(metrics.get("eval", {}).get("step", [])):
+        steps = {int(p.name.split("-")[1]) for p in done}
+        evals = metrics["eval"]
+        mask = np.isin(evals["step"].astype(int), list(steps))
+        if mask.any():
+            best_val = float(np.min(evals["val_bits_per_byte"][mask]))
+    return best_val, seconds
+
+
+def list_runs(workspace: str | Path) -> list[RunInfo]:
+    """Every run folder directly under ``workspace`` (newest first); others are skipped."""
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        return []
+    runs = []
+    for child in workspace.iterdir():
+        if child.is_dir() and (child / "config.json").exists():
+            try:
+                runs.append(read_run(child))
+            except InputError:
+                continue
+    return sorted(runs, key=lambda r: r.updated or r.path.stat().st_mtime, reverse=True)
+
+
+def delete_run(run_dir: str | Path) -> None:
+    """Delete a run folder; refuses anything that is not one, or a run still going."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").exists() or not (
+        (run_dir / "checkpoints").exists() or (run_dir / "metrics.h5").exists()
+        or (run_dir / STATUS_NAME).exists()
+    ):
+        raise InputError("not a run folder; nothing deleted", path=run_dir)
+    info = read_run(run_dir)
+    if info.state in ("running", "paused"):
+        raise InputError("the run is still going; stop it first", path=run_dir)
+    doomed = run_dir.with_name(run_dir.name + ".deleting")
+    os.replace(run_dir, doomed)  # a run disappears from listings at once, never half-deleted
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def new_run_name(workspace: str | Path, arch: str, preset: str) -> Path:
+    """``WORKSPACE/{arch}-{preset}-{YYYYmmdd-HHMMSS}``, with a suffix if that exists."""
+    stem = f"{arch}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path = Path(workspace) / stem
+    n = 2
+    while path.exists():
+        path = Path(workspace) / f"{stem}-{n}"
+        n += 1
+    return path

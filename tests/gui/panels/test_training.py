@@ -1,0 +1,204 @@
+"""The Training panel in the real window: a tiny run started, paused, resumed, stopped,
+resumed again and finished through the panel's buttons; its model re-scores the tracks; a
+failing data loader gives a dialog; closing during a run asks and checkpoints; runs made
+elsewhere appear, overlay and delete."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from engine.models import ARCHITECTURES, build_model, model_config
+from engine.train import TrainConfig, Trainer, checkpoint_dirs, read_metrics
+from engine.train.runs import read_log, read_run
+from gui.panels.training import MODEL_EXCLUDE, TRAIN_EXCLUDE
+from tests.gui.conftest import wait_ready
+
+TINY = {"steps": 20, "seq_len": 64, "batch_size": 4, "warmup_steps": 2, "eval_every": 5,
+        "eval_batches": 1, "checkpoint_every": 5, "log_every": 1, "threads": 1, "seed": 3}
+
+
+@pytest.fixture
+def panel(qtbot, window, tmp_path, genome, tiny_model):
+    """The window with the small genome open (scored by the tiny model) and an empty workspace;
+    the panel is set up for a 20-step run of a one-layer, 16-wide Hyena model."""
+    window.model.set_model_spec(str(tiny_model))
+    window.open_paths([str(genome)])
+    wait_ready(qtbot, window)
+    training = window.training
+    training.set_workspace(tmp_path / "runs")
+    window.show_training()
+    for name, value in TINY.items():
+        training.train_form.editors[name].set_value(value)
+    training.model_form.editors["d_model"].set_value(16)
+    training.model_form.editors["n_layers"].set_value(1)
+    qtbot.waitUntil(lambda: training.dataset.entries() == [(str(genome), 1.0)])
+    return training
+
+
+def live_state(panel) -> str | None:
+    return panel.model.live.state if panel.model.live is not None else None
+
+
+def loss_steps(panel, label: str) -> np.ndarray:
+    return panel.curves.curves("loss", label).top.xData
+
+
+def test_a_run_started_paused_resumed_stopped_resumed_and_finished(qtbot, window, panel):
+    buttons = panel.buttons
+    assert buttons["Start"].isEnabled() and not buttons["Stop"].isEnabled()
+    buttons["Start"].click()
+    buttons["Pause"].click()
+    qtbot.waitUntil(lambda: live_state(panel) == "paused", timeout=20_000)
+    trainer = panel.controller.trainer
+    # a user pausing at steps 5 and 10: the Trainer's own flag, set between those steps
+    trainer.subscribe(lambda e: trainer.pause() if e.kind == "step" and e.step in (5, 10)
+                      else None)
+    assert buttons["Resume"].isEnabled() and not buttons["Start"].isEnabled()
+    buttons["Resume"].click()
+    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.model.live.step == 5,
+                    timeout=30_000)
+    label = panel.model.live.label
+    assert list(loss_steps(panel, label)) == [1, 2, 3, 4, 5]  # the curve updated live
+    assert "step 5 / 20" in panel.progress.format() and panel.progress.value() == 5
+    assert panel.curves.curves("val", label).top.xData[-1] == 5
+    buttons["Resume"].click()
+    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.model.live.step == 10,
+                    timeout=30_000)
+    buttons["Stop"].click()
+    qtbot.waitUntil(lambda: not panel.controller.active, timeout=30_000)
+    run = panel.model.live.path
+    assert live_state(panel) == "stopped"
+    assert [p.name for p in checkpoint_dirs(run)][-1] == "step-0000010"
+    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["stopped"])
+    assert panel.runs.table.item(0, 4).text() == "10 / 20"
+
+    assert buttons["Resume"].isEnabled()  # continues the stopped run
+    buttons["Resume"].click()
+    qtbot.waitUntil(lambda: not panel.controller.active, timeout=60_000)
+    assert live_state(panel) == "finished" and panel.model.live.step == 20
+    qtbot.waitUntil(lambda: len(loss_steps(panel, label)) == 20)
+    assert list(loss_steps(panel, label)) == list(range(1, 21))  # earlier legs + this one
+    assert list(read_metrics(run / "metrics.h5")["step"]["step"]) == list(range(1, 21))
+    texts = [text for _, text in read_log(run)]
+    for words in ("paused at step 5", "resumed at step 5", "stopped at step 10",
+                  "resumed at step 10", "finished at step 20/20"):
+        assert any(words in t for t in texts), words
+    assert "finished at step 20/20" in panel.log.toPlainText()
+
+    # the new model becomes selectable, and the tracks re-score with it
+    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["finished"])
+    panel.runs.select_paths([run])
+    assert panel.runs.buttons["use"].isEnabled()
+    before = window.model.scores.source
+    panel.runs.buttons["use"].click()
+    best = read_run(run)
+    assert window.model.model_spec.startswith(str(run / "checkpoints"))
+    qtbot.waitUntil(lambda: window.model.score_status.state == "scored", timeout=20_000)
+    wait_ready(qtbot, window)
+    assert window.model.scores.source != before
+    assert "step-" in window.model.score_status.text
+    assert best.state == "finished" and best.step == 20
+
+
+def test_a_data_loader_that_raises_shows_a_dialog_and_the_window_stays_usable(
+        qtbot, window, panel, monkeypatch):
+    def broken(self, rng, batch, length):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr("engine.train.data.ByteMixture.sample", broken)
+    panel.buttons["Start"].click()
+    qtbot.waitUntil(lambda: not panel.controller.active, timeout=20_000)
+    assert live_state(panel) == "failed"
+    qtbot.waitUntil(lambda: window.error_dialog is not None and window.error_dialog.isVisible())
+    assert "the disk went away" in window.error_dialog.text()
+    run = panel.model.live.path
+    info = read_run(run)
+    assert info.state == "failed" and "the disk went away" in info.message
+    assert "Traceback" in panel.log.toPlainText()  # the details are in the run's log pane
+    assert read_log(run)[-1][0] == "error"
+    window.error_dialog.close()
+    # still usable: navigate, and start again once the data is back
+    window.tracks.zoom_in()
+    wait_ready(qtbot, window)
+    monkeypatch.undo()
+    assert panel.buttons["Start"].isEnabled()
+    panel.train_form.editors["steps"].set_value(2)
+    panel.buttons["Start"].click()
+    qtbot.waitUntil(lambda: live_state(panel) == "finished", timeout=30_000)
+
+
+def test_closing_the_window_during_a_run_asks_then_stops_and_checkpoints(
+        qtbot, window, panel, monkeypatch):
+    panel.train_form.editors["steps"].set_value(100_000)
+    panel.buttons["Start"].click()
+    panel.buttons["Pause"].click()
+    qtbot.waitUntil(lambda: live_state(panel) == "paused", timeout=20_000)
+    trainer = panel.controller.trainer
+    trainer.subscribe(lambda e: trainer.pause() if e.kind == "step" and e.step == 3 else None)
+    panel.buttons["Resume"].click()
+    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.model.live.step == 3,
+                    timeout=30_000)
+    run = panel.model.live.path
+    asked = []
+    monkeypatch.setattr(window, "confirm_stop_training", lambda: asked.append(1) or False)
+    window.close()
+    assert asked and window.isVisible() and panel.controller.active  # "Cancel" keeps it going
+    monkeypatch.setattr(window, "confirm_stop_training", lambda: asked.append(2) or True)
+    window.close()
+    assert asked == [1, 2] and not window.isVisible()
+    assert [p.name for p in checkpoint_dirs(run)] == ["step-0000003"]
+    assert read_run(run).state == "stopped"
+
+
+def test_runs_from_the_cli_appear_overlay_and_delete_after_a_confirmation(
+        qtbot, panel, genome, monkeypatch):
+    workspace = panel.model.workspace
+    config = TrainConfig(files=[str(genome)], model={"d_model": 16, "n_layers": 1}, **TINY)
+    for name, steps in (("cli-a", 6), ("cli-b", 4)):
+        Trainer(dataclasses.replace(config, steps=steps), workspace / name).run()
+    panel.runs.buttons["refresh"].click()
+    qtbot.waitUntil(lambda: len(panel.model.runs) == 2)
+    names = {panel.runs.table.item(i, 0).text() for i in range(2)}
+    assert names == {"cli-a", "cli-b"}
+    panel.runs.select_paths([workspace / "cli-a", workspace / "cli-b"])
+    assert panel.model.selection == [workspace / "cli-a", workspace / "cli-b"] or \
+        set(panel.model.selection) == {workspace / "cli-a", workspace / "cli-b"}
+    qtbot.waitUntil(lambda: set(panel.curves.labels()) == {"cli-a", "cli-b"})
+    assert len(loss_steps(panel, "cli-a")) == 6 and len(loss_steps(panel, "cli-b")) == 4
+
+    panel.runs.select_paths([workspace / "cli-b"])
+    answers = iter([QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: next(answers))
+    panel.runs.buttons["delete"].click()
+    assert (workspace / "cli-b").exists()  # cancelled
+    panel.runs.buttons["delete"].click()
+    assert not (workspace / "cli-b").exists()
+    qtbot.waitUntil(lambda: [r.name for r in panel.model.runs] == ["cli-a"])
+
+
+def test_the_forms_hold_every_hyperparameter_and_count_parameters(qtbot, panel):
+    editable = {f.name for f in dataclasses.fields(TrainConfig)} - set(TRAIN_EXCLUDE)
+    assert set(panel.train_form.editors) == editable
+    for arch, (config_cls, _) in ARCHITECTURES.items():
+        panel.arch.setCurrentText(arch)
+        fields = {f.name for f in dataclasses.fields(config_cls)} - set(MODEL_EXCLUDE)
+        assert set(panel.model_form.editors) == fields
+        for preset in ("small", "tiny"):  # the panel starts at tiny: change it first
+            panel.preset.setCurrentText(preset)
+            expected = model_config(arch, preset)
+            assert panel.model_form.editors["d_model"].value() == expected.d_model
+            count = sum(p.numel() for p in build_model(expected).parameters())
+            assert panel.params.text() == f"{count:,}"
+    panel.arch.setCurrentText("hyena")
+    panel.preset.setCurrentText("tiny")
+    panel.model_form.editors["n_layers"].set_value(3)
+    panel.train_form.editors["lr"].set_value(0.004)
+    config = panel.config()
+    assert config.model == {"n_layers": 3} and config.lr == pytest.approx(0.004)
+    assert config.arch == "hyena" and config.files == [str(panel.dataset.entries()[0][0])]
+    panel.dataset._rows[0]["box"].setChecked(False)  # no files: Start is off
+    assert not panel.buttons["Start"].isEnabled()
