@@ -2,6 +2,7 @@
 
     python bench/gui_training.py [--data ../shared/data/klebsiella_hs11286.fna.xz]
                                  [--preset small] [--steps 30] [--seq-len 1024] [--batch-size 8]
+                                 [--threads N]
 
 Three runs of the same configuration (the ``small`` preset on HS11286 by default), one after the
 other on this machine:
@@ -80,6 +81,8 @@ def window_run(args, data: Path, workspace: Path) -> tuple[Path, list[float], in
     values = {"steps": args.steps, "seq_len": args.seq_len, "batch_size": args.batch_size,
               "eval_every": args.steps, "checkpoint_every": args.steps, "log_every": 1,
               "seed": 0}
+    if args.threads:
+        values["threads"] = args.threads
     for name, value in values.items():
         panel.train_form.editors[name].set_value(value)
     threads = panel.train_form.values()["threads"]
@@ -120,6 +123,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--seq-len", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="the window run's torch threads (default: the panel's, cores - 1)")
     args = parser.parse_args()
     data = args.data if args.data.exists() else REPO / "resources" / "samples" / "lambda_phage.fa"
     tokens = args.batch_size * args.seq_len

@@ -218,8 +218,7 @@ class Trainer:
             rng = rng_from_state(state["data_rng"][self.rank if distributed else 0])
             start_time_offset = state.get("elapsed", 0.0)
             self.last_checkpoint = latest[-1]
-            best = state.get("best_checkpoint")
-            self.best_checkpoint = self.run_dir / best if best else None
+            self.best_checkpoint = _saved_best(self.run_dir, state.get("best_checkpoint"))
         if self.rank == 0:  # on resume: the effective config (a new --steps, device, threads)
             with atomic_path(self.run_dir / "config.json") as tmp:
                 tmp.write_text(cfg.to_json())
@@ -422,6 +421,18 @@ class Trainer:
         out = [torch.zeros(1, dtype=local.dtype) for _ in range(self.world)]
         torch.distributed.all_gather(out, local)
         return [float(t) for t in out]
+
+
+def _saved_best(run_dir: Path, name: str | None) -> Path | None:
+    """The best checkpoint a checkpoint's state names: relative to the run folder (as written
+    now), or a path from an older version (relative to its working folder): its last two parts.
+    """
+    if not name:
+        return None
+    for candidate in (run_dir / name, run_dir / "checkpoints" / Path(name).name):
+        if candidate.is_dir():
+            return candidate
+    return None  # pruned: the next better evaluation names a new one
 
 
 def _point_best(run_dir: Path, checkpoint: Path, val: float) -> None:

@@ -236,3 +236,16 @@ def test_a_non_finite_gradient_stops_before_the_weights_are_touched(tmp_path):
     with pytest.raises(TrainingFailed, match=r"gradient norm became (nan|inf) at step 3"):
         trainer.run()
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_a_best_checkpoint_named_by_an_older_version_is_found_on_resume(tmp_path):
+    from engine.train.trainer import _saved_best
+
+    run = tmp_path / "run"
+    (run / "checkpoints" / "step-0000004").mkdir(parents=True)
+    found = run / "checkpoints" / "step-0000004"
+    assert _saved_best(run, "checkpoints/step-0000004") == found  # as written now
+    assert _saved_best(run, "runs/run/checkpoints/step-0000004") == found  # cwd-relative
+    assert _saved_best(run, "/elsewhere/run/checkpoints/step-0000004") == found
+    assert _saved_best(run, "checkpoints/step-0000002") is None  # pruned
+    assert _saved_best(run, "") is None
