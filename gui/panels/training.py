@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from engine.errors import BytescopeError
 from engine.models import ARCHITECTURES, PRESETS, model_config
 from engine.train import TrainConfig, read_metrics
+from engine.train.runs import read_log
 from gui.model.events import Subscriptions
 from gui.model.session import Workbench
 from gui.model.training import LiveRun, TrainingModel, format_duration
@@ -106,6 +107,7 @@ MODEL_HINTS = {
     "rope_base": FieldHint("RoPE base", 1.0, 1e9, 1000.0, 1),
 }
 MODEL_EXCLUDE = ("arch", "vocab_size", "max_len")  # max_len follows the sequence length
+RELOAD_MS = 10_000
 
 
 def default_workspace() -> Path:
@@ -353,12 +355,16 @@ class TrainingPanel(QWidget):
         self._subs.connect(events.rows, self._on_rows)
         self._subs.connect(events.log, self._on_log)
         self._subs.connect(events.selection, self._on_selection)
-        self._subs.connect(events.runs, lambda runs: self._update_buttons())
+        self._subs.connect(events.runs, self._on_runs)
         self._subs.connect(workbench.events.documents, self._on_documents)
         self._rebuild_model_form(self.arch.currentText())
         self._on_documents(workbench.documents)
         self._on_live(None)
         self.controller.refresh_runs()
+        # TensorBoard-like reload: runs started elsewhere (the CLI, torchrun) show up and move
+        self._reload = QTimer(self, interval=RELOAD_MS)
+        self._reload.timeout.connect(self._reload_if_visible)
+        self._reload.start()
 
     # -- settings ------------------------------------------------------------------------------
     def set_workspace(self, path: str | Path) -> None:
@@ -559,6 +565,22 @@ class TrainingPanel(QWidget):
 
     def _on_selection(self, paths: list[Path]) -> None:
         self._load_curves()
+        live = self.model.live
+        if len(paths) == 1 and (live is None or not live.active):
+            self.log.clear()  # no run going: the selected run's own log, every leg of it
+            for level, text in read_log(paths[0]):
+                self._on_log(level, text)
+
+    def _reload_if_visible(self) -> None:
+        if self.isVisible() and not self.controller.runner.busy("runs"):
+            self.controller.refresh_runs()
+
+    def _on_runs(self, runs) -> None:
+        self._update_buttons()
+        going = {r.path for r in runs if r.state in ("running", "paused")}
+        live = self.model.live
+        if any(p in going and (live is None or p != live.path) for p in self.model.selection):
+            self._load_curves()  # a selected run is training elsewhere: follow its curves
 
     def _load_curves(self) -> None:
         live = self.model.live
@@ -585,6 +607,7 @@ class TrainingPanel(QWidget):
 
     def shutdown(self) -> bool:
         """Stop a live run (checkpointing it) and every job."""
+        self._reload.stop()
         return self.controller.shutdown()
 
     def disconnect_model(self) -> None:

@@ -6,6 +6,7 @@ elsewhere appear, overlay and delete."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -168,6 +169,9 @@ def test_runs_from_the_cli_appear_overlay_and_delete_after_a_confirmation(
     assert panel.model.selection == [workspace / "cli-a", workspace / "cli-b"] or \
         set(panel.model.selection) == {workspace / "cli-a", workspace / "cli-b"}
     qtbot.waitUntil(lambda: set(panel.curves.labels()) == {"cli-a", "cli-b"})
+    panel.runs.select_paths([workspace / "cli-a"])
+    assert "finished at step 6/6" in panel.log.toPlainText()  # a CLI run's log
+    panel.runs.select_paths([workspace / "cli-a", workspace / "cli-b"])
     assert len(loss_steps(panel, "cli-a")) == 6 and len(loss_steps(panel, "cli-b")) == 4
 
     panel.runs.select_paths([workspace / "cli-b"])
@@ -202,3 +206,37 @@ def test_the_forms_hold_every_hyperparameter_and_count_parameters(qtbot, panel):
     assert config.arch == "hyena" and config.files == [str(panel.dataset.entries()[0][0])]
     panel.dataset._rows[0]["box"].setChecked(False)  # no files: Start is off
     assert not panel.buttons["Start"].isEnabled()
+
+
+def test_warnings_reach_the_log_and_a_stopped_run_resumes_from_the_browser(qtbot, panel):
+    panel.train_form.editors["steps"].set_value(6)
+    panel.buttons["Start"].click()
+    panel.buttons["Pause"].click()
+    qtbot.waitUntil(lambda: live_state(panel) == "paused", timeout=20_000)
+    trainer = panel.controller.trainer
+
+    def hook(event):  # runs in the training thread, as the Trainer's own code would
+        if event.kind == "step" and event.step == 2:
+            warnings.warn("the data looks odd", UserWarning, stacklevel=1)
+        if event.kind == "step" and event.step == 3:
+            trainer.request_stop()
+
+    trainer.subscribe(hook)
+    panel.buttons["Resume"].click()
+    qtbot.waitUntil(lambda: not panel.controller.active, timeout=30_000)
+    run = panel.model.live.path
+    assert live_state(panel) == "stopped" and panel.model.live.step == 3
+    assert "UserWarning: the data looks odd" in panel.log.toPlainText()
+    assert any(level == "warning" and "the data looks odd" in text
+               for level, text in read_log(run))
+
+    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["stopped"])
+    panel.runs.select_paths([run])
+    assert panel.runs.buttons["resume"].isEnabled()
+    panel.runs.buttons["resume"].click()
+    qtbot.waitUntil(lambda: not panel.controller.active, timeout=30_000)
+    assert live_state(panel) == "finished" and panel.model.live.step == 6
+    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["finished"])
+    panel.runs.select_paths([run])  # a past run selected: its whole log in the pane
+    text = panel.log.toPlainText()
+    assert "stopped at step 3/6" in text and "finished at step 6/6" in text
