@@ -75,8 +75,9 @@ class CurveSpec:
 
 CURVES = {spec.key: spec for spec in (
     CurveSpec("loss", "train loss (nats)", "step", "loss", smoothed=True),
-    CurveSpec("val", "validation bits/byte", "eval", "val_bits_per_byte", smoothed=True,
-              symbols=True),  # one point per evaluation: sparse
+    CurveSpec("val", "validation bits/byte", "eval", "val_bits_per_byte", smoothed=False,
+              symbols=True),  # a point per evaluation of a fixed held-out set: not noisy,
+    # and too sparse for an EMA (its first value would dominate for many evaluations)
     CurveSpec("lr", "learning rate", "step", "lr", smoothed=False),
     CurveSpec("tokens", "tokens/s", "step", "tokens_per_s", smoothed=True),
 )}

@@ -279,7 +279,7 @@ def test_append_creates_a_new_run_in_the_next_colour(view, runs):
                                      "val_bits_per_byte": 3.0 / math.log(2)}])
     assert view.labels() == ["run-a", "run-b", "run-new"]
     val = view.curves("val", "run-new")
-    np.testing.assert_array_equal(val.raw.yData, [3.0 / math.log(2)])
+    np.testing.assert_array_equal(val.top.yData, [3.0 / math.log(2)])
     assert val.top.opts["pen"].color().name() == QColor(PALETTE[2]).name()
     assert _points(view.curves("loss", "run-new").top) == 0
     assert "run-new" in view.legend.text
@@ -322,11 +322,11 @@ def test_hover_text_shows_every_runs_nearest_value(view, runs):
 def test_hover_text_reads_the_smoothed_curve_in_minutes(view, runs):
     view.set_runs(runs)
     view.x_box.setCurrentText("time")
-    metrics = runs[0][1]["eval"]
+    metrics = runs[0][1]["step"]
     minutes = metrics["time"] / 60
-    x = float(minutes[2]) + 0.01
-    expected = reference_smooth(metrics["val_bits_per_byte"], 0.6)[2]
-    text = view.hover_text("val", x)
+    x = float(minutes[2]) + 0.001
+    expected = reference_smooth(metrics["loss"], 0.6)[2]
+    text = view.hover_text("loss", x)
     assert "min" in text
     assert f"run-a: {expected:.4g}" in text
 

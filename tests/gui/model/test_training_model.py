@@ -1,0 +1,56 @@
+"""The training panel's Qt-free state: batches of Trainer events fold into one update."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from engine.train import TrainConfig, TrainEvent
+from gui.model.training import TrainingModel, format_duration
+
+
+def step(n: int, loss: float = 2.0) -> TrainEvent:
+    return TrainEvent("step", n, {"step": n, "time": n * 0.1, "loss": loss, "lr": 1e-3,
+                                  "grad_norm": 1.0, "tokens_per_s": 1000.0, "seq_len": 64})
+
+
+def test_a_batch_of_events_is_one_live_update_and_one_rows_update_per_group():
+    model = TrainingModel("/tmp/ws")
+    model.start_live(Path("/tmp/ws/run"), TrainConfig(files=["x"], steps=1000))
+    lives, rows, logs = [], [], []
+    model.events.live.connect(lives.append)
+    model.events.rows.connect(lambda label, group, r: rows.append((label, group, len(r))))
+    model.events.log.connect(lambda level, text: logs.append((level, text)))
+    batch = [step(i, loss=3.0 - i / 100) for i in range(1, 101)]
+    batch.append(TrainEvent("eval", 100, {"step": 100, "time": 10.0, "val_loss": 1.0,
+                                          "val_bits_per_byte": 1.0 / math.log(2)}))
+    batch.append(TrainEvent("log", 100, {"level": "warning"}, "odd data"))
+    model.apply_events(batch)
+    assert len(lives) == 1 and rows == [("run", "step", 100), ("run", "eval", 1)]
+    assert logs == [("warning", "odd data")]
+    live = model.live
+    assert live.step == 100 and live.loss == 2.0 and live.state == "running"
+    assert live.val == live.best_val == 1.0 / math.log(2)
+    assert live.steps_per_s > 0 and live.eta_s == (1000 - 100) / live.steps_per_s
+
+
+def test_pause_and_resume_set_the_state_and_an_empty_batch_emits_nothing():
+    model = TrainingModel()
+    model.start_live(Path("run"), TrainConfig(files=["x"], steps=10))
+    lives = []
+    model.events.live.connect(lives.append)
+    model.apply_events([])
+    assert lives == []
+    model.apply_events([step(1), TrainEvent("paused", 1)])
+    assert model.live.state == "paused"
+    model.apply_events([TrainEvent("resumed", 1), step(2)])
+    assert model.live.state == "running" and model.live.first_step == 1
+    model.set_live_state("stopping")
+    model.apply_events([step(3)])
+    assert model.live.state == "stopping"  # a step does not undo a stop request
+
+
+def test_durations_read_as_clock_times():
+    assert format_duration(59.6) == "1:00"
+    assert format_duration(3725) == "1:02:05"
+    assert format_duration(math.nan) == "–"
