@@ -42,6 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--model-config", type=json.loads, metavar="JSON",
                    help='model field overrides, e.g. \'{"d_model": 192, "n_layers": 4}\'')
+    p.add_argument("--patch-model", metavar="MODEL",
+                   help="hyena-blt: the entropy model its patches come from (default: fast)")
+    p.add_argument("--patching", type=json.loads, metavar="JSON",
+                   help='hyena-blt: the entropy patcher, e.g. \'{"mode": "entropy", '
+                   '"target_patch_size": 6}\' (the default)')
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.set_defaults(run=run)
 
@@ -75,6 +80,10 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
             setattr(cfg, name, value)
     if args.seqlen_warmup:
         cfg.seqlen_warmup = True
+    if args.patch_model:
+        cfg.patch_model = args.patch_model
+    if args.patching:
+        cfg.patching = args.patching
     cfg.model = args.model_config or {}
     cfg.eval_every = min(cfg.eval_every, cfg.steps)
     cfg.checkpoint_every = min(cfg.checkpoint_every, cfg.steps)

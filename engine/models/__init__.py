@@ -1,4 +1,5 @@
-"""Byte-level language models: the Hyena model, its attention baseline, presets, checkpoints."""
+"""Byte-level language models: the Hyena model, its attention baseline, the patch-level
+Hyena-BLT model, presets, checkpoints."""
 
 from .attention import AttentionConfig, AttentionLM
 from .checkpoint import (
@@ -11,6 +12,7 @@ from .checkpoint import (
     save_model,
 )
 from .hyena import HyenaConfig, HyenaLM
+from .latent import LatentConfig, LatentLM
 
 __all__ = [
     "ARCHITECTURES",
@@ -19,6 +21,8 @@ __all__ = [
     "AttentionLM",
     "HyenaConfig",
     "HyenaLM",
+    "LatentConfig",
+    "LatentLM",
     "build_model",
     "load_model",
     "model_config",

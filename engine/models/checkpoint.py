@@ -24,14 +24,16 @@ from engine.errors import ModelError
 
 from .attention import AttentionConfig, AttentionLM
 from .hyena import HyenaConfig, HyenaLM
+from .latent import LatentConfig, LatentLM
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
-# arch -> (config class, model class); two entries, spelled out rather than registered.
+# arch -> (config class, model class); spelled out rather than registered.
 ARCHITECTURES: dict[str, tuple[type, type[nn.Module]]] = {
     "hyena": (HyenaConfig, HyenaLM),
     "attention": (AttentionConfig, AttentionLM),
+    "hyena-blt": (LatentConfig, LatentLM),
 }
 
 # Sizes by name; the attention baseline matches the Hyena model's width and depth.
@@ -39,6 +41,17 @@ PRESETS: dict[str, dict] = {
     "tiny": {"d_model": 128, "n_layers": 2},  # ~0.5M parameters
     "small": {"d_model": 256, "n_layers": 4},  # ~3.4M
     "base": {"d_model": 384, "n_layers": 6},  # ~11M, for GPUs
+}
+
+# The same names for the patch-level model (byte-level width d_local, patch-level d_global),
+# sized to about the byte models' parameter counts.
+LATENT_PRESETS: dict[str, dict] = {
+    "tiny": {"d_local": 64, "d_global": 128, "n_local_layers": 1, "n_global_layers": 2,
+             "n_decoder_layers": 1},  # 0.76M parameters at max_len 1024
+    "small": {"d_local": 128, "d_global": 256, "n_local_layers": 2, "n_global_layers": 4,
+              "n_decoder_layers": 2},  # 4.6M
+    "base": {"d_local": 192, "d_global": 384, "n_local_layers": 2, "n_global_layers": 6,
+             "n_decoder_layers": 2, "n_heads": 6},  # 13.7M, for GPUs
 }
 
 
@@ -49,7 +62,7 @@ def model_config(arch: str = "hyena", preset: str = "tiny", **overrides):
     if preset not in PRESETS:
         raise ModelError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
     config_cls, _ = ARCHITECTURES[arch]
-    values = dict(PRESETS[preset])
+    values = dict(LATENT_PRESETS[preset] if arch == "hyena-blt" else PRESETS[preset])
     if arch == "attention":
         values["n_heads"] = max(1, values["d_model"] // 64)
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -38,6 +38,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | mps
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     log_every: int = 10
+    # --arch hyena-blt only: its patches come from an entropy model and the patcher, computed
+    # once per record (scores cached) before training
+    patch_model: str = "fast"  # a --model spec: fast, default, a model or run folder
+    patching: dict = field(default_factory=lambda: {"mode": "entropy", "target_patch_size": 6.0})
 
     def validate(self) -> None:
         if not self.files:

@@ -1,6 +1,6 @@
 """Run metrics in HDF5, readable while the run writes them (HDF5 single-writer/multi-reader).
 
-    /step/{step, time, loss, lr, grad_norm, tokens_per_s, seq_len}   one row per logged step
+    /step/{step, time, loss, aux_loss, lr, grad_norm, tokens_per_s, seq_len}   per logged step
     /eval/{step, time, val_loss, val_bits_per_byte}                   one row per evaluation
 
 Each column is a resizable 1-D dataset. Readers open with ``read_metrics`` (``swmr=True``)
@@ -18,7 +18,8 @@ import numpy as np
 
 from engine.atomic import atomic_path
 
-STEP_COLUMNS = ("step", "time", "loss", "lr", "grad_norm", "tokens_per_s", "seq_len")
+STEP_COLUMNS = ("step", "time", "loss", "aux_loss", "lr", "grad_norm", "tokens_per_s",
+                "seq_len")  # loss: the cross-entropy; aux_loss: a model's own extra terms
 EVAL_COLUMNS = ("step", "time", "val_loss", "val_bits_per_byte")
 
 
@@ -41,8 +42,9 @@ class MetricsWriter:
         with atomic_path(path) as tmp, h5py.File(tmp, "w", libver="latest") as h5:
             for group, columns in (("step", STEP_COLUMNS), ("eval", EVAL_COLUMNS)):
                 g = h5.create_group(group)
-                for name in columns:
-                    data = kept.get(group, {}).get(name, np.zeros(0))
+                rows = len(kept.get(group, {}).get("step", ()))
+                for name in columns:  # a column newer than the file: NaN for its old rows
+                    data = kept.get(group, {}).get(name, np.full(rows, np.nan))
                     g.create_dataset(name, data=data, maxshape=(None,), dtype="f8", chunks=(256,))
         self.h5 = h5py.File(path, "a", libver="latest")
         self.h5.swmr_mode = True

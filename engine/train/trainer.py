@@ -47,6 +47,7 @@ from .checkpoints import (
 from .config import TrainConfig
 from .data import ByteMixture
 from .metrics import MetricsWriter
+from .patches import EntropyPatches
 from .runs import append_log, write_status
 
 LN2 = math.log(2)
@@ -200,7 +201,10 @@ class Trainer:
     def _run(self, distributed: bool) -> dict:
         cfg = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        data = self._data or ByteMixture(cfg.files, cfg.weights, cfg.held_out)
+        patched = cfg.arch == "hyena-blt"  # a patch-level model: its data carries patch starts
+        data = self._data or ByteMixture(
+            cfg.files, cfg.weights, cfg.held_out,
+            patch_starts=EntropyPatches(cfg.patch_model, cfg.patching) if patched else None)
         mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
         torch.manual_seed(cfg.seed)
         model = build_model(mcfg).to(self.device)
@@ -229,13 +233,17 @@ class Trainer:
                  f"{cfg.steps:,} steps on {self.device}")
         model.train()
         ddp = (
-            torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+            # experts that route no patch in a step leave parameters without gradients
+            torch.nn.parallel.DistributedDataParallel(
+                model, find_unused_parameters=getattr(mcfg, "n_experts", 0) > 0)
+            if distributed else model
         )
         metrics = None
         if self.rank == 0:
             resume_step = self.step if self.resume else None
             metrics = MetricsWriter(self.run_dir / "metrics.h5", resume_step=resume_step)
-        val_windows = data.validation_windows(cfg.seq_len, cfg.eval_batches * cfg.batch_size)
+        val_windows = data.validation_windows(cfg.seq_len, cfg.eval_batches * cfg.batch_size,
+                                              with_starts=patched)
         autocast = self.device.type == "cuda"
         t0 = time.perf_counter() - start_time_offset
         tokens_since, time_since = 0, time.perf_counter()
@@ -255,17 +263,26 @@ class Trainer:
                     self.log(f"resumed at step {self.step}")
                     self._emit("resumed")
                 seq_len = seq_len_at(self.step, cfg)
-                batch = torch.from_numpy(data.sample(rng, cfg.batch_size, seq_len)).to(self.device)
+                inputs: tuple = ()
+                if patched:
+                    tokens, starts = data.sample(rng, cfg.batch_size, seq_len, with_starts=True)
+                    inputs = (torch.from_numpy(starts[:, :-1]).to(self.device),)
+                else:
+                    tokens = data.sample(rng, cfg.batch_size, seq_len)
+                batch = torch.from_numpy(tokens).to(self.device)
                 lr = lr_at(self.step, cfg)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
-                    logits = ddp(batch[:, :-1])
-                loss = F.cross_entropy(
+                    logits = ddp(batch[:, :-1], *inputs)
+                ce = F.cross_entropy(
                     logits.float().reshape(-1, logits.shape[-1]),
                     batch[:, 1:].reshape(-1),
                     ignore_index=ByteTokenizer.PAD,
                 )
+                # a model's own auxiliary losses (MoE load balancing, router z-loss) join in
+                aux = getattr(model, "aux_loss", None)
+                loss = ce + aux.float() if aux is not None else ce
                 bad_loss = not torch.isfinite(loss)
                 if distributed:  # every rank must leave the loop on the same step
                     flags = torch.tensor([float(bad_loss), float(self._stop.is_set())])
@@ -288,7 +305,8 @@ class Trainer:
                     row = {
                         "step": self.step,
                         "time": now - t0,
-                        "loss": loss.item(),
+                        "loss": ce.item(),  # the cross-entropy alone: comparable across models
+                        "aux_loss": float(aux.detach()) if aux is not None else 0.0,
                         "lr": lr,
                         "grad_norm": float(grad_norm),
                         "tokens_per_s": tokens_since / max(now - time_since, 1e-9),
@@ -341,8 +359,10 @@ class Trainer:
     def _param_groups(self, model: torch.nn.Module) -> list[dict]:
         decay, no_decay = [], []
         for name, p in model.named_parameters():
-            # Norms, biases, embeddings, and the Hyena filter (as HyenaDNA) get no decay.
-            if p.dim() < 2 or "embed" in name or ".filter." in name:
+            # Norms, biases, embeddings, the Hyena filter (as HyenaDNA) and learned initial
+            # states (a latent model's memory and decoder start) get no decay.
+            if p.dim() < 2 or "embed" in name or ".filter." in name or \
+                    name.endswith(("memory.init", "decoder.start")):
                 no_decay.append(p)
             else:
                 decay.append(p)
@@ -352,15 +372,18 @@ class Trainer:
         ]
 
     @torch.no_grad()
-    def _evaluate(self, model, windows: np.ndarray, metrics, t0: float) -> None:
+    def _evaluate(self, model, windows, metrics, t0: float) -> None:
         model.eval()
         total, count = 0.0, 0
         bs = self.config.batch_size
+        windows, starts = windows if isinstance(windows, tuple) else (windows, None)
         for i in range(0, len(windows), bs):
             batch = torch.from_numpy(windows[i : i + bs]).to(self.device)
+            inputs = () if starts is None else (
+                torch.from_numpy(starts[i : i + bs, :-1]).to(self.device),)
             with torch.autocast(self.device.type, dtype=torch.bfloat16,
                                 enabled=self.device.type == "cuda"):
-                logits = model(batch[:, :-1])
+                logits = model(batch[:, :-1], *inputs)
             targets = batch[:, 1:].reshape(-1)
             loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets,
                                    ignore_index=ByteTokenizer.PAD, reduction="sum")

@@ -44,7 +44,7 @@ from engine.errors import BytescopeError, InputError
 
 # engine.train.metrics's columns, repeated here: importing it would pull in h5py.
 GROUP_COLUMNS = {
-    "step": ("step", "time", "loss", "lr", "grad_norm", "tokens_per_s", "seq_len"),
+    "step": ("step", "time", "loss", "aux_loss", "lr", "grad_norm", "tokens_per_s", "seq_len"),
     "eval": ("step", "time", "val_loss", "val_bits_per_byte"),
 }
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",  # matplotlib's tab10

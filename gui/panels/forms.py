@@ -9,6 +9,7 @@ box in front (unchecked: ``None``). :class:`FieldHint` gives the label, range, s
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QWidget,
 )
+
+from engine.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,8 @@ def hints_for(cls: type, known: dict[str, FieldHint], exclude: tuple[str, ...] =
         if f.name in hints or f.name in exclude:
             continue
         kind, _ = _base_type(types[f.name])
-        if kind not in (bool, int, float, str):
-            continue  # lists and dicts are edited elsewhere
+        if kind not in (bool, int, float, str, tuple, list, dict):
+            continue
         label = f.name.replace("_", " ").capitalize()
         if kind is float:
             hints[f.name] = FieldHint(label, 0.0, 1e9, 0.1, 6)
@@ -59,12 +62,38 @@ def hints_for(cls: type, known: dict[str, FieldHint], exclude: tuple[str, ...] =
 
 
 def _base_type(annotation: Any) -> tuple[type, bool]:
-    """(the field's type, whether it may be None), from a resolved annotation."""
+    """(the field's type, whether it may be None), from a resolved annotation; ``tuple[int,
+    ...]`` and ``list[str]`` come back as ``tuple`` and ``list``."""
     args = typing.get_args(annotation)
     if args and type(None) in args:
         (inner,) = [a for a in args if a is not type(None)]
-        return inner, True
-    return annotation, False
+        return _base_type(inner)[0], True
+    origin = typing.get_origin(annotation)
+    return (origin if origin in (tuple, list, dict) else annotation), False
+
+
+def _format(kind: type, value: Any) -> str:
+    if kind is dict:
+        return json.dumps(value)
+    if kind in (tuple, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _parse(kind: type, text: str) -> Any:
+    """The field's value from its line edit; a malformed entry raises InputError."""
+    if kind is str:
+        return text
+    try:
+        if kind is dict:
+            value = json.loads(text or "{}")
+            if not isinstance(value, dict):
+                raise ValueError("not an object")
+            return value
+        items = [json.loads(t) for t in text.replace(";", ",").split(",") if t.strip()]
+        return kind(items)
+    except ValueError as error:
+        raise InputError(f"{text!r} is not a valid {kind.__name__} ({error})") from None
 
 
 class FieldEditor(QWidget):
@@ -89,7 +118,7 @@ class FieldEditor(QWidget):
             self.editor = QComboBox()
             self.editor.addItems(list(hint.choices))
             self.editor.currentTextChanged.connect(self.changed)
-        elif kind is str:
+        elif kind in (str, tuple, list, dict):  # sequences: "3, 4, 5"; dicts: JSON
             self.editor = QLineEdit()
             self.editor.editingFinished.connect(self.changed)
         elif kind is int:
@@ -121,7 +150,7 @@ class FieldEditor(QWidget):
         if isinstance(self.editor, QComboBox):
             return self.editor.currentText()
         if isinstance(self.editor, QLineEdit):
-            return self.editor.text()
+            return _parse(self.kind, self.editor.text())
         return self.kind(self.editor.value())
 
     def set_value(self, value: Any) -> None:
@@ -137,7 +166,7 @@ class FieldEditor(QWidget):
             elif isinstance(self.editor, QComboBox):
                 self.editor.setCurrentText(str(value))
             elif isinstance(self.editor, QLineEdit):
-                self.editor.setText(str(value))
+                self.editor.setText(_format(self.kind, value))
             else:
                 self.editor.blockSignals(True)
                 self.editor.setValue(value)

@@ -82,6 +82,10 @@ TRAIN_HINTS = {
     "threads": FieldHint("CPU threads", 0, 1024, 1,
                          tip="torch threads for training; leave one core for the window"),
     "log_every": FieldHint("Log every", 1, 100_000, 1, tip="steps between metric rows"),
+    "patch_model": FieldHint("Patch entropy model", tip="hyena-blt: the byte model whose "
+                             "entropies cut the patches (fast, default, or a folder)"),
+    "patching": FieldHint("Patcher (JSON)", tip='hyena-blt: an entropy-mode patcher, e.g. '
+                          '{"mode": "entropy", "target_patch_size": 6}'),
 }
 TRAIN_EXCLUDE = ("files", "weights", "arch", "preset", "model")
 
@@ -105,6 +109,20 @@ MODEL_HINTS = {
     "decay_target": FieldHint("Decay target", 1e-6, 1.0, 0.001, 6),
     "decay_shift": FieldHint("Decay shift", 0.0, 1.0, 0.01, 3),
     "rope_base": FieldHint("RoPE base", 1.0, 1e9, 1000.0, 1),
+    # hyena-blt
+    "d_local": FieldHint("Byte width (d_local)", 8, 4096, 8),
+    "d_global": FieldHint("Patch width (d_global)", 8, 8192, 8),
+    "n_local_layers": FieldHint("Encoder layers", 0, 64, 1),
+    "n_global_layers": FieldHint("Global layers", 1, 256, 1),
+    "n_decoder_layers": FieldHint("Decoder layers", 0, 64, 1),
+    "global_attention_layers": FieldHint("Attention blocks", tip="global blocks that mix by "
+                                         "causal attention, e.g. 1, 3 (empty: all Hyena)"),
+    "n_experts": FieldHint("Experts (MoE)", 0, 256, 1, tip="0: dense MLPs"),
+    "top_k": FieldHint("Experts per patch", 1, 16, 1),
+    "n_memories": FieldHint("Memory experts", 0, 64, 1, tip="0: no memory across segments"),
+    "segment_len": FieldHint("Segment (patches)", 1, 100_000, 8,
+                             tip="patches per memory segment"),
+    "hash_ngrams": FieldHint("Hash n-grams", tip="BLT hash n-gram embeddings, e.g. 3, 4, 5"),
 }
 MODEL_EXCLUDE = ("arch", "vocab_size", "max_len")  # max_len follows the sequence length
 RELOAD_MS = 10_000

@@ -460,3 +460,10 @@ def test_export_button_failure_is_reported(qtbot, view, runs, tmp_path, monkeypa
     with qtbot.waitSignal(view.failed, timeout=1000) as blocker:
         view.buttons["png"].click()
     assert isinstance(blocker.args[0], InputError)
+
+
+def test_the_columns_are_the_metrics_files_columns():
+    from engine.train.metrics import EVAL_COLUMNS, STEP_COLUMNS
+    from gui.panels.curves import GROUP_COLUMNS
+
+    assert GROUP_COLUMNS == {"step": STEP_COLUMNS, "eval": EVAL_COLUMNS}

@@ -194,7 +194,8 @@ def test_the_forms_hold_every_hyperparameter_and_count_parameters(qtbot, panel):
         for preset in ("small", "tiny"):  # the panel starts at tiny: change it first
             panel.preset.setCurrentText(preset)
             expected = model_config(arch, preset)
-            assert panel.model_form.editors["d_model"].value() == expected.d_model
+            assert panel.model_form.values() == {
+                name: getattr(expected, name) for name in fields}
             count = sum(p.numel() for p in build_model(expected).parameters())
             assert panel.params.text() == f"{count:,}"
     panel.arch.setCurrentText("hyena")
@@ -240,3 +241,19 @@ def test_warnings_reach_the_log_and_a_stopped_run_resumes_from_the_browser(qtbot
     panel.runs.select_paths([run])  # a past run selected: its whole log in the pane
     text = panel.log.toPlainText()
     assert "stopped at step 3/6" in text and "finished at step 6/6" in text
+
+
+def test_sequence_and_dict_fields_are_edited_as_text(qtbot, panel):
+    from engine.errors import InputError
+
+    panel.arch.setCurrentText("hyena-blt")
+    ngrams = panel.model_form.editors["hash_ngrams"]
+    ngrams.editor.setText("3, 4, 5")
+    assert ngrams.value() == (3, 4, 5)
+    patching = panel.train_form.editors["patching"]
+    assert patching.value() == TrainConfig().patching  # shown as JSON, read back
+    patching.editor.setText('{"mode": "entropy", "threshold": 1.2}')
+    assert panel.config().patching == {"mode": "entropy", "threshold": 1.2}
+    patching.editor.setText("{mode: entropy")
+    with pytest.raises(InputError, match="not a valid dict"):
+        panel.config()
