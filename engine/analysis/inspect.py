@@ -1,0 +1,182 @@
+"""Look inside a patch-level model at one locus: every map, named as the maps file names them,
+with the routing and specialisation summaries. ``bytescope inspect`` and the window's Maps panel
+both call :func:`inspect_locus`.
+
+The window's patches are those the model trains on: the entropy model named in the run's
+``config.json`` (``patch_model``, ``patching``), or given, scores the whole record once (cached)
+and the patcher cuts it; the window keeps the patches inside it, its first byte starting one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.errors import InputError, ModelError
+from engine.io.records import Record
+from engine.models import load_model
+from engine.models.defaults import resolve_model_path
+from engine.models.latent import LatentLM, capture_maps, hyena_patch_map
+from engine.train.patches import EntropyPatches
+
+from .routing import routing_summary
+from .specialisation import expert_share_by_type, patch_feature_types, top_kmers_per_expert
+
+MAX_WINDOW = 8192  # bytes: maps grow as bytes x patches; a few thousand is what they are for
+DEFAULT_PATCHING = {"mode": "entropy", "target_patch_size": 6.0}
+
+
+@dataclass
+class Inspection:
+    """The maps of one window (maps-file names, batch axis kept), its patches and summaries."""
+
+    record: str
+    start: int
+    end: int
+    model: str
+    patch_starts: np.ndarray  # record coordinates
+    patch_ends: np.ndarray
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_patches(self) -> int:
+        return len(self.patch_starts)
+
+
+def patch_source(model_dir: Path, patch_model: str | None, patching: dict | None
+                 ) -> tuple[str, dict]:
+    """The entropy model and patcher: given, else the run's (``config.json`` above the
+    checkpoint), else ``fast`` and a mean patch length of 6."""
+    for folder in (model_dir, *model_dir.parents[:3]):
+        config = folder / "config.json"
+        if folder != model_dir and config.exists():
+            try:
+                values = json.loads(config.read_text())
+            except ValueError:
+                break
+            if "patch_model" in values:
+                return (patch_model or values["patch_model"],
+                        patching or values.get("patching") or DEFAULT_PATCHING)
+    return patch_model or "fast", patching or DEFAULT_PATCHING
+
+
+def load_latent(spec: str | Path) -> tuple[LatentLM, Path]:
+    folder = resolve_model_path(spec)
+    model = load_model(folder).eval()
+    if not isinstance(model, LatentLM):
+        raise ModelError(f"inspect needs a patch-level model (--arch hyena-blt); this is "
+                         f"{model.config.arch!r}", path=folder)
+    return model, folder
+
+
+def inspect_locus(
+    model: LatentLM,
+    model_dir: Path,
+    path: str | Path,
+    record: Record,
+    start: int,
+    end: int,
+    *,
+    patch_model: str | None = None,
+    patching: dict | None = None,
+    hyena: bool = True,
+    cancel: threading.Event | None = None,
+) -> Inspection:
+    """Run the model once over ``record[start:end]`` with every map captured."""
+    if not 0 <= start < end <= record.length:
+        raise InputError(f"locus {record.id}:{start}-{end} is outside the record "
+                         f"(0-{record.length})")
+    limit = min(MAX_WINDOW, model.config.max_len)
+    if end - start > limit:
+        raise InputError(f"window of {end - start:,} bytes; inspect looks at up to {limit:,} "
+                         "at a time (maps grow as bytes x patches)")
+    spec, patcher = patch_source(Path(model_dir), patch_model, patching)
+    flags = EntropyPatches(spec, patcher)(path, record)[start:end].copy()
+    flags[0] = True  # the window's first byte starts a patch
+    window = record.array(start, end)
+    tokens = torch.from_numpy(window.astype(np.int64))[None]
+    starts = torch.from_numpy(flags)[None]
+    with torch.no_grad(), capture_maps(model) as captured:
+        model(tokens, starts)
+    if cancel is not None and cancel.is_set():
+        from engine.scoring import Cancelled
+
+        raise Cancelled()
+    patch_starts = start + np.flatnonzero(flags)
+    patch_ends = np.append(patch_starts[1:], end)
+    out = Inspection(record.id, start, end, str(model_dir), patch_starts, patch_ends)
+    out.maps = file_names(captured)
+    if hyena:
+        for i, block in enumerate(model.global_model.blocks):
+            if type(block.mixer).__name__ == "HyenaOperator":
+                if cancel is not None and cancel.is_set():
+                    from engine.scoring import Cancelled
+
+                    raise Cancelled()
+                out.maps[f"hyena/mean_abs_h/layer{i}"] = hyena_patch_map(model, tokens, starts, i)
+    out.summary = summarise(out, record, window, model)
+    return out
+
+
+def file_names(captured: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Capture names -> maps-file names (``engine.analysis.maps_file``); patches go to coords."""
+    out = {}
+    for name, value in captured.items():
+        parts = name.split("/")
+        if parts[0] == "patches":
+            continue
+        if name.startswith("encoder/cross_attention"):
+            new = "attention/encoder_cross/" + "/".join(parts[2:]) if len(parts) > 2 else \
+                "attention/encoder_cross"
+        elif name.startswith("decoder/cross_attention"):
+            new = "attention/decoder_cross"
+        elif name.startswith("global/attention/"):
+            new = f"attention/global/{parts[2]}"
+        elif name.startswith("global/moe/"):
+            new = f"routing/{parts[3]}/{parts[2]}"  # global/moe/layerI/X -> routing/X/layerI
+        else:
+            new = name  # memory/* keep their names
+        out[new.rstrip("/")] = value
+    return out
+
+
+def summarise(inspection: Inspection, record: Record, window: np.ndarray, model: LatentLM
+              ) -> dict[str, Any]:
+    """Routing statistics per MoE layer and memory, and expert specialisation by feature type
+    (when the record has CDS/tRNA/rRNA features) with the top 4-mers per expert."""
+    summary: dict[str, Any] = {"record": record.id, "start": inspection.start,
+                               "end": inspection.end, "patches": inspection.n_patches,
+                               "mean_patch_length": (inspection.end - inspection.start)
+                               / max(inspection.n_patches, 1)}
+    cfg = model.config
+    maps = inspection.maps
+    layers = sorted(name.split("/")[2] for name in maps if name.startswith("routing/router_probs"))
+    features = [f for f in record.features if f.end > inspection.start and
+                f.start < inspection.end]
+    types = patch_feature_types(inspection.patch_starts, inspection.patch_ends, features)
+    summary["patch_types"] = {t: int((types == t).sum()) for t in np.unique(types)}
+    for layer in layers:
+        probs = maps[f"routing/router_probs/{layer}"][0]
+        top_k = maps[f"routing/top_k/{layer}"][0]
+        entry = routing_summary(probs, top_k, alpha=cfg.lb_alpha)
+        shares = expert_share_by_type(top_k, types, cfg.n_experts)
+        entry["specialisation"] = shares.to_dict()
+        entry["top_kmers"] = [
+            [(kmer, count) for kmer, count, _ in rows] for rows in top_kmers_per_expert(
+                window, inspection.patch_starts,
+                inspection.patch_ends, top_k[:, 0], cfg.n_experts, k=4, top=5,
+                offset=inspection.start)]
+        summary[f"moe/{layer}"] = entry
+    if "memory/write_probs" in maps:
+        write = maps["memory/write_probs"][0]
+        summary["memory"] = {"segments": int(write.shape[0]),
+                             "write": routing_summary(write, np.argsort(-write, axis=1)[:, :1]),
+                             "mean_gate": float(maps["memory/gates"][0].mean())}
+    return summary

@@ -1,0 +1,78 @@
+"""``bytescope inspect FILE --model RUN --locus REC:START-END --out maps.h5``: every map of a
+patch-level model at one locus, with its coordinates (layout: ``engine.analysis.maps_file``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.errors import InputError
+from engine.io import open_sequences
+
+from .regions import parse_region
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="attention, Hyena and routing maps of a hyena-blt model at a locus, to HDF5",
+        description="Runs a patch-level model (bytescope train --arch hyena-blt) once over a "
+        "window of up to a few thousand bytes and writes every map (cross-attention, attention "
+        "blocks, Hyena operators over patches, expert and memory routing) with its record "
+        "coordinates. Loci are 0-based half-open REC:START-END.",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--model", required=True, help="a hyena-blt run folder or checkpoint")
+    p.add_argument("--locus", required=True, metavar="REC:START-END")
+    p.add_argument("--out", type=Path, required=True, help="maps.h5")
+    p.add_argument("--patch-model", help="entropy model for the patches (default: the run's)")
+    p.add_argument("--patching", type=json.loads, metavar="JSON",
+                   help="entropy patcher (default: the run's)")
+    p.add_argument("--no-hyena", action="store_true",
+                   help="skip the Hyena operator maps (the slowest part)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(run=run)
+
+
+def parse_locus(text: str) -> tuple[str, int, int | None]:
+    record, sep, region = text.rpartition(":")
+    if not sep or not record:
+        raise InputError(f"locus {text!r} is not REC:START-END")
+    start, end = parse_region(region)
+    return record, start, end
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.analysis.inspect import inspect_locus, load_latent
+    from engine.analysis.maps_file import write_maps
+
+    record_id, start, end = parse_locus(args.locus)
+    model, folder = load_latent(args.model)
+    with open_sequences(args.file) as sequences:
+        record = sequences[record_id]  # an unknown id names the records there
+        end = record.length if end is None else end
+        result = inspect_locus(model, folder, args.file, record, start, end,
+                               patch_model=args.patch_model, patching=args.patching,
+                               hyena=not args.no_hyena)
+    write_maps(args.out, result.maps, record=record_id, start=start, end=end,
+               patch_starts=result.patch_starts, patch_ends=result.patch_ends, model=str(folder),
+               extra_attrs={"summary": json.dumps(result.summary)})
+    if args.json:
+        print(json.dumps(result.summary))
+    else:
+        print(f"{record_id}:{start:,}-{end:,}: {result.n_patches:,} patches "
+              f"(mean {result.summary['mean_patch_length']:.2f} bytes), "
+              f"{len(result.maps)} maps -> {args.out}", file=sys.stdout)
+        for key, entry in result.summary.items():
+            if key.startswith("moe/"):
+                load = ", ".join(f"{f:.2f}" for f in entry["load"])
+                print(f"  {key}: expert load [{load}], CV {entry['load_cv']:.2f}, routing "
+                      f"entropy {entry['token_entropy_mean']:.2f} of {entry['max_entropy']:.2f}"
+                      " nats")
+        if "memory" in result.summary:
+            memory = result.summary["memory"]
+            print(f"  memory: {memory['segments']} segments, mean gate "
+                  f"{memory['mean_gate']:.2f}")
+    return 0

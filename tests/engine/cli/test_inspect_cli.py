@@ -1,0 +1,89 @@
+"""``bytescope inspect``: every map of a trained patch-level model at a locus, in HDF5."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine.analysis.maps_file import read_maps
+from engine.cli import main
+from engine.models import build_model, model_config, save_model
+from engine.train import TrainConfig, Trainer
+from tests.gui.conftest import write_gff3
+
+LATENT = {"d_local": 16, "d_global": 32, "n_local_layers": 1, "n_global_layers": 2,
+          "n_decoder_layers": 1, "n_heads": 2, "n_experts": 4, "top_k": 2, "n_memories": 2,
+          "memory_slots": 2, "segment_len": 8, "global_attention_layers": [1]}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 3,000-base annotated genome and a hyena-blt run trained on it for a few steps."""
+    root = tmp_path_factory.mktemp("inspect")
+    genome = write_gff3(root / "genome.gff3")
+    torch.manual_seed(0)
+    entropy = save_model(build_model(model_config("hyena", "tiny", d_model=16, n_layers=1,
+                                                  max_len=256)), root / "entropy")
+    cfg = TrainConfig(files=[str(genome)], arch="hyena-blt", model=LATENT, steps=4,
+                      seq_len=512, batch_size=2, eval_every=4, eval_batches=1,
+                      checkpoint_every=4, warmup_steps=1, patch_model=str(entropy),
+                      patching={"mode": "entropy", "target_patch_size": 5.0})
+    Trainer(cfg, root / "run").run()
+    return genome, root / "run"
+
+
+def test_inspect_writes_every_map_with_its_coordinates(capsys, tmp_path, trained):
+    genome, run = trained
+    out = tmp_path / "maps.h5"
+    assert main(["inspect", str(genome), "--model", str(run), "--locus", "chrT:1,000-1,400",
+                 "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    maps, attrs, coords = read_maps(out)
+    assert (attrs["record"], attrs["start"], attrs["end"]) == ("chrT", 1000, 1400)
+    starts, ends = coords["patch_starts"], coords["patch_ends"]
+    assert starts[0] == 1000 and ends[-1] == 1400 and (np.diff(starts) > 0).all()
+    assert summary["patches"] == len(starts)
+    valid = maps["attention/encoder_cross/layer0"][0]  # (H, P, L): rows sum to 1 in-patch
+    assert np.allclose(valid.sum(-1), 1, atol=1e-5)
+    byte_patch = np.searchsorted(starts, coords["bytes"], side="right") - 1
+    outside = byte_patch[None, None, :] != np.arange(len(starts))[None, :, None]
+    assert np.all(valid[np.broadcast_to(outside, valid.shape)] == 0)
+    for layer in ("layer0", "layer1"):
+        assert np.allclose(maps[f"routing/router_probs/{layer}"].sum(-1), 1, atol=1e-5)
+    attention = maps["attention/global/layer1"][0]
+    assert np.allclose(attention.sum(-1), 1, atol=1e-5) and np.all(np.triu(attention[0], 1) == 0)
+    hyena = maps["hyena/mean_abs_h/layer0"]
+    assert hyena.shape == (len(starts),) * 2 and np.all(np.triu(hyena, 1) == 0)  # causal
+    assert maps["memory/write_probs"].shape[1] == -(-len(starts) // 8)  # segments of 8
+    # CDS "beta" covers 1,000-1,200 of the window, nothing covers 1,200-1,300 (tRNA from 1,300)
+    types = summary["patch_types"]
+    assert types["CDS"] > 0 and types["intergenic"] > 0 and types["tRNA"] > 0
+    assert sum(types.values()) == len(starts)
+    assert len(summary["moe/layer0"]["top_kmers"]) == 4  # one list per expert
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--locus", "chrT:0-5000"], "outside the record"),
+    (["--locus", "chrX:0-100"], "no record 'chrX'"),
+    (["--locus", "chrT"], "not REC:START-END"),
+])
+def test_bad_loci_exit_2_with_one_line(capsys, tmp_path, trained, argv, words):
+    genome, run = trained
+    code = main(["inspect", str(genome), "--model", str(run), "--out",
+                 str(tmp_path / "m.h5"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.h5").exists()
+
+
+def test_a_byte_level_model_is_refused(capsys, tmp_path, trained):
+    genome, _ = trained
+    torch.manual_seed(0)
+    plain = save_model(build_model(model_config("hyena", "tiny", d_model=16, n_layers=1)),
+                       tmp_path / "plain")
+    code = main(["inspect", str(genome), "--model", str(plain), "--locus", "chrT:0-100",
+                 "--out", str(tmp_path / "m.h5")])
+    assert code == 2 and "patch-level model" in capsys.readouterr().err
