@@ -22,7 +22,7 @@ from engine.errors import InputError, ModelError
 from engine.io.records import Record
 from engine.models import load_model
 from engine.models.defaults import resolve_model_path
-from engine.models.latent import LatentLM, capture_maps, hyena_patch_map
+from engine.models.latent import LatentLM, capture_maps, hyena_patch_map, hyena_patch_matrix
 from engine.train.patches import EntropyPatches
 
 from .routing import routing_summary
@@ -87,9 +87,11 @@ def inspect_locus(
     patch_model: str | None = None,
     patching: dict | None = None,
     hyena: bool = True,
+    hyena_channels: int = 8,
     cancel: threading.Event | None = None,
 ) -> Inspection:
-    """Run the model once over ``record[start:end]`` with every map captured."""
+    """Run the model once over ``record[start:end]`` with every map captured; for each Hyena
+    block also mean |H| over its channels and H itself for its first ``hyena_channels``."""
     if not 0 <= start < end <= record.length:
         raise InputError(f"locus {record.id}:{start}-{end} is outside the record "
                          f"(0-{record.length})")
@@ -121,6 +123,12 @@ def inspect_locus(
 
                     raise Cancelled()
                 out.maps[f"hyena/mean_abs_h/layer{i}"] = hyena_patch_map(model, tokens, starts, i)
+                channels = range(min(hyena_channels, model.config.d_global))
+                if channels:
+                    with torch.no_grad():
+                        out.maps[f"hyena/h/layer{i}"] = np.stack([
+                            hyena_patch_matrix(model, tokens, starts, i, c).float().numpy()
+                            for c in channels])  # (C, P, P)
     out.summary = summarise(out, record, window, model)
     return out
 

@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="entropy patcher (default: the run's)")
     p.add_argument("--no-hyena", action="store_true",
                    help="skip the Hyena operator maps (the slowest part)")
+    p.add_argument("--hyena-channels", type=int, default=8, metavar="N",
+                   help="also write H of the first N channels of each Hyena block (default 8)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=run)
 
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         end = record.length if end is None else end
         result = inspect_locus(model, folder, args.file, record, start, end,
                                patch_model=args.patch_model, patching=args.patching,
-                               hyena=not args.no_hyena)
+                               hyena=not args.no_hyena, hyena_channels=args.hyena_channels)
     write_maps(args.out, result.maps, record=record_id, start=start, end=end,
                patch_starts=result.patch_starts, patch_ends=result.patch_ends, model=str(folder),
                extra_attrs={"summary": json.dumps(result.summary)})

@@ -57,6 +57,9 @@ def test_inspect_writes_every_map_with_its_coordinates(capsys, tmp_path, trained
     assert np.allclose(attention.sum(-1), 1, atol=1e-5) and np.all(np.triu(attention[0], 1) == 0)
     hyena = maps["hyena/mean_abs_h/layer0"]
     assert hyena.shape == (len(starts),) * 2 and np.all(np.triu(hyena, 1) == 0)  # causal
+    per_channel = maps["hyena/h/layer0"]  # (8, P, P): their mean |H| is the map above's part
+    assert per_channel.shape == (8, len(starts), len(starts))
+    assert np.all(np.triu(per_channel, 1) == 0)
     assert maps["memory/write_probs"].shape[1] == -(-len(starts) // 8)  # segments of 8
     # CDS "beta" covers 1,000-1,200 of the window, nothing covers 1,200-1,300 (tRNA from 1,300)
     types = summary["patch_types"]
@@ -87,3 +90,17 @@ def test_a_byte_level_model_is_refused(capsys, tmp_path, trained):
     code = main(["inspect", str(genome), "--model", str(plain), "--locus", "chrT:0-100",
                  "--out", str(tmp_path / "m.h5")])
     assert code == 2 and "patch-level model" in capsys.readouterr().err
+
+
+def test_the_mean_hyena_map_is_the_mean_of_the_channels_matrices(tmp_path, trained):
+    genome, run = trained
+    out = tmp_path / "maps.h5"
+    assert main(["inspect", str(genome), "--model", str(run), "--locus", "chrT:0-300",
+                 "--hyena-channels", str(LATENT["d_global"]), "--out", str(out)]) == 0
+    maps, _, _ = read_maps(out)
+    for layer in ("layer0",):  # block 1 is an attention block
+        h = maps[f"hyena/h/{layer}"]
+        assert h.shape[0] == LATENT["d_global"]
+        np.testing.assert_allclose(np.abs(h).mean(0), maps[f"hyena/mean_abs_h/{layer}"],
+                                   rtol=1e-4, atol=1e-6)
+    assert "hyena/mean_abs_h/layer1" not in maps
