@@ -42,6 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--model-config", type=json.loads, metavar="JSON",
                    help='model field overrides, e.g. \'{"d_model": 192, "n_layers": 4}\'')
+    p.add_argument("--init", metavar="MODEL", dest="init_from",
+                   help="fine-tune: start from these weights (a model, checkpoint or run "
+                   "folder, or a bundled name such as nucleotide) instead of a fresh model")
     p.add_argument("--patch-model", metavar="MODEL",
                    help="hyena-blt: the entropy model its patches come from (default: fast)")
     p.add_argument("--patching", type=json.loads, metavar="JSON",
@@ -80,6 +83,8 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
             setattr(cfg, name, value)
     if args.seqlen_warmup:
         cfg.seqlen_warmup = True
+    if args.init_from:
+        cfg.init_from = str(args.init_from)
     if args.patch_model:
         cfg.patch_model = args.patch_model
     if args.patching:

@@ -38,6 +38,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | mps
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     log_every: int = 10
+    init_from: str = ""  # fine-tune: start from this model's weights (a model or run folder)
     # --arch hyena-blt only: its patches come from an entropy model and the patcher, computed
     # once per record (scores cached) before training
     patch_model: str = "fast"  # a --model spec: fast, default, a model or run folder

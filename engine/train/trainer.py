@@ -208,6 +208,8 @@ class Trainer:
         mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
         torch.manual_seed(cfg.seed)
         model = build_model(mcfg).to(self.device)
+        if cfg.init_from and not self.resume:  # fine-tuning: start from trained weights
+            _load_initial_weights(model, cfg.init_from)
         self.model = model  # the live model, for hooks and the GUI (read it between steps)
         optimizer = torch.optim.AdamW(self._param_groups(model), lr=cfg.lr, betas=(0.9, 0.95))
         rng = np.random.default_rng([cfg.seed, self.rank])
@@ -444,6 +446,22 @@ class Trainer:
         out = [torch.zeros(1, dtype=local.dtype) for _ in range(self.world)]
         torch.distributed.all_gather(out, local)
         return [float(t) for t in out]
+
+
+def _load_initial_weights(model: torch.nn.Module, spec: str) -> None:
+    """Copy a trained model's weights (a model, checkpoint or run folder) into ``model``."""
+    from safetensors.torch import load_file
+
+    from engine.models.checkpoint import WEIGHTS_NAME
+    from engine.models.defaults import resolve_model_path
+
+    folder = resolve_model_path(spec)
+    try:
+        model.load_state_dict(load_file(str(folder / WEIGHTS_NAME), device="cpu"))
+    except RuntimeError as error:
+        first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
+        raise InputError(f"--init weights do not fit this model ({first}); give the same "
+                         "architecture, preset and model config", path=folder) from None
 
 
 def _saved_best(run_dir: Path, name: str | None) -> Path | None:

@@ -249,3 +249,26 @@ def test_a_best_checkpoint_named_by_an_older_version_is_found_on_resume(tmp_path
     assert _saved_best(run, "/elsewhere/run/checkpoints/step-0000004") == found
     assert _saved_best(run, "checkpoints/step-0000002") is None  # pruned
     assert _saved_best(run, "") is None
+
+
+def test_init_from_starts_a_new_run_from_trained_weights(tmp_path):
+    Trainer(config(steps=4, checkpoint_every=4, eval_every=4), tmp_path / "base").run()
+    base = checkpoint_dirs(tmp_path / "base")[-1]
+    trainer = Trainer(config(steps=1, lr=1e-9, warmup_steps=1, checkpoint_every=1,
+                             eval_every=1, init_from=str(tmp_path / "base")), tmp_path / "tuned")
+    seen = {}
+    trainer.subscribe(lambda e: seen.setdefault("weights", {
+        k: v.detach().clone() for k, v in trainer.model.state_dict().items()})
+        if e.kind == "log" and "started" in e.message else None)
+    trainer.run()
+    start = load_file(str(base / "model.safetensors"))
+    assert all(torch.equal(seen["weights"][k], start[k]) for k in start)
+
+
+def test_init_from_weights_of_another_shape_is_refused(tmp_path):
+    from engine.errors import InputError
+
+    Trainer(config(steps=2, checkpoint_every=2, eval_every=2), tmp_path / "base").run()
+    other = config(steps=2, model={"d_model": 16, "n_layers": 1}, init_from=str(tmp_path / "base"))
+    with pytest.raises(InputError, match="do not fit"):
+        Trainer(other, tmp_path / "tuned").run()
