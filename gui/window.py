@@ -1,6 +1,6 @@
 """The main window: tracks in the centre, dockable Sequences / Patcher / Patch inspector / Log /
-Training panels, menus with standard shortcuts, a status bar with tasks, drag-and-drop, and a layout
-that persists (QSettings)."""
+Training / Maps panels, menus with standard shortcuts, a status bar with tasks, drag-and-drop, and
+a layout that persists (QSettings)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ from .exports import (
     export_view,
 )
 from .model.entropy_files import BEDGRAPH_SUFFIXES
+from .model.events import Subscriptions
 from .model.session import SessionState, Workbench
 from .panels.inspector import InspectorPanel
 from .panels.log import LogPanel
+from .panels.maps import MapsPanel
 from .panels.patcher import PatcherPanel
 from .panels.sequences import SequencesPanel
 from .panels.status import StatusWidgets
@@ -50,7 +52,7 @@ SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.ffn *.faa *.fq *.fastq *.gff
 ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.bed *.gb *.gbk *.embl *.gz);;All files (*)"
 ENTROPY_FILTER = "Entropies (*.npy *.h5 *.bedgraph *.bdg *.bg);;All files (*)"
 SESSION_FILTER = "bytescope session (*.json)"
-LAYOUT_VERSION = 2  # 2: the Training dock
+LAYOUT_VERSION = 3  # 2: the Training dock; 3: the Maps dock
 
 
 class MainWindow(QMainWindow):
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         self._add_dock("Training", self.training, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["Patch inspector"], self.docks["Log"])
         self.tabifyDockWidget(self.docks["Log"], self.docks["Training"])
+        self._add_maps_dock()
         self.docks["Patch inspector"].raise_()
         self.resizeDocks([self.docks["Sequences"], self.docks["Patcher"]], [300, 340],
                          Qt.Orientation.Horizontal)
@@ -197,6 +200,8 @@ class MainWindow(QMainWindow):
                                      partial(self.controller.runner.cancel, "scores")))
         model.addSeparator()
         model.addAction(self._action("train", "&Train a Model…", self.show_training, "Ctrl+T"))
+        model.addAction(self._action("inspect_maps", "Inspect &Maps…", self.show_maps,
+                                     "Ctrl+M"))
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("shortcuts", "&Keyboard Shortcuts",
@@ -259,6 +264,27 @@ class MainWindow(QMainWindow):
         dock.raise_()
         if not dock.isFloating() and dock.height() < self.height() // 2:  # room for the curves
             self.resizeDocks([dock], [int(self.height() * 0.6)], Qt.Orientation.Vertical)
+
+    # -- the Maps panel ----------------------------------------------------------------------------
+    def _add_maps_dock(self) -> None:
+        """The Maps dock, tabbed with the bottom docks; its routing track goes to the tracks."""
+        self.maps = MapsPanel(self.model)
+        self._add_dock("Maps", self.maps, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Training"], self.docks["Maps"])
+        self._maps_subs = Subscriptions()
+        self._maps_subs.connect(self.maps.model.events.routing, self.tracks.set_routing)
+
+    def show_maps(self) -> None:
+        """Raise the Maps dock (tall enough for a heat map) and inspect the view, or ask for
+        a model when it has none."""
+        dock = self.docks["Maps"]
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.height() < self.height() // 2:
+            self.resizeDocks([dock], [int(self.height() * 0.55)], Qt.Orientation.Vertical)
+        if not self.maps.model.model_spec:
+            self.maps.choose_model_dialog()
+        self.maps.inspect_view()  # waits for a model still loading
 
     def _focus_locus_box(self) -> None:
         self.tracks.locus_box.setFocus()
@@ -505,8 +531,10 @@ class MainWindow(QMainWindow):
         """Cancel background work, wait for it, unsubscribe every widget, close the files."""
         finished = self.training.shutdown()  # a live run stops here, with a checkpoint
         finished = self.controller.shutdown() and finished
+        finished = self.maps.shutdown() and finished
+        self._maps_subs.disconnect_all()
         for widget in (self.tracks, self.sequences, self.patcher, self.inspector,
-                       self.log_panel, self.status, self.training):
+                       self.log_panel, self.status, self.training, self.maps):
             widget.disconnect_model()
         self.model.events.error.disconnect(self._on_error)
         self.model.events.record.disconnect(self._on_record)

@@ -1,10 +1,11 @@
 """The tracks, x-linked, under a locus box: the centre of the window.
 
 Rows, top to bottom: ruler, sequence, entropy (with the threshold line), surprisal (optional),
-patches, then one annotation track per feature source. Zoom and pan (wheel, drag, buttons)
-change the view range; every range change redraws the tracks from O(pixels) slices (pyramid
-levels, binary searches) and sets the view model's locus. The threshold line, while dragged,
-sets the patcher's threshold at most every ``THRESHOLD_THROTTLE_MS`` and once more on release.
+patches, expert routing (while the Maps panel shows an inspection), then one annotation track
+per feature source. Zoom and pan (wheel, drag, buttons) change the view range; every range
+change redraws the tracks from O(pixels) slices (pyramid levels, binary searches) and sets the
+view model's locus. The threshold line, while dragged, sets the patcher's threshold at most
+every ``THRESHOLD_THROTTLE_MS`` and once more on release.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from engine.io.records import Record
 from gui.model.events import Subscriptions
 from gui.model.features import FeatureIndex
 from gui.model.locus import Locus, around_feature, centre_on, zoom
+from gui.model.maps import RoutingView
 from gui.model.patches import PatchView
 from gui.model.pyramid import ScoreBuffer
 from gui.model.session import Workbench
@@ -46,6 +48,7 @@ from .base import (
     ui_font,
 )
 from .patches import PatchTrack
+from .routing import RoutingTrack
 from .ruler import RulerTrack
 from .sequence import SequenceTrack
 from .signal import SignalTrack
@@ -127,6 +130,7 @@ class TrackStack(QWidget):
         self.entropy = SignalTrack("entropy", ENTROPY, ENTROPY_FILL, 150, threshold=True)
         self.surprisal = SignalTrack("surprisal", SURPRISAL, SURPRISAL_FILL, 90)
         self.patch_track = PatchTrack()
+        self.routing = RoutingTrack()  # filled by the Maps panel: set_routing
         self.feature_tracks: list[FeatureTrack] = []
         self.master = self.ruler.plot.getViewBox()
         for track in self._fixed_tracks()[1:]:
@@ -158,13 +162,15 @@ class TrackStack(QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _fixed_tracks(self) -> list:
-        return [self.ruler, self.sequence, self.entropy, self.surprisal, self.patch_track]
+        return [self.ruler, self.sequence, self.entropy, self.surprisal, self.patch_track,
+                self.routing]
 
     def tracks(self) -> list:
         shown = [self.ruler, self.sequence, self.entropy]
         if self.show_surprisal:
             shown.append(self.surprisal)
-        return [*shown, self.patch_track, *self.feature_tracks]
+        routing = [self.routing] if self.routing.routing is not None else []
+        return [*shown, self.patch_track, *routing, *self.feature_tracks]
 
     def _rebuild_layout(self) -> None:
         layout = self.graphics.ci
@@ -172,8 +178,8 @@ class TrackStack(QWidget):
         grid = layout.layout
         for row, track in enumerate(self.tracks()):
             title = {"ruler": "", "sequence": "sequence", "entropy": "entropy (nats)",
-                     "surprisal": "surprisal (nats)", "patches": "patches"}.get(track.name,
-                                                                                 track.name)
+                     "surprisal": "surprisal (nats)", "patches": "patches",
+                     "experts": self.routing.title}.get(track.name, track.name)
             layout.addItem(TrackLabel(title), row=row, col=0)
             layout.addItem(track.plot, row=row, col=1)
             stretch = track is self.entropy
@@ -429,6 +435,16 @@ class TrackStack(QWidget):
         if config.needs_entropies:
             self.model.set_patch_config(dataclasses.replace(
                 config, threshold=round(max(value, 0.0), 4), target_patch_size=None))
+
+    # -- the routing track (Maps panel) ----------------------------------------------------------
+    def set_routing(self, routing: RoutingView | None) -> None:
+        """Show the Maps panel's expert routing under the patches (None: hide the track)."""
+        if routing is not None and (self.record is None or routing.record_id != self.record.id):
+            routing = None
+        if routing is None and self.routing.routing is None:
+            return
+        self.routing.set_routing(routing)
+        self._rebuild_layout()
 
     # -- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -127,3 +127,32 @@ def no_threads_left(request):
 
     training = [t for t in THREADS if shiboken6.isValid(t) and t.isRunning()]
     assert not training, f"training threads still running after the test: {training}"
+
+
+# A hyena-blt with every map the Maps panel shows: MoE in both global blocks, an attention
+# block (layer 1), gated memory experts over segments of 8 patches.
+LATENT = {"d_local": 16, "d_global": 32, "n_local_layers": 1, "n_global_layers": 2,
+          "n_decoder_layers": 1, "n_heads": 2, "n_experts": 4, "top_k": 2, "n_memories": 2,
+          "memory_slots": 2, "segment_len": 8, "global_attention_layers": [1]}
+
+
+@pytest.fixture(scope="session")
+def latent_run(tmp_path_factory) -> Path:
+    """A hyena-blt run (LATENT, max_len 512) trained for 4 steps (~2 s) on the 3,000-base
+    record; its config names a tiny untrained Hyena entropy model for the patches."""
+    import torch
+
+    from engine.models import build_model, model_config, save_model
+    from engine.train import TrainConfig, Trainer
+
+    root = tmp_path_factory.mktemp("latent")
+    data = write_gff3(root / "genome.gff3")
+    torch.manual_seed(0)
+    entropy = save_model(build_model(model_config("hyena", "tiny", d_model=16, n_layers=1,
+                                                  max_len=256)), root / "entropy")
+    config = TrainConfig(files=[str(data)], arch="hyena-blt", model=LATENT, steps=4,
+                         seq_len=512, batch_size=2, eval_every=4, eval_batches=1,
+                         checkpoint_every=4, warmup_steps=1, patch_model=str(entropy),
+                         patching={"mode": "entropy", "target_patch_size": 5.0})
+    Trainer(config, root / "run").run()
+    return root / "run"
