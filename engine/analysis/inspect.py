@@ -22,7 +22,12 @@ from engine.errors import InputError, ModelError
 from engine.io.records import Record
 from engine.models import load_model
 from engine.models.defaults import resolve_model_path
-from engine.models.latent import LatentLM, capture_maps, hyena_patch_map, hyena_patch_matrix
+from engine.models.latent import (
+    LatentLM,
+    capture_maps,
+    hyena_patch_map,
+    hyena_patch_matrices,
+)
 from engine.train.patches import EntropyPatches
 
 from .routing import routing_summary
@@ -124,11 +129,9 @@ def inspect_locus(
                     raise Cancelled()
                 out.maps[f"hyena/mean_abs_h/layer{i}"] = hyena_patch_map(model, tokens, starts, i)
                 channels = range(min(hyena_channels, model.config.d_global))
-                if channels:
-                    with torch.no_grad():
-                        out.maps[f"hyena/h/layer{i}"] = np.stack([
-                            hyena_patch_matrix(model, tokens, starts, i, c).float().numpy()
-                            for c in channels])  # (C, P, P)
+                if channels:  # (C, P, P)
+                    out.maps[f"hyena/h/layer{i}"] = hyena_patch_matrices(
+                        model, tokens, starts, i, channels).float().numpy()
     out.summary = summarise(out, record, window, model)
     return out
 

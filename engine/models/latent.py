@@ -806,6 +806,17 @@ def hyena_patch_matrix(
 
 
 @torch.no_grad()
+def hyena_patch_matrices(
+    model: LatentLM, idx: torch.Tensor, patch_starts: torch.Tensor | None,
+    layer: int, channels: range | list[int], row: int = 0,
+) -> torch.Tensor:
+    """(C, P, P): :func:`hyena_patch_matrix` for several channels, from one forward."""
+    op = _hyena_operator(model, layer)
+    u = _row_input(model, idx, patch_starts, layer, row)
+    return torch.stack([hyena_matrix(op, u, c) for c in channels])
+
+
+@torch.no_grad()
 def hyena_patch_map(
     model: LatentLM, idx: torch.Tensor, patch_starts: torch.Tensor | None,
     layer: int, row: int = 0, chunk: int = 16,

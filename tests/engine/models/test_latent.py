@@ -287,3 +287,15 @@ def test_an_impossible_config_is_a_model_error():
         model_config("hyena-blt", "tiny", n_experts=2, top_k=3)
     with pytest.raises(ModelError, match="global blocks"):
         model_config("hyena-blt", "tiny", global_attention_layers=(5,))
+
+
+def test_matrices_of_several_channels_equal_each_channels_matrix():
+    from engine.models.latent import hyena_patch_matrices, hyena_patch_matrix
+
+    torch.manual_seed(0)
+    model = build_model(model_config("hyena-blt", "tiny", d_local=16, d_global=16,
+                                     n_global_layers=1, max_len=64)).eval()
+    idx = torch.randint(0, 256, (1, 64))
+    many = hyena_patch_matrices(model, idx, None, 0, [0, 5, 9])
+    for i, c in enumerate((0, 5, 9)):
+        assert torch.equal(many[i], hyena_patch_matrix(model, idx, None, 0, c))
