@@ -1,13 +1,19 @@
-"""Exports: the view as PNG (any scale) or SVG, with its labels and axes; the patches as BED;
-the entropies as bedGraph or CSV. Files are written atomically (``engine.atomic``); the data
+"""Exports: the view as PNG (any scale) or SVG, with its labels and axes; a pyqtgraph scene
+(the training curves, a map with its colour bar) as PNG or SVG; the patches as BED; the
+entropies as bedGraph or CSV. Files are written atomically (``engine.atomic``); the data
 exports reuse the engine's writers (``engine.patching.output``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters
 from PySide6.QtCore import QRectF, QSize
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
@@ -20,6 +26,7 @@ from gui.model.patches import PatchView
 from gui.model.pyramid import ScoreBuffer
 
 VIEW_FORMATS = (".png", ".svg")
+SCENE_FORMATS = (".png", ".svg")
 CSV_CHUNK = 1 << 16
 
 
@@ -106,3 +113,64 @@ def export_scores_csv(path: str | Path, buffer: ScoreBuffer, start: int = 0,
             if len(lines):
                 out.write("\n".join(lines.tolist()) + "\n")
     return Path(path)
+
+
+def export_scene(scene, path: str | Path) -> Path:
+    """A pyqtgraph scene as on screen, as PNG or SVG by the path's suffix (pyqtgraph's
+    exporters: the SVG keeps each plot's clipping, which Qt's own SVG generator does not).
+    A file that cannot be written is an ``InputError``; nothing half-written is left."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SCENE_FORMATS:
+        raise InputError("a plot exports as .png or .svg", path=path)
+    try:
+        if suffix == ".png":
+            image = pg.exporters.ImageExporter(scene).export(toBytes=True)
+            with atomic_path(path) as tmp:
+                if not image.save(str(tmp), "PNG"):
+                    raise InputError("cannot write: the PNG could not be saved", path=path)
+        else:
+            with _svg_paths_without_z():
+                data = pg.exporters.SVGExporter(scene).export(toBytes=True)
+            with atomic_open(path, "wb") as out:
+                out.write(data)
+    except OSError as error:
+        raise InputError(f"cannot write: {error.strerror or error}", path=path) from error
+    return path
+
+
+def svg_close_as_line(d: str) -> str:
+    """An SVG path's ``Z`` (close) commands as lines back to the subpath's start point."""
+    out: list[str] = []
+    start = None
+    for token in d.split():
+        closes = token[-1] in "Zz"
+        token = token[:-1] if closes else token
+        if token:
+            if token[0] in "Mm":
+                start = token[1:]
+            out.append(token)
+        if closes and start is not None:
+            out.append(f"L{start}")
+    return " ".join(out)
+
+
+@contextlib.contextmanager
+def _svg_paths_without_z() -> Iterator[None]:
+    """Named quirk, pyqtgraph#3485: pyqtgraph 0.14's SVG exporter reads path data as
+    ``x,y`` pairs and fails on the ``Z`` that Qt 6.11's SVG generator writes to close a
+    path. For the export's duration, its coordinate pass sees each ``Z`` as the same closing
+    line (``svg_close_as_line``); pyqtgraph is left as it was afterwards."""
+    module = importlib.import_module("pyqtgraph.exporters.SVGExporter")
+    original = module.correctCoordinates
+
+    def correct(node, defs, item, options):
+        for element in node.getElementsByTagName("path"):
+            element.setAttribute("d", svg_close_as_line(element.getAttribute("d")))
+        return original(node, defs, item, options)
+
+    module.correctCoordinates = correct
+    try:
+        yield
+    finally:
+        module.correctCoordinates = original

@@ -10,12 +10,10 @@ view when it paints.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import html
-import importlib
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.atomic import atomic_open, atomic_path
+from engine.atomic import atomic_open
 from engine.errors import BytescopeError, InputError
+from gui.exports import export_scene
 
 # engine.train.metrics's columns, repeated here: importing it would pull in h5py.
 GROUP_COLUMNS = {
@@ -528,28 +527,11 @@ class CurvesView(QWidget):
     # -- exports -------------------------------------------------------------------------------
     def export_png(self, path: str | Path) -> Path:
         """The four plots with their legend, as on screen."""
-        path = Path(path)
-        image = pg.exporters.ImageExporter(self.graphics.scene()).export(toBytes=True)
-        try:
-            with atomic_path(path) as tmp:
-                if not image.save(str(tmp), "PNG"):
-                    raise InputError("cannot write: the PNG could not be saved", path=path)
-        except OSError as error:
-            raise InputError(f"cannot write: {error.strerror or error}", path=path) from error
-        return path
+        return export_scene(self.graphics.scene(), path)
 
     def export_svg(self, path: str | Path) -> Path:
-        """The four plots with their legend, as vectors (pyqtgraph's exporter: it clips each
-        plot's curves, which Qt's own SVG generator does not)."""
-        path = Path(path)
-        with _svg_paths_without_z():
-            data = pg.exporters.SVGExporter(self.graphics.scene()).export(toBytes=True)
-        try:
-            with atomic_open(path, "wb") as out:
-                out.write(data)
-        except OSError as error:
-            raise InputError(f"cannot write: {error.strerror or error}", path=path) from error
-        return path
+        """The four plots with their legend, as vectors."""
+        return export_scene(self.graphics.scene(), path)
 
     def export_csv(self, path: str | Path) -> Path:
         """Every metric of every run in long format: ``run,group,step,time,metric,value``
@@ -594,43 +576,6 @@ class CurvesView(QWidget):
             box.setWindowModality(Qt.WindowModality.WindowModal)
             box.open()
             self.failed.emit(error)
-
-
-def svg_close_as_line(d: str) -> str:
-    """An SVG path's ``Z`` (close) commands as lines back to the subpath's start point."""
-    out: list[str] = []
-    start = None
-    for token in d.split():
-        closes = token[-1] in "Zz"
-        token = token[:-1] if closes else token
-        if token:
-            if token[0] in "Mm":
-                start = token[1:]
-            out.append(token)
-        if closes and start is not None:
-            out.append(f"L{start}")
-    return " ".join(out)
-
-
-@contextlib.contextmanager
-def _svg_paths_without_z() -> Iterator[None]:
-    """Named quirk, pyqtgraph#3485: pyqtgraph 0.14's SVG exporter reads path data as
-    ``x,y`` pairs and fails on the ``Z`` that Qt 6.11's SVG generator writes to close a
-    path. For the export's duration, its coordinate pass sees each ``Z`` as the same closing
-    line (``svg_close_as_line``); pyqtgraph is left as it was afterwards."""
-    module = importlib.import_module("pyqtgraph.exporters.SVGExporter")
-    original = module.correctCoordinates
-
-    def correct(node, defs, item, options):
-        for element in node.getElementsByTagName("path"):
-            element.setAttribute("d", svg_close_as_line(element.getAttribute("d")))
-        return original(node, defs, item, options)
-
-    module.correctCoordinates = correct
-    try:
-        yield
-    finally:
-        module.correctCoordinates = original
 
 
 def _number(value: float) -> str:

@@ -56,8 +56,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.atomic import atomic_open, atomic_path
+from engine.atomic import atomic_open
 from engine.errors import BytescopeError, InputError
+from gui.exports import export_scene
 from gui.model.events import Subscriptions
 from gui.model.locus import Locus, centre_on
 from gui.model.maps import (
@@ -82,8 +83,6 @@ from gui.model.session import Workbench
 from gui.tracks.base import nice_step
 from gui.tracks.routing import expert_colour
 from gui.workers import TaskRunner
-
-from .curves import _svg_paths_without_z
 
 FOLLOW_MS = 300  # the maps follow the view this long after it stops moving
 COLORMAP = "viridis"
@@ -691,24 +690,11 @@ class MapsPanel(QWidget):
         if self.view is None:
             raise InputError("no map to export yet: inspect a window first")
         try:
-            return {".png": self._export_png, ".svg": self._export_svg,
-                    ".csv": self._export_csv, ".npy": self._export_npy}[suffix](path)
+            if suffix in (".png", ".svg"):
+                return export_scene(self.graphics.scene(), path)
+            return {".csv": self._export_csv, ".npy": self._export_npy}[suffix](path)
         except OSError as error:
             raise InputError(f"cannot write: {error.strerror or error}", path=path) from None
-
-    def _export_png(self, path: Path) -> Path:
-        image = pg.exporters.ImageExporter(self.graphics.scene()).export(toBytes=True)
-        with atomic_path(path) as tmp:
-            if not image.save(str(tmp), "PNG"):
-                raise InputError("cannot write: the PNG could not be saved", path=path)
-        return path
-
-    def _export_svg(self, path: Path) -> Path:
-        with _svg_paths_without_z():
-            data = pg.exporters.SVGExporter(self.graphics.scene()).export(toBytes=True)
-        with atomic_open(path, "wb") as out:
-            out.write(data)
-        return path
 
     def _export_csv(self, path: Path) -> Path:
         """``rows\\columns`` header with the column coordinates, then one line per row: its

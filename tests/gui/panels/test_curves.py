@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QImage
 
 from engine.errors import InputError
+from gui.exports import svg_close_as_line
 from gui.panels.curves import (
     CURVES,
     PALETTE,
@@ -19,7 +20,6 @@ from gui.panels.curves import (
     CurvesView,
     log_ticks,
     smooth,
-    svg_close_as_line,
 )
 
 SMOOTHED = [key for key, spec in CURVES.items() if spec.smoothed]
