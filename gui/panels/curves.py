@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import pyqtgraph.exporters
 from numba import njit
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
@@ -39,13 +38,11 @@ from PySide6.QtWidgets import (
 
 from engine.atomic import atomic_open
 from engine.errors import BytescopeError, InputError
+from engine.train.metrics import EVAL_COLUMNS, STEP_COLUMNS
 from gui.exports import export_scene
+from gui.tracks.base import nice_step
 
-# engine.train.metrics's columns, repeated here: importing it would pull in h5py.
-GROUP_COLUMNS = {
-    "step": ("step", "time", "loss", "aux_loss", "lr", "grad_norm", "tokens_per_s", "seq_len"),
-    "eval": ("step", "time", "val_loss", "val_bits_per_byte"),
-}
+GROUP_COLUMNS = {"step": STEP_COLUMNS, "eval": EVAL_COLUMNS}  # the metrics file's columns
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",  # matplotlib's tab10
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 RAW_ALPHA = 60  # the unsmoothed curve behind the smoothed one
@@ -131,13 +128,6 @@ def format_value(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
 
 
-def _nice_step(span: float, most: int) -> float:
-    """The smallest 1-2-5 x 10^k step cutting ``span`` into at most ``most`` parts."""
-    raw = span / max(most, 1)
-    base = 10.0 ** math.floor(math.log10(raw))
-    return next(m * base for m in (1, 2, 5, 10) if m * base >= raw)
-
-
 def log_ticks(lo: float, hi: float, most: int) -> list[float]:
     """Tick positions (log10 units) for a log axis showing ``10^lo .. 10^hi``: the densest of
     1 / 1-2-5 / 1-2-3-5 / 1..9 x 10^k with at most ``most`` ticks (every n-th decade if even
@@ -157,7 +147,7 @@ def log_ticks(lo: float, hi: float, most: int) -> list[float]:
         chosen = [t for t in chosen if round(t) % every == 0]
     if len(chosen) < 3:
         a, b = 10.0 ** lo, 10.0 ** hi
-        step = _nice_step(b - a, most)
+        step = nice_step(b - a, most, minimum=0.0)
         linear = np.arange(math.ceil(a / step) * step, b + step * 1e-9, step)
         linear = [math.log10(v) for v in linear if v > 0]
         if len(linear) > len(chosen):

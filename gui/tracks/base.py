@@ -133,16 +133,17 @@ def text_width(font: QFont, text: str) -> float:
     return QFontMetricsF(font).horizontalAdvance(text)
 
 
-def nice_step(span: float, max_ticks: float) -> float:
-    """The 1-2-5 step that gives at most ``max_ticks`` ticks over ``span``."""
+def nice_step(span: float, max_ticks: float, minimum: float = 1.0) -> float:
+    """The 1-2-5 step that gives at most ``max_ticks`` ticks over ``span``, at least
+    ``minimum`` (a base: 1; a loss axis: 0)."""
     if span <= 0 or max_ticks <= 0:
-        return 1.0
+        return max(1.0, minimum)
     raw = span / max_ticks
     magnitude = 10 ** np.floor(np.log10(raw))
     for m in (1, 2, 5, 10):
         if m * magnitude >= raw:
-            return float(max(1.0, m * magnitude))
-    return float(max(1.0, 10 * magnitude))
+            return float(max(minimum, m * magnitude))
+    return float(max(minimum, 10 * magnitude))
 
 
 def format_bases(value: float, step: float) -> str:
