@@ -29,6 +29,7 @@ from engine.errors import BytescopeError, InputError
 from engine.train import TrainConfig, Trainer, TrainEvent
 from engine.train.runs import delete_run, list_runs, new_run_name, read_log, read_run
 
+from .model.session import Workbench
 from .model.training import TrainingModel
 from .workers import TaskRunner
 
@@ -84,10 +85,11 @@ class TrainingController(QObject):
     finished = Signal(object)  # the LiveRun, once its thread has ended (any outcome)
     error = Signal(object)  # a BytescopeError to show in a dialog
 
-    def __init__(self, model: TrainingModel, parent: QObject | None = None) -> None:
+    def __init__(self, model: TrainingModel, workbench: Workbench,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.runner = TaskRunner(_NoTasks(), max_threads=1, parent=self)
+        self.runner = TaskRunner(workbench, max_threads=1, parent=self)
         self.thread: TrainingThread | None = None
         self.trainer: Trainer | None = None
         self._drain = QTimer(self, interval=DRAIN_MS)
@@ -227,19 +229,3 @@ class TrainingController(QObject):
         done = self.stop_and_wait(timeout_ms)
         self._drain.stop()
         return self.runner.shutdown() and done
-
-
-class _NoTasks:
-    """The runs job shows nothing in the status bar: the runner's task hooks do nothing."""
-
-    def add_task(self, task) -> None:
-        pass
-
-    def update_task(self, *args) -> None:
-        pass
-
-    def remove_task(self, task_id) -> None:
-        pass
-
-    def report_error(self, error) -> None:
-        pass

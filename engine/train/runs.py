@@ -93,6 +93,7 @@ class RunInfo:
     seconds: float  # training time so far (the metrics' clock)
     message: str = ""
     updated: float = 0.0
+    checkpoints: int = 0  # complete checkpoints when read
 
     @property
     def name(self) -> str:
@@ -101,12 +102,11 @@ class RunInfo:
     @property
     def has_model(self) -> bool:
         """Whether a checkpoint exists to score with (the best one, else the latest)."""
-        return bool(checkpoint_dirs(self.path))
+        return self.checkpoints > 0
 
     @property
     def resumable(self) -> bool:
-        return self.state in ("stopped", "interrupted", "failed") and bool(
-            checkpoint_dirs(self.path))
+        return self.state in ("stopped", "interrupted", "failed") and self.checkpoints > 0
 
 
 def read_run(run_dir: str | Path) -> RunInfo:
@@ -134,7 +134,7 @@ def read_run(run_dir: str | Path) -> RunInfo:
     return RunInfo(path=run_dir, state=state, arch=cfg.arch, preset=cfg.preset, step=step,
                    steps=cfg.steps, best_val=best_val, seconds=seconds,
                    message=str(status.get("message", "")),
-                   updated=float(status.get("updated", 0.0)))
+                   updated=float(status.get("updated", 0.0)), checkpoints=len(done))
 
 
 def _metrics_summary(run_dir: Path, done: list[Path]) -> tuple[float, float]:

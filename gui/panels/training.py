@@ -256,7 +256,7 @@ class TrainingPanel(QWidget):
         if workspace is None and settings is not None:
             workspace = settings.value("training/workspace", None)
         self.model = TrainingModel(workspace or default_workspace())
-        self.controller = TrainingController(self.model, self)
+        self.controller = TrainingController(self.model, workbench, self)
         self.controller.error.connect(self._report)
         self.controller.finished.connect(self._on_run_ended)
         self._subs = Subscriptions()
