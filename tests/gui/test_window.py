@@ -274,7 +274,7 @@ def test_whole_record_scoring_fills_the_view_first_then_caches_and_compares(
 
 def test_cancel_in_the_status_bar_stops_scoring_and_keeps_what_was_scored(
         qtbot, window, tmp_path, tiny_model, monkeypatch):
-    from tests.gui.conftest import write_gff3
+    from tests.conftest import write_gff3
 
     monkeypatch.setattr(jobs, "SCORE_BLOCK", 256)
     big = write_gff3(tmp_path / "big.gff3", length=40_000, features=())

@@ -11,28 +11,13 @@ import torch
 from engine.analysis.maps_file import read_maps
 from engine.cli import main
 from engine.models import build_model, model_config, save_model
-from engine.train import TrainConfig, Trainer
-from tests.gui.conftest import write_gff3
-
-LATENT = {"d_local": 16, "d_global": 32, "n_local_layers": 1, "n_global_layers": 2,
-          "n_decoder_layers": 1, "n_heads": 2, "n_experts": 4, "top_k": 2, "n_memories": 2,
-          "memory_slots": 2, "segment_len": 8, "global_attention_layers": [1]}
+from tests.conftest import LATENT
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A 3,000-base annotated genome and a hyena-blt run trained on it for a few steps."""
-    root = tmp_path_factory.mktemp("inspect")
-    genome = write_gff3(root / "genome.gff3")
-    torch.manual_seed(0)
-    entropy = save_model(build_model(model_config("hyena", "tiny", d_model=16, n_layers=1,
-                                                  max_len=256)), root / "entropy")
-    cfg = TrainConfig(files=[str(genome)], arch="hyena-blt", model=LATENT, steps=4,
-                      seq_len=512, batch_size=2, eval_every=4, eval_batches=1,
-                      checkpoint_every=4, warmup_steps=1, patch_model=str(entropy),
-                      patching={"mode": "entropy", "target_patch_size": 5.0})
-    Trainer(cfg, root / "run").run()
-    return genome, root / "run"
+@pytest.fixture
+def trained(latent_run):
+    """The 3,000-base annotated genome and the hyena-blt run trained on it (tests/conftest)."""
+    return latent_run.parent / "genome.gff3", latent_run
 
 
 def test_inspect_writes_every_map_with_its_coordinates(capsys, tmp_path, trained):

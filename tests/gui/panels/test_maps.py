@@ -59,7 +59,7 @@ def panel(qtbot, window_with_genome, latent_run):
 @pytest.fixture(scope="module")
 def engine_maps(latent_run, tmp_path_factory):
     """The engine's own inspection of the same window, computed here."""
-    from tests.gui.conftest import write_gff3
+    from tests.conftest import write_gff3
 
     genome = write_gff3(tmp_path_factory.mktemp("maps") / "small.gff3")
     model, folder = load_latent(latent_run)
