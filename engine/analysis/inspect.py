@@ -72,6 +72,12 @@ def patch_source(model_dir: Path, patch_model: str | None, patching: dict | None
     return patch_model or "fast", patching or DEFAULT_PATCHING
 
 
+def patch_source_for(model_dir: str | Path, patch_model: str | None = None,
+                     patching: dict | None = None) -> EntropyPatches:
+    """The patch starts a model's windows get (see :func:`patch_source`)."""
+    return EntropyPatches(*patch_source(Path(model_dir), patch_model, patching))
+
+
 def load_latent(spec: str | Path) -> tuple[LatentLM, Path]:
     folder = resolve_model_path(spec)
     model = load_model(folder).eval()
@@ -93,10 +99,13 @@ def inspect_locus(
     patching: dict | None = None,
     hyena: bool = True,
     hyena_channels: int = 8,
+    patches: EntropyPatches | None = None,
     cancel: threading.Event | None = None,
 ) -> Inspection:
     """Run the model once over ``record[start:end]`` with every map captured; for each Hyena
-    block also mean |H| over its channels and H itself for its first ``hyena_channels``."""
+    block also mean |H| over its channels and H itself for its first ``hyena_channels``.
+    ``patches`` (from :func:`patch_source_for`) may be kept between calls: it remembers the
+    last record's patch starts."""
     if not 0 <= start < end <= record.length:
         raise InputError(f"locus {record.id}:{start}-{end} is outside the record "
                          f"(0-{record.length})")
@@ -104,8 +113,9 @@ def inspect_locus(
     if end - start > limit:
         raise InputError(f"window of {end - start:,} bytes; inspect looks at up to {limit:,} "
                          "at a time (maps grow as bytes x patches)")
-    spec, patcher = patch_source(Path(model_dir), patch_model, patching)
-    flags = EntropyPatches(spec, patcher)(path, record)[start:end].copy()
+    if patches is None:
+        patches = patch_source_for(model_dir, patch_model, patching)
+    flags = patches(path, record)[start:end].copy()
     flags[0] = True  # the window's first byte starts a patch
     window = record.array(start, end)
     tokens = torch.from_numpy(window.astype(np.int64))[None]

@@ -25,7 +25,11 @@ from engine.scoring import ScoreCache, score_record_cached
 
 
 class EntropyPatches:
-    """``(path, record) -> bool per byte``: True where the patcher starts a patch."""
+    """``(path, record) -> bool per byte``: True where the patcher starts a patch.
+
+    The last record's flags are kept (read-only), so a caller that asks again for the same
+    record (the Maps panel following the view) neither rescores nor repatches it.
+    """
 
     def __init__(self, model_spec: str, patching: dict, device: str = "cpu") -> None:
         self.model_spec = model_spec
@@ -36,6 +40,7 @@ class EntropyPatches:
         self.device = device
         self._models: dict[str, tuple[object, str]] = {}  # folder -> (model, hash)
         self._hashes: dict[str, str] = {}
+        self._last: tuple[tuple[str, str], np.ndarray] | None = None
 
     def _model(self, alphabet: str):
         folder = str(resolve_model_path(self.model_spec, alphabet))
@@ -45,10 +50,15 @@ class EntropyPatches:
         return self._models[folder]
 
     def __call__(self, path: str | Path, record: Record) -> np.ndarray:
+        key = (str(path), record.id)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         model, mhash = self._model(record.alphabet)
-        key = str(path)
-        if key not in self._hashes:
-            self._hashes[key] = content_hash(path)
-        cache = ScoreCache(self._hashes[key], mhash)
+        if key[0] not in self._hashes:
+            self._hashes[key[0]] = content_hash(path)
+        cache = ScoreCache(self._hashes[key[0]], mhash)
         scores = score_record_cached(model, cache, record, device=self.device)
-        return patch_starts_from_entropies(scores.entropy, self.config)
+        flags = patch_starts_from_entropies(scores.entropy, self.config)
+        flags.setflags(write=False)
+        self._last = (key, flags)
+        return flags

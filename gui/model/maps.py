@@ -32,6 +32,7 @@ from .events import EventGroup
 if TYPE_CHECKING:
     from engine.analysis.inspect import Inspection
     from engine.models.latent import LatentLM
+    from engine.train.patches import EntropyPatches
 
 NEEDS_LATENT = "choose a hyena-blt run (bytescope train --arch hyena-blt)"
 
@@ -93,6 +94,7 @@ class LoadedModel:
     folder: Path
     limit: int  # longest window in bytes: min(MAX_WINDOW, max_len)
     segment_len: int  # patches per memory segment
+    patches: EntropyPatches  # the run's patch source; remembers the last record's starts
 
 
 @dataclass(frozen=True, eq=False)
@@ -513,7 +515,7 @@ def use_worker_threads() -> None:
 
 def load_maps_model(spec: str, reporter) -> LoadedModel:
     """Load a patch-level model; :class:`ModelError` (saying what to choose) for any other."""
-    from engine.analysis.inspect import MAX_WINDOW, load_latent
+    from engine.analysis.inspect import MAX_WINDOW, load_latent, patch_source_for
 
     if not spec:
         raise ModelError(f"no model: {NEEDS_LATENT}")
@@ -524,7 +526,8 @@ def load_maps_model(spec: str, reporter) -> LoadedModel:
         raise ModelError(f"{error.message}: {NEEDS_LATENT}", path=error.path) from None
     reporter.check()
     cfg = model.config
-    return LoadedModel(spec, model, folder, min(MAX_WINDOW, cfg.max_len), cfg.segment_len)
+    return LoadedModel(spec, model, folder, min(MAX_WINDOW, cfg.max_len), cfg.segment_len,
+                       patch_source_for(folder))
 
 
 @dataclass(frozen=True, eq=False)
@@ -543,7 +546,8 @@ def inspect_window(request: InspectRequest, reporter) -> InspectedWindow:
     loaded = request.loaded
     use_worker_threads()
     inspection = inspect_locus(loaded.model, loaded.folder, request.path, request.record,
-                               request.start, request.end, cancel=reporter.cancel)
+                               request.start, request.end, patches=loaded.patches,
+                               cancel=reporter.cancel)
     return InspectedWindow(inspection, loaded.segment_len)
 
 

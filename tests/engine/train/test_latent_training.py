@@ -46,6 +46,20 @@ def test_patches_come_from_the_entropy_model_and_the_patcher(entropy_model):
     assert abs(record.length / flags.sum() - 4.0) < 0.4  # the target mean patch length
 
 
+def test_the_last_records_patch_starts_are_kept_read_only(entropy_model, tmp_path):
+    patches = EntropyPatches(str(entropy_model), PATCHING)
+    two = tmp_path / "two.fa"
+    seq = "".join(LAMBDA.read_text().splitlines()[1:])
+    two.write_text(f">a\n{seq[:2000]}\n>b\n{seq[2000:4000]}\n")
+    with open_sequences(two) as sf:
+        a, b = sf["a"], sf["b"]
+        first = patches(two, a)
+        assert patches(two, a) is first and not first.flags.writeable
+        other = patches(two, b)
+        assert other is not first and len(other) == b.length
+        assert np.array_equal(patches(two, a), first)  # recomputed, the same
+
+
 def test_a_latent_model_trains_with_its_auxiliary_losses_and_resumes_exactly(
         tmp_path, entropy_model):
     cfg = latent_config(entropy_model, steps=6, checkpoint_every=3, eval_every=3)
