@@ -5,12 +5,14 @@ Run: ``python bench/model.py [--model default] [--data ../shared/data]``.
 Quality: bits per base on the last 10% of CP003200.1 (533,395 bases), the model conditioned on
 everything before (as xz is), beside baselines computed here from the same first 90%: order-k
 Markov models (k = 1..12, add-1/2 smoothing) and xz -9e. Speed: scoring throughput of the model
-over 1 Mbp of the chromosome, whole process, as ``bytescope score`` runs it.
+over 1 Mbp of the chromosome, whole process, as ``bytescope score`` runs it. A model with a
+fitted repeat expert (``repeats.json``) is measured with it and, as the baseline, without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import lzma
 import math
 import resource
@@ -98,17 +100,21 @@ def main() -> None:
             folder = resolve_model_path(spec, "dna")
             model = load_model(folder)
             params = sum(p.numel() for p in model.parameters())
-            for fraction in args.context_fractions:
+            variants = [False, True] if getattr(model, "repeats", None) is not None else [False]
+            for fraction, repeats in itertools.product(args.context_fractions, variants):
                 context = int(model.max_len * fraction)
                 t0 = time.perf_counter()
-                s = score(model, chrom, cut, chrom.length, batch_size=8, context=context)
+                s = score(model, chrom, cut, chrom.length, batch_size=8, context=context,
+                          repeats=repeats)
                 held_t = time.perf_counter() - t0
                 n_speed = min(args.speed_bytes, chrom.length)
                 t0 = time.perf_counter()
-                score(model, chrom, 0, n_speed, batch_size=8, context=context)
+                score(model, chrom, 0, n_speed, batch_size=8, context=context, repeats=repeats)
                 speed_t = time.perf_counter() - t0
-                rows.append((f"{spec} ({folder.name}, {params / 1e6:.2f}M, ctx {context})",
-                             s.bits_per_byte, held_t, n_speed / speed_t))
+                name = f"{spec} ({folder.name}, {params / 1e6:.2f}M, ctx {context})"
+                name += " + repeats" if repeats else (", network only" if len(variants) > 1
+                                                       else "")
+                rows.append((name, s.bits_per_byte, held_t, n_speed / speed_t))
 
         t0 = time.perf_counter()
         markov = {k: markov_bits(train, test, k) for k in range(1, args.max_k + 1)}
@@ -118,20 +124,20 @@ def main() -> None:
         xz = xz_bits(train.tobytes(), test.tobytes())
         xz_t = time.perf_counter() - t0
 
-    print(f"{'what':<58} {'bits/base':>9} {'time':>9} {'vs best Markov':>15}")
+    print(f"{'what':<64} {'bits/base':>9} {'time':>9} {'vs best Markov':>15}")
     for name, bits, t, _ in rows:
-        print(f"{name:<58} {bits:>9.4f} {t:>8.1f}s {bits / markov[best_k]:>15.3f}")
-    print(f"{f'order-{best_k} Markov (best of k=1..{args.max_k})':<58} "
+        print(f"{name:<64} {bits:>9.4f} {t:>8.1f}s {bits / markov[best_k]:>15.3f}")
+    print(f"{f'order-{best_k} Markov (best of k=1..{args.max_k})':<64} "
           f"{markov[best_k]:>9.4f} {markov_t:>8.1f}s {1.0:>15.3f}")
     for k in (4, 7, 10):
         if k in markov:
-            print(f"{f'  order-{k} Markov':<58} {markov[k]:>9.4f}")
-    print(f"{'xz -9e conditioned on the first 90%':<58} {xz:>9.4f} {xz_t:>8.1f}s "
+            print(f"{f'  order-{k} Markov':<64} {markov[k]:>9.4f}")
+    print(f"{'xz -9e conditioned on the first 90%':<64} {xz:>9.4f} {xz_t:>8.1f}s "
           f"{xz / markov[best_k]:>15.3f}")
     print(f"\nscoring throughput ({args.speed_bytes:,} bases of {CHROM}, whole process, "
           f"{torch.get_num_threads()} threads):")
     for name, _, _, bps in rows:
-        print(f"  {name:<58} {bps:>10,.0f} bytes/s  (5.7 Mbp in {5_682_322 / bps:,.0f} s)")
+        print(f"  {name:<64} {bps:>10,.0f} bytes/s  (5.7 Mbp in {5_682_322 / bps:,.0f} s)")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
           f"ln 2 = {math.log(2):.4f}")
 

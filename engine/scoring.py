@@ -8,6 +8,10 @@ at stream position p predict stream token p + 1. For byte t of a record:
 
 both in nats; bits per byte = mean(surprisal) / ln 2.
 
+A model with a fitted repeat expert (``model.repeats``, engine/models/repeats.py) has its
+distribution mixed with the expert's guess before both are taken (equation R1 there), unless
+``repeats=False``. The expert reads the record from byte 0, so chunking never changes it.
+
 Long inputs never get truncated: output positions are cut into blocks of ``max_len - context``
 and each block is run in a window that starts ``context`` tokens earlier, so every position
 sees at least ``context`` tokens of left context (or everything back to BOS). BLT instead
@@ -32,6 +36,7 @@ from engine.atomic import atomic_path
 from engine.errors import InputError
 from engine.io.cache import cache_dir
 from engine.io.records import Record, check_range
+from engine.models.repeats import RepeatConfig, copy_predictions, mix_log_probs
 from engine.tokenizers import ByteTokenizer
 
 BOS = ByteTokenizer.BOS
@@ -61,6 +66,23 @@ class Scores:
 
     def __len__(self) -> int:
         return len(self.entropy)
+
+
+@dataclass
+class CopyGuesses:
+    """The repeat expert's guess for bytes ``[0, n]`` of a record and its weight w_s of (R1):
+    ``pred[t]`` is a byte or -1 (no guess, weight 0), made from bytes ``[0, t)`` only."""
+
+    pred: np.ndarray  # int16 (n + 1,)
+    weight: np.ndarray  # float32 (n + 1,)
+
+
+def copy_guesses(repeats: RepeatConfig, record: Record, end: int | None = None) -> CopyGuesses:
+    """Run the repeat expert over bytes ``[0, end)`` of ``record`` (the whole of it by default)."""
+    end = record.length if end is None else end
+    pred, state = copy_predictions(record.array(0, end), repeats)
+    weight = np.where(pred >= 0, repeats.weight_array()[state], 0.0).astype(np.float32)
+    return CopyGuesses(pred, weight)
 
 
 def default_context(max_len: int) -> int:
@@ -99,11 +121,15 @@ def iter_scores(
     device: str | torch.device = "cpu",
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    repeats: bool = True,
+    guesses: CopyGuesses | None = None,
 ) -> Iterator[Scores]:
     """Yield :class:`Scores` for consecutive pieces of ``[start, end)``, in order.
 
     ``context`` defaults to :func:`default_context`. ``progress(done, total)`` counts
     bytes; setting ``cancel`` stops before the next batch with :class:`Cancelled`.
+    ``repeats=False`` leaves out the model's repeat expert; ``guesses`` (from
+    :func:`copy_guesses`, covering at least ``[0, end]``) saves recomputing it per call.
     """
     start, end = check_range(record.id, record.length, start, end)
     max_len = model.max_len
@@ -112,6 +138,11 @@ def iter_scores(
         raise InputError(f"context must be in [0, {max_len}) for this model, got {context}")
     if end == start:
         return
+    expert = getattr(model, "repeats", None) if repeats else None
+    if expert is None:
+        guesses = None
+    elif guesses is None or len(guesses.pred) < end + 1:
+        guesses = copy_guesses(expert, record, end)
     # Stream position q holds BOS (q = 0) or byte q - 1; its logits predict byte q. We need the
     # logits at q in [start, end]: surprisal[t] at q = t, entropy[t] at q = t + 1.
     lo = max(0, start - context)
@@ -127,7 +158,17 @@ def iter_scores(
         batch = torch.full((len(group), max_len), PAD, dtype=torch.long)
         for row, (w, _, b) in enumerate(group):
             batch[row, : b - w] = torch.from_numpy(tokens[w - lo : b - lo])
-        logp = F.log_softmax(model(batch.to(device)).float(), dim=-1).cpu()  # (G, M, V)
+        logp = F.log_softmax(model(batch.to(device)).float(), dim=-1)  # (G, M, V)
+        if guesses is not None:  # stream position q predicts byte q: its guess is pred[q]
+            pred = torch.full((len(group), max_len), -1, dtype=torch.long)
+            weight = torch.zeros((len(group), max_len))
+            for row, (w, _, b) in enumerate(group):
+                pred[row, : b - w] = torch.from_numpy(guesses.pred[w:b].astype(np.int64))
+                weight[row, : b - w] = torch.from_numpy(guesses.weight[w:b])
+            pred, weight = pred.to(device), weight.to(device)
+            spoke = pred >= 0  # elsewhere w = 0 and (R1) is the identity: skip the work
+            logp[spoke] = mix_log_probs(logp[spoke], pred[spoke], weight[spoke])
+        logp = logp.cpu()
         entropy = -(logp.exp() * logp).sum(-1).numpy()  # (G, M)
         for row, (w, a, b) in enumerate(group):
             ent_q[a - start : b - start] = entropy[row, a - w : b - w]
@@ -181,16 +222,18 @@ def score(
 class ScoreCache:
     """Whole-record scores in HDF5, one file per (file content hash, model hash, record).
 
-    Layout: ``<cache>/scores/<file hash>/<model hash>[-ctx<C>]/<record key>.h5`` with float32
-    datasets ``entropy`` and ``surprisal`` and the record id in the attributes. Scores made
-    with a non-default ``context`` are kept apart (``-ctx<C>``): they are different numbers.
+    Layout: ``<cache>/scores/<file hash>/<model hash>[-ctx<C>][-norepeats]/<record key>.h5``
+    with float32 datasets ``entropy`` and ``surprisal`` and the record id in the attributes.
+    Scores made with a non-default ``context`` or without the repeat expert are kept apart:
+    they are different numbers.
     """
 
     def __init__(
         self, file_hash: str, model_hash: str, root: Path | None = None,
-        context: int | None = None,
+        context: int | None = None, repeats: bool = True,
     ) -> None:
         key = model_hash if context is None else f"{model_hash}-ctx{context}"
+        key += "" if repeats else "-norepeats"
         self.folder = (root or cache_dir("scores")) / file_hash / key
 
     def _path(self, record_id: str) -> Path:
@@ -256,7 +299,7 @@ def score_region(
     if not use_cache:
         return score(model, record, start, end, **kwargs)
     cache = ScoreCache(content_hash(sf_path), model_hash(model_dir),
-                       context=kwargs.get("context"))
+                       context=kwargs.get("context"), repeats=kwargs.get("repeats", True))
     whole = cache.load(record.id)
     if whole is not None and len(whole) == record.length:
         return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])

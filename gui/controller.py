@@ -119,6 +119,7 @@ class Controller(QObject):
         self.model.set_compare_settings(CompareSettings(**state.compare))
         with self.model.events.model_spec.blocked():
             self.model.set_model_spec(state.model)
+            self.model.set_repeats(state.repeats)
         if state.record is not None:
             self._pending_record = (state.record["path"], state.record["id"])
         self._pending_entropies = state.entropies
@@ -248,7 +249,7 @@ class Controller(QObject):
             return
         model.set_scores(None, ScoreStatus("none"))
         request = ScoreRequest(model.record_path, record, model.model_spec, model.entropy_file,
-                               self.focus, self.models)
+                               self.focus, self.models, repeats=model.repeats)
         source = Path(model.entropy_file).name if model.entropy_file else model.model_spec
         self.runner.submit(
             "scores", partial(score_record, request),

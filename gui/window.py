@@ -196,6 +196,11 @@ class MainWindow(QMainWindow):
                                      partial(self.model.set_model_spec, "default")))
         model.addAction(self._action("model_choose", "&Choose Model Folder…",
                                      self.choose_model_dialog))
+        model.addAction(self._action("repeats", "Use the &Repeat Expert", self.model.set_repeats,
+                                     checkable=True, checked=self.model.repeats))
+        self.actions["repeats"].setToolTip(
+            "Mix the model's repeat expert (earlier copies and reverse complements of the last "
+            "20 bases) into its entropies, when the model has one (bytescope fit-repeats)")
         model.addAction(self._action("cancel_scoring", "C&ancel Scoring",
                                      partial(self.controller.runner.cancel, "scores")))
         model.addSeparator()
@@ -401,6 +406,7 @@ class MainWindow(QMainWindow):
             self.model.report_error(error)
             return False
         self.controller.apply_session(state)
+        self.actions["repeats"].setChecked(self.model.repeats)
         self.model.log(f"loaded session {path}")
         return True
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from engine import __version__
 from engine.errors import BytescopeError
 
-from . import compare, gui, info, inspect, patch, score, train
+from . import compare, gui, info, inspect, patch, repeats, score, train
 
 # Subcommands in the order ``--help`` lists them.
-COMMANDS = (info, score, patch, compare, train, inspect, gui)
+COMMANDS = (info, score, patch, compare, train, repeats, inspect, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -79,6 +79,8 @@ def add_patch_options(p: argparse.ArgumentParser, *, mode_required: bool) -> Non
     p.add_argument("--model", metavar="default|PATH", default="default",
                    help="entropy model when --entropies is not given: 'default' (bundled, by "
                    "alphabet), 'fast', a model or checkpoint folder, or a run folder")
+    p.add_argument("--no-repeats", action="store_true",
+                   help="leave out the model's repeat expert (the network's entropies alone)")
 
 
 def config_from_args(args: argparse.Namespace) -> PatchConfig:
@@ -177,7 +179,8 @@ def model_entropies(args: argparse.Namespace, record: Record, start: int, end: i
     from .score import load_for_record
 
     model, folder = load_for_record(args.model, record.alphabet)
-    return score_region(args.file, record, model, folder, start, end).entropy
+    return score_region(args.file, record, model, folder, start, end,
+                        repeats=not args.no_repeats).entropy
 
 
 def run(args: argparse.Namespace) -> int:

@@ -35,12 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="'default' (bundled, by alphabet), a model/checkpoint folder or a run")
     p.add_argument("--out", type=Path,
                    help="X.h5 (entropy + surprisal), X.bedgraph (entropy) or X.npy (entropy)")
+    p.add_argument("--no-repeats", action="store_true",
+                   help="leave out the model's repeat expert (the network alone)")
     p.add_argument("--context", type=int, help="left context per chunk (default: max_len / 4)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, help="torch threads")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.add_argument("--json", action="store_true",
-                   help='print {"bits_per_byte", "n", "model", "seconds"}')
+                   help='print {"bits_per_byte", "n", "model", "repeats", "seconds"}')
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
@@ -71,19 +73,20 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         scores = score_region(args.file, record, model, folder, start, end,
                               use_cache=not args.no_cache, context=args.context,
-                              batch_size=args.batch_size)
+                              batch_size=args.batch_size, repeats=not args.no_repeats)
         seconds = time.perf_counter() - t0
     if args.out is not None:
         write_scores(args.out, scores, str(folder))
     n = len(scores)
+    repeats = getattr(model, "repeats", None) is not None and not args.no_repeats
     if args.json:
         print(json.dumps({"bits_per_byte": scores.bits_per_byte, "n": n, "model": str(folder),
-                          "seconds": seconds}))
+                          "repeats": repeats, "seconds": seconds}))
     else:
         print(f"{record.id}:{scores.start}-{scores.end}  {scores.bits_per_byte:.4f} bits/byte  "
               f"mean entropy {scores.entropy.mean() / math.log(2):.4f} bits  "
               f"{n:,} bytes in {seconds:.2f}s ({n / max(seconds, 1e-9):,.0f} bytes/s)  "
-              f"model {folder}", file=sys.stdout)
+              f"model {folder}{' + repeat expert' if repeats else ''}", file=sys.stdout)
         if args.out is not None:
             print(f"wrote {args.out}")
     return 0

@@ -4,8 +4,10 @@ A model directory (or a run's checkpoint directory) holds::
 
     config.json          the model config dataclass as JSON (``arch`` says which class)
     model.safetensors    the weights; nothing is ever unpickled
+    repeats.json         optional: the fitted repeat (copy) expert (engine/models/repeats.py)
 
-The model hash (BLAKE2b of the weights file and the config) keys score caches.
+The model hash (BLAKE2b of the weights file, the config and the repeat expert) keys score
+caches.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from engine.errors import ModelError
 from .attention import AttentionConfig, AttentionLM
 from .hyena import HyenaConfig, HyenaLM
 from .latent import LatentConfig, LatentLM
+from .repeats import REPEATS_NAME, load_repeats
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -105,7 +108,11 @@ def save_model(model: nn.Module, directory: str | Path, *, extra: dict | None = 
 
 
 def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Module:
-    """Load a model directory (or its ``model.safetensors``) in eval mode."""
+    """Load a model directory (or its ``model.safetensors``) in eval mode.
+
+    A fitted repeat expert (``repeats.json``) rides along as ``model.repeats`` (None if absent);
+    the scorer mixes it in (engine/scoring.py).
+    """
     path = Path(path)
     directory = path.parent if path.suffix == ".safetensors" else path
     config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
@@ -126,14 +133,18 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Mo
         model.load_state_dict(state)
     except Exception as error:  # safetensors raises its own types; shapes raise RuntimeError
         raise ModelError(f"weights do not fit the config: {error}", path=weights_path) from None
+    model.repeats = load_repeats(directory)
     return model.to(device).eval()
 
 
 def model_hash(path: str | Path) -> str:
-    """BLAKE2b-128 of a model folder's config and weights: a key for cached scores."""
+    """BLAKE2b-128 of a model folder's config, weights and repeat expert: a key for cached
+    scores."""
     directory = Path(path)
     directory = directory.parent if directory.suffix == ".safetensors" else directory
     digest = hashlib.blake2b(digest_size=16)
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         digest.update((directory / name).read_bytes())
+    if (directory / REPEATS_NAME).exists():
+        digest.update((directory / REPEATS_NAME).read_bytes())
     return digest.hexdigest()

@@ -165,6 +165,7 @@ class ScoreRequest:
     focus: Focus = field(default_factory=Focus)
     models: ModelCache = field(default_factory=ModelCache)
     batch_size: int = 8
+    repeats: bool = True  # mix in the model's repeat expert, when it has one
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,7 +205,14 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
     from engine.io.cache import content_hash
     from engine.models.checkpoint import model_hash
     from engine.models.defaults import resolve_model_path
-    from engine.scoring import ScoreCache, Scores, chunk_step, default_context, iter_scores
+    from engine.scoring import (
+        ScoreCache,
+        Scores,
+        chunk_step,
+        copy_guesses,
+        default_context,
+        iter_scores,
+    )
 
     record = request.record
     if request.entropy_file:
@@ -218,7 +226,7 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
             f"no bundled model for {record.alphabet} records ({error.message.split(';')[0]}). "
             "Choose one (Model ▸ Choose Model Folder…) or load entropies (File ▸ Load "
             "Entropies…); byte modes (static, space) patch without them."))
-    cache = ScoreCache(content_hash(request.path), model_hash(folder))
+    cache = ScoreCache(content_hash(request.path), model_hash(folder), repeats=request.repeats)
     buffer = ScoreBuffer(record.id, record.length, source=str(folder))
     whole = cache.load(record.id)
     if whole is not None and len(whole) == record.length:
@@ -227,6 +235,8 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
     model = request.models.get(folder)
     reporter.partial(buffer)
     context = default_context(model.max_len)  # iter_scores' default: blocks align to its step
+    expert = getattr(model, "repeats", None) if request.repeats else None
+    guesses = copy_guesses(expert, record) if expert is not None else None  # once, not per block
     starts = score_blocks(record.length, chunk_step(model.max_len, context), SCORE_BLOCK)
     ends = np.append(starts[1:], record.length)
     done = np.zeros(len(starts), dtype=bool)
@@ -234,7 +244,8 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
     while not done.all():
         i = nearest_undone(done, starts, request.focus.position)
         for piece in iter_scores(model, record, int(starts[i]), int(ends[i]), context=context,
-                                 batch_size=request.batch_size, cancel=reporter.cancel):
+                                 batch_size=request.batch_size, cancel=reporter.cancel,
+                                 repeats=request.repeats, guesses=guesses):
             buffer.write(piece.start, entropy=piece.entropy, surprisal=piece.surprisal)
             reporter.progress(scored + piece.end - int(starts[i]), record.length)
         done[i] = True

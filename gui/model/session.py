@@ -102,6 +102,7 @@ class SessionState:
     locus: str | None = None
     patcher: dict[str, Any] = field(default_factory=lambda: DEFAULT_PATCH_CONFIG.to_dict())
     model: str = "default"
+    repeats: bool = True  # mix in the model's repeat expert, when it has one
     entropies: str | None = None
     compare: dict[str, Any] = field(default_factory=lambda: asdict(CompareSettings()))
     version: int = SESSION_VERSION
@@ -158,6 +159,7 @@ class Workbench:
         self.locus: Locus | None = None
         self.patch_config: PatchConfig = DEFAULT_PATCH_CONFIG
         self.model_spec: str = "default"
+        self.repeats: bool = True
         self.entropy_file: str | None = None
         self.scores: ScoreBuffer | None = None
         self.score_status = ScoreStatus()
@@ -292,6 +294,13 @@ class Workbench:
             self.entropy_file = None
             self.events.model_spec.emit(spec)
 
+    def set_repeats(self, on: bool) -> None:
+        """Mix the model's repeat expert into its scores (the default) or not; rescoring follows
+        the ``model_spec`` event."""
+        if bool(on) != self.repeats:
+            self.repeats = bool(on)
+            self.events.model_spec.emit(self.model_spec)
+
     def set_entropy_file(self, path: str) -> None:
         """Take the current record's entropies from a file instead of the model."""
         self.entropy_file = path
@@ -397,6 +406,7 @@ class Workbench:
             locus=self.locus.format() if self.locus is not None else None,
             patcher=self.patch_config.to_dict(),
             model=self.model_spec,
+            repeats=self.repeats,
             entropies=self.entropy_file,
             compare=asdict(self.compare_settings),
         )

@@ -11,7 +11,15 @@ import torch
 
 from engine.io.records import MemorySource, Record
 from engine.models import build_model, model_config
-from engine.scoring import Cancelled, ScoreCache, iter_scores, score, score_record_cached
+from engine.models.repeats import N_STATES, RepeatConfig
+from engine.scoring import (
+    Cancelled,
+    ScoreCache,
+    copy_guesses,
+    iter_scores,
+    score,
+    score_record_cached,
+)
 
 
 def record_of(data: bytes) -> Record:
@@ -117,3 +125,61 @@ def test_cache_returns_what_a_fresh_score_gives_and_keys_by_model_and_context(tm
     assert np.array_equal(stored.surprisal, fresh.surprisal)
     assert ScoreCache("filehash", "modelB", root=tmp_path).load("r") is None
     assert ScoreCache("filehash", "modelA", root=tmp_path, context=8).load("r") is None
+    assert ScoreCache("filehash", "modelA", root=tmp_path, repeats=False).load("r") is None
+
+
+# --------------------------------------------------------------------------------------------
+# with a repeat expert (engine/models/repeats.py)
+
+
+def repeated_bytes(seed: int = 7) -> bytes:
+    x = random_bytes(120, seed=seed)
+    return x + random_bytes(40, seed=seed + 1) + x + x[:50]
+
+
+def with_expert(model, weight: float = 0.9, k: int = 8):
+    model.repeats = RepeatConfig(k=k, reverse_complement=False, weights=[weight] * N_STATES)
+    return model
+
+
+def test_repeat_expert_mixes_its_guess_into_entropy_and_surprisal():
+    data = repeated_bytes()
+    plain = score(tiny(), record_of(data))
+    model = with_expert(tiny(), weight=0.9)
+    mixed = score(model, record_of(data))
+    again = score(model, record_of(data), repeats=False)
+    assert np.allclose(again.surprisal, plain.surprisal, atol=1e-6)
+    full = copy_guesses(model.repeats, record_of(data)).pred  # bytes 0..n (n: one past)
+    guess = full[: len(data)]
+    hit = guess == np.frombuffer(data, np.uint8)
+    assert hit.sum() > 150 and (guess[:160] == -1).all()
+    p = np.exp(-plain.surprisal.astype(np.float64))
+    expected = np.where(guess >= 0, -np.log(0.1 * p + 0.9 * hit), plain.surprisal)  # (R1)
+    assert np.allclose(mixed.surprisal, expected, atol=1e-4)
+    assert mixed.surprisal[hit].mean() < 0.2 < 5.0 < plain.surprisal[hit].mean()
+    # entropy: where the expert speaks about the next byte, the mixture is far more certain
+    ahead = full[1:] >= 0  # entropy[t] is about byte t + 1
+    assert (mixed.entropy[ahead] < plain.entropy[ahead] - 1.0).all()
+    assert np.allclose(mixed.entropy[~ahead], plain.entropy[~ahead], atol=1e-4)
+
+
+def test_chunked_scores_equal_unchunked_with_a_repeat_expert():
+    chunked = with_expert(tiny("attention", max_len=32, window=8))
+    whole = with_expert(tiny("attention", max_len=512, window=8))
+    whole.load_state_dict(chunked.state_dict())
+    data = repeated_bytes(seed=9)
+    a = score(chunked, record_of(data), context=16, batch_size=3)
+    b = score(whole, record_of(data))
+    assert np.allclose(a.entropy, b.entropy, atol=1e-5)
+    assert np.allclose(a.surprisal, b.surprisal, atol=1e-5)
+
+
+def test_region_with_a_repeat_expert_equals_the_slice_and_reuses_given_guesses():
+    model = with_expert(tiny(max_len=32))
+    rec = record_of(repeated_bytes(seed=11))
+    whole = score(model, rec, context=8)
+    part = score(model, rec, 170, 260, context=8)
+    assert np.allclose(part.surprisal, whole.surprisal[170:260], atol=1e-6)
+    assert np.allclose(part.entropy, whole.entropy[170:260], atol=1e-6)
+    given = score(model, rec, 170, 260, context=8, guesses=copy_guesses(model.repeats, rec))
+    assert np.array_equal(given.surprisal, part.surprisal)

@@ -356,3 +356,36 @@ def test_an_annotation_only_gff3_becomes_a_track(qtbot, with_entropies, tmp_path
     qtbot.waitUntil(lambda: len(window.tracks.feature_tracks) == 2)
     assert [t.name for t in window.tracks.feature_tracks] == ["annotations", "extra.gff3"]
     assert len(window.model.documents) == 1
+
+
+def test_the_repeat_expert_menu_item_rescores_without_it_and_back(qtbot, window, tmp_path,
+                                                                  tiny_model):
+    import shutil
+
+    from engine.models.repeats import N_STATES, RepeatConfig, save_repeats
+    from tests.conftest import lambda_bases
+
+    folder = shutil.copytree(tiny_model, tmp_path / "with-repeats")
+    save_repeats(RepeatConfig(k=12, weights=[0.9] * N_STATES), folder)
+    x = lambda_bases(1200)
+    path = tmp_path / "repeats.fa"
+    path.write_text(f">rep\n{x}{x}\n")
+    model = window.model
+    model.set_model_spec(str(folder))
+    window.open_paths([str(path)])
+    wait_ready(qtbot, window, whole=True)
+    action = window.actions["repeats"]
+    assert action.isChecked() and model.repeats
+
+    def second_copy_surprisal() -> float:
+        return float(model.scores.values("surprisal")[1220:].mean())
+
+    with_expert = second_copy_surprisal()
+    action.trigger()  # what the menu item does
+    assert not model.repeats
+    qtbot.waitUntil(lambda: model.scores is not None and model.scores.complete
+                    and second_copy_surprisal() > 1.0)
+    assert with_expert < 0.2
+    action.trigger()
+    qtbot.waitUntil(lambda: model.scores is not None and model.scores.complete
+                    and second_copy_surprisal() < 0.2)

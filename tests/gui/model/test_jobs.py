@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -23,6 +25,7 @@ from gui.model.jobs import (
     score_blocks,
     score_record,
 )
+from tests.conftest import lambda_bases
 
 
 @pytest.fixture
@@ -48,6 +51,34 @@ def test_scoring_block_by_block_from_the_focus_equals_one_pass(genome, record, t
                                atol=1e-5)
     start, end = progress[0]  # the first stretch scored holds the focus
     assert start <= 2100 < end
+
+
+def test_block_scoring_with_a_repeat_expert_equals_one_pass_and_is_cached_apart(
+        tmp_path, tiny_model, monkeypatch):
+    import shutil
+
+    from engine.models.repeats import N_STATES, RepeatConfig, save_repeats
+
+    monkeypatch.setattr(jobs, "SCORE_BLOCK", 512)
+    folder = Path(shutil.copytree(tiny_model, tmp_path / "with-repeats"))
+    save_repeats(RepeatConfig(k=12, weights=[0.9] * N_STATES), folder)
+    x = lambda_bases(1500)
+    path = tmp_path / "repeats.fa"
+    path.write_text(f">rep\n{x}{x}\n")
+    with open_sequences(path) as sf:
+        rec = sf[0]
+        outcome = score_record(ScoreRequest(str(path), rec, str(folder), focus=Focus(2100)),
+                               Reporter())
+        model = load_model(folder)
+        reference = score(model, rec)
+        plain = score(model, rec, repeats=False)
+        off = score_record(ScoreRequest(str(path), rec, str(folder), repeats=False), Reporter())
+    np.testing.assert_allclose(outcome.buffer.values("surprisal"), reference.surprisal,
+                               atol=1e-5)
+    np.testing.assert_allclose(outcome.buffer.values("entropy"), reference.entropy, atol=1e-5)
+    assert reference.surprisal[1520:].mean() < 0.2 < 1.0 < plain.surprisal[1520:].mean()
+    assert off.status == "scored"  # not the expert's cached scores
+    np.testing.assert_allclose(off.buffer.values("surprisal"), plain.surprisal, atol=1e-5)
 
 
 def test_a_scored_record_comes_back_from_the_cache(genome, record, tiny_model):

@@ -75,6 +75,18 @@ def test_session_round_trips_through_json(bench, tmp_path):
     state = SessionState.load(path)
     assert state.files == [doc.path] and state.locus == "chrT:10-900"
     assert PatchConfig.from_dict(state.patcher) == bench.patch_config
+    assert state.repeats is True
+
+
+def test_turning_the_repeat_expert_off_rescores_and_is_saved(bench, tmp_path):
+    seen = []
+    bench.events.model_spec.connect(seen.append)
+    bench.set_repeats(False)
+    bench.set_repeats(False)  # no change, no event
+    assert seen == ["default"] and bench.repeats is False
+    path = tmp_path / "s.json"
+    bench.session_state().save(path)
+    assert SessionState.load(path).repeats is False
 
 
 def test_a_broken_session_file_names_its_line(tmp_path):

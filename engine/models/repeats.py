@@ -1,0 +1,244 @@
+"""A repeat (copy) expert: predict the next byte from an earlier copy of the recent bytes.
+
+A byte model sees ``max_len`` bytes back; a genome repeats itself over megabases (rRNA operons,
+insertion sequences, tRNAs, inverted repeats). The copy expert of XM (Cao et al. 2007, "A
+simple statistical algorithm for biological sequence compression") covers that range at the
+cost of one hash table: when the last ``k`` bytes occurred before, it predicts the byte that
+followed them there, or, on the reverse strand, the complement of the byte that preceded
+their reverse complement. It follows that alignment byte by byte until too many of its last
+16 predictions miss.
+
+Its prediction is mixed into the model's distribution with a weight that depends only on the
+alignment's state s (the current run of hits, the misses among the last 16 predictions, and the
+strand), fitted on training data (:func:`fit_weights`):
+
+    p'(v) = (1 - w_s) p(v) + w_s [v = v̂]                                              (R1)
+
+so the entropy and surprisal of the mixture replace the model's wherever the expert speaks, and
+nothing changes elsewhere (w = 0). The expert reads the record from its first byte: position
+t's prediction uses bytes ``[0, t)`` only, whatever window or chunk is being scored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from numba import njit
+
+from engine.atomic import atomic_path
+from engine.errors import ModelError
+
+REPEATS_NAME = "repeats.json"
+
+RUN_BUCKETS = 32  # hits in a row since the last miss: 0..31+
+MISS_BUCKETS = 4  # misses among the last 16 predictions: 0, 1, 2, 3+
+N_STATES = 2 * RUN_BUCKETS * MISS_BUCKETS  # x strand (forward, reverse complement)
+
+
+def _complement_table() -> np.ndarray:
+    """Byte -> its IUPAC complement (A<->T, C<->G, U->A, R<->Y, K<->M, B<->V, D<->H), case kept;
+    every other byte maps to itself."""
+    table = np.arange(256, dtype=np.uint8)
+    pairs = ["AT", "CG", "RY", "KM", "BV", "DH"]
+    for a, b in pairs:
+        for x, y in ((a, b), (a.lower(), b.lower())):
+            table[ord(x)], table[ord(y)] = ord(y), ord(x)
+    table[ord("U")], table[ord("u")] = ord("A"), ord("a")
+    table.setflags(write=False)
+    return table
+
+
+COMPLEMENT = _complement_table()
+
+
+@dataclass
+class RepeatConfig:
+    """The copy expert's settings and its fitted mixing weights (saved as ``repeats.json``)."""
+
+    k: int = 20  # bytes that must match before a copy starts
+    reverse_complement: bool = True  # also follow reverse-complement copies (nucleotides)
+    max_misses: int = 8  # an alignment is dropped when more of its last 16 predictions miss
+    table_bits: int = 22  # hash table of 2**table_bits (position, key) pairs: 48 MB at 22
+    weights: list[float] = field(default_factory=list)  # w_s of (R1), N_STATES values
+
+    def weight_array(self) -> np.ndarray:
+        if len(self.weights) != N_STATES:
+            raise ModelError(f"repeat expert has {len(self.weights)} weights, expected "
+                             f"{N_STATES}; fit it with `bytescope repeats fit`")
+        return np.asarray(self.weights, dtype=np.float32)
+
+
+def save_repeats(config: RepeatConfig, directory: str | Path) -> Path:
+    """Write ``repeats.json`` into a model folder, atomically."""
+    path = Path(directory) / REPEATS_NAME
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(dataclasses.asdict(config), indent=1) + "\n")
+    return path
+
+
+def load_repeats(directory: str | Path) -> RepeatConfig | None:
+    """The folder's fitted copy expert, or None when it has no ``repeats.json``."""
+    path = Path(directory) / REPEATS_NAME
+    if not path.exists():
+        return None
+    try:
+        values = json.loads(path.read_text())
+        config = RepeatConfig(**values)
+    except json.JSONDecodeError as error:
+        raise ModelError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
+    except TypeError as error:
+        raise ModelError(f"not a repeat expert config: {error}", path=path) from None
+    try:
+        config.weight_array()  # fail at load time, not mid-scoring
+    except ModelError as error:
+        raise ModelError(error.message, path=path) from None
+    return config
+
+
+# --------------------------------------------------------------------------------------------
+# the expert itself: one pass over the bytes, O(n)
+
+_MULT = np.uint64(0x100000001B3)  # FNV-1a's prime: odd, so invertible modulo 2**64
+
+
+@njit(cache=True)
+def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred, state):
+    n = len(data)
+    size = 1 << table_bits
+    keys = np.zeros(size, dtype=np.uint64)
+    ends = np.full(size, -1, dtype=np.int64)
+    mult = np.uint64(0x100000001B3)
+    inv = np.uint64(1)  # mult**-1 mod 2**64 by Newton's iteration
+    for _ in range(6):
+        inv = inv * (np.uint64(2) - mult * inv)
+    top = np.uint64(1)  # mult**(k-1)
+    for _ in range(k - 1):
+        top = top * mult
+    fwd = np.uint64(0)  # hash of data[t-k+1..t], first byte most significant
+    rev = np.uint64(0)  # hash of its reverse complement, in the same convention
+    ptr = -1
+    step = 0  # +1 forward copy, -1 reverse-complement copy
+    run = 0
+    hist = 0  # last 16 outcomes, bit set = miss
+    for t in range(n + 1):
+        # predict byte t from data[:t]
+        guess = -1
+        if ptr >= 0:
+            guess = data[ptr] if step > 0 else complement[data[ptr]]
+            misses = 0
+            h = hist
+            while h:
+                misses += h & 1
+                h >>= 1
+            pred[t] = guess
+            state[t] = ((0 if step > 0 else 1) * 32 + min(run, 31)) * 4 + min(misses, 3)
+        else:
+            pred[t] = -1
+            state[t] = 0
+        if t == n:
+            break
+        c = data[t]
+        if ptr >= 0:
+            miss = 1 if guess != c else 0
+            hist = ((hist << 1) | miss) & 0xFFFF
+            run = 0 if miss else run + 1
+            ptr += step
+            misses = 0
+            h = hist
+            while h:
+                misses += h & 1
+                h >>= 1
+            if misses > max_misses or ptr < 0:
+                ptr = -1
+        # roll both hashes to cover data[t-k+1..t]
+        cv = np.uint64(c)
+        if t >= k:
+            out = np.uint64(data[t - k])
+            fwd = (fwd - out * top) * mult + cv
+            rev = (rev - np.uint64(complement[data[t - k]])) * inv + np.uint64(complement[c]) * top
+        else:
+            fwd = fwd * mult + cv
+            rev = rev + np.uint64(complement[c]) * _pow(mult, t)
+        if t < k - 1:
+            continue
+        slot = np.int64(fwd >> np.uint64(64 - table_bits))
+        if ptr < 0:
+            j = ends[slot]
+            if j >= 0 and keys[slot] == fwd:  # data[j-k+1..j] == data[t-k+1..t]
+                ptr, step, run, hist = j + 1, 1, 0, 0
+            elif use_rc:
+                rslot = np.int64(rev >> np.uint64(64 - table_bits))
+                j = ends[rslot]
+                if j >= k and keys[rslot] == rev:  # data[j-k+1..j] == revcomp(recent k)
+                    ptr, step, run, hist = j - k, -1, 0, 0
+        keys[slot] = fwd
+        ends[slot] = t
+    return pred, state
+
+
+@njit(cache=True)
+def _pow(base, e):
+    r = np.uint64(1)
+    for _ in range(e):
+        r = r * base
+    return r
+
+
+def copy_predictions(data: np.ndarray, config: RepeatConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The expert's guess for every byte and the one just past the end.
+
+    Returns ``pred`` (int16, n + 1): ``pred[t]`` is the byte the expert predicts at ``t`` from
+    ``data[:t]``, or -1 where it has no alignment; and ``state`` (int16, n + 1): the index
+    s of its weight in (R1).
+    """
+    data = np.ascontiguousarray(data, dtype=np.uint8)
+    if not 1 <= config.k <= 64:
+        raise ModelError(f"repeat expert k must be in 1..64, got {config.k}")
+    pred = np.empty(len(data) + 1, dtype=np.int16)
+    state = np.empty(len(data) + 1, dtype=np.int16)
+    return _copy_predictions(data, COMPLEMENT, config.k, config.reverse_complement,
+                             config.max_misses, config.table_bits, pred, state)
+
+
+# --------------------------------------------------------------------------------------------
+# mixing (R1) and fitting its weights
+
+
+def mix_log_probs(logp: torch.Tensor, pred: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """log p' of (R1) for model log-probabilities ``logp`` (..., V).
+
+    ``pred`` (...) holds the expert's byte or -1, ``weight`` (...) its w_s (0 where pred is -1).
+    """
+    p = logp.exp() * (1.0 - weight).unsqueeze(-1)
+    index = pred.clamp(min=0).unsqueeze(-1)
+    p = p.scatter_add(-1, index, weight.unsqueeze(-1))
+    return p.clamp_min(torch.finfo(p.dtype).tiny).log()
+
+
+def fit_weights(p_target: np.ndarray, hit: np.ndarray, state: np.ndarray,
+                iterations: int = 60, max_weight: float = 0.9999) -> np.ndarray:
+    """The w_s maximising sum log p'(target) over positions where the expert spoke, per state.
+
+    ``p_target``: the model's probability of the actual byte; ``hit``: the expert guessed it.
+    Each state's log-likelihood is concave in w, so bisection on its derivative
+    ``sum (hit - p) / ((1 - w) p + w hit)`` finds the maximum; states never seen get 0.
+    """
+    p = np.clip(np.asarray(p_target, dtype=np.float64), 1e-12, 1.0)
+    hit = np.asarray(hit, dtype=bool)
+    state = np.asarray(state, dtype=np.int64)
+    lo = np.zeros(N_STATES)
+    hi = np.full(N_STATES, max_weight)
+    seen = np.bincount(state, minlength=N_STATES) > 0
+    for _ in range(iterations):
+        w = (lo + hi) / 2
+        ws = w[state]
+        grad = np.where(hit, (1.0 - p) / ((1.0 - ws) * p + ws), -1.0 / (1.0 - ws))
+        up = np.bincount(state, weights=grad, minlength=N_STATES) > 0
+        lo = np.where(up, w, lo)
+        hi = np.where(up, hi, w)
+    return np.where(seen, (lo + hi) / 2, 0.0)
