@@ -70,19 +70,25 @@ class Scores:
 
 @dataclass
 class CopyGuesses:
-    """The repeat expert's guess for bytes ``[0, n]`` of a record and its weight w_s of (R1):
-    ``pred[t]`` is a byte or -1 (no guess, weight 0), made from bytes ``[0, t)`` only."""
+    """The repeat expert's guess for bytes ``[0, n]`` of a record: ``pred[t]`` is a byte or -1
+    (no guess), made from bytes ``[0, t)`` only; ``state[t]`` indexes ``weights``, the w_s of
+    (R1). Three bytes per base, so a whole chromosome's guesses stay small."""
 
     pred: np.ndarray  # int16 (n + 1,)
-    weight: np.ndarray  # float32 (n + 1,)
+    state: np.ndarray  # uint8 (n + 1,)
+    weights: np.ndarray  # float32 (N_STATES,)
+
+    def weight(self, a: int, b: int) -> np.ndarray:
+        """w for bytes ``[a, b)``: 0 where there is no guess."""
+        return np.where(self.pred[a:b] >= 0, self.weights[self.state[a:b]], 0.0).astype(
+            np.float32)
 
 
 def copy_guesses(repeats: RepeatConfig, record: Record, end: int | None = None) -> CopyGuesses:
     """Run the repeat expert over bytes ``[0, end)`` of ``record`` (the whole of it by default)."""
     end = record.length if end is None else end
     pred, state = copy_predictions(record.array(0, end), repeats)
-    weight = np.where(pred >= 0, repeats.weight_array()[state], 0.0).astype(np.float32)
-    return CopyGuesses(pred, weight)
+    return CopyGuesses(pred, state, repeats.weight_array())
 
 
 def default_context(max_len: int) -> int:
@@ -164,7 +170,7 @@ def iter_scores(
             weight = torch.zeros((len(group), max_len))
             for row, (w, _, b) in enumerate(group):
                 pred[row, : b - w] = torch.from_numpy(guesses.pred[w:b].astype(np.int64))
-                weight[row, : b - w] = torch.from_numpy(guesses.weight[w:b])
+                weight[row, : b - w] = torch.from_numpy(guesses.weight(w, b))
             pred, weight = pred.to(device), weight.to(device)
             spoke = pred >= 0  # elsewhere w = 0 and (R1) is the identity: skip the work
             logp[spoke] = mix_log_probs(logp[spoke], pred[spoke], weight[spoke])

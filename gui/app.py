@@ -49,6 +49,8 @@ def open_from_args(window: MainWindow, args: argparse.Namespace) -> None:
         if missing:
             raise InputError("no such file", path=missing[0])
         window.model.set_model_spec(args.model)
+        if args.no_repeats:
+            window.actions["repeats"].setChecked(False)
         window.open_paths(files, locus=args.locus)
         if args.annotations:
             window.controller.open_annotations(list(args.annotations))

@@ -35,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "or run folder")
     p.add_argument("--entropies", metavar="X.npy|X.h5|X.bedgraph",
                    help="precomputed entropies for the first record shown (instead of a model)")
+    p.add_argument("--no-repeats", action="store_true",
+                   help="leave out the model's repeat expert (the network's entropies alone)")
     p.add_argument("--session", metavar="SESSION.json", help="open a saved session")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="render offscreen, save the window as PNG, exit")

@@ -63,7 +63,7 @@ class RepeatConfig:
     k: int = 20  # bytes that must match before a copy starts
     reverse_complement: bool = True  # also follow reverse-complement copies (nucleotides)
     max_misses: int = 8  # an alignment is dropped when more of its last 16 predictions miss
-    table_bits: int = 22  # hash table of 2**table_bits (position, key) pairs: 48 MB at 22
+    table_bits: int = 22  # hash table of 2**table_bits (key, position) pairs: 64 MB at 22
     weights: list[float] = field(default_factory=list)  # w_s of (R1), N_STATES values
 
     def weight_array(self) -> np.ndarray:
@@ -193,14 +193,14 @@ def copy_predictions(data: np.ndarray, config: RepeatConfig) -> tuple[np.ndarray
     """The expert's guess for every byte and the one just past the end.
 
     Returns ``pred`` (int16, n + 1): ``pred[t]`` is the byte the expert predicts at ``t`` from
-    ``data[:t]``, or -1 where it has no alignment; and ``state`` (int16, n + 1): the index
-    s of its weight in (R1).
+    ``data[:t]``, or -1 where it has no alignment; and ``state`` (uint8, n + 1): the index
+    s of its weight in (R1) (0 where ``pred`` is -1).
     """
     data = np.ascontiguousarray(data, dtype=np.uint8)
     if not 1 <= config.k <= 64:
         raise ModelError(f"repeat expert k must be in 1..64, got {config.k}")
     pred = np.empty(len(data) + 1, dtype=np.int16)
-    state = np.empty(len(data) + 1, dtype=np.int16)
+    state = np.empty(len(data) + 1, dtype=np.uint8)
     return _copy_predictions(data, COMPLEMENT, config.k, config.reverse_complement,
                              config.max_misses, config.table_bits, pred, state)
 

@@ -24,6 +24,22 @@ def test_screenshot_renders_the_locus_and_exits_0(qapp, capsys, genome, entropie
     assert non_blank(image) > 20
 
 
+def test_no_repeats_scores_with_the_network_alone(qapp, capsys, genome, tiny_model, tmp_path,
+                                                  isolated_cache):
+    import shutil
+
+    from engine.models.repeats import N_STATES, RepeatConfig, save_repeats
+
+    folder = shutil.copytree(tiny_model, tmp_path / "with-repeats")
+    save_repeats(RepeatConfig(k=12, weights=[0.5] * N_STATES), folder)
+    for extra, suffix in (([], ""), (["--no-repeats"], "-norepeats")):
+        code = main(["gui", str(genome), "--model", str(folder), "--screenshot",
+                     str(tmp_path / "shot.png"), "--whole", *extra])
+        assert code == 0, capsys.readouterr().err
+        cached = [p.name for p in (isolated_cache / "scores").glob("*/*")]
+        assert any(name.endswith("-norepeats") for name in cached) == bool(suffix)
+
+
 @pytest.mark.parametrize("args, message", [
     (["missing.fa", "--screenshot", "x.png"], "no such file"),
     (["{genome}", "--locus", "chrZ:1-5", "--screenshot", "{out}"], "--locus"),
