@@ -63,7 +63,7 @@ class RepeatConfig:
     k: int = 20  # bytes that must match before a copy starts
     reverse_complement: bool = True  # also follow reverse-complement copies (nucleotides)
     max_misses: int = 8  # an alignment is dropped when more of its last 16 predictions miss
-    table_bits: int = 22  # hash table of 2**table_bits (key, position) pairs: 64 MB at 22
+    table_bits: int = 22  # at most 2**table_bits (key, position) pairs: 64 MB at 22
     weights: list[float] = field(default_factory=list)  # w_s of (R1), N_STATES values
 
     def weight_array(self) -> np.ndarray:
@@ -201,8 +201,10 @@ def copy_predictions(data: np.ndarray, config: RepeatConfig) -> tuple[np.ndarray
         raise ModelError(f"repeat expert k must be in 1..64, got {config.k}")
     pred = np.empty(len(data) + 1, dtype=np.int16)
     state = np.empty(len(data) + 1, dtype=np.uint8)
+    # at most half full, at most 2**table_bits: a protein's table is a few kB, not 64 MB
+    bits = min(config.table_bits, max(8, len(data).bit_length() + 1))
     return _copy_predictions(data, COMPLEMENT, config.k, config.reverse_complement,
-                             config.max_misses, config.table_bits, pred, state)
+                             config.max_misses, bits, pred, state)
 
 
 # --------------------------------------------------------------------------------------------
