@@ -258,7 +258,8 @@ class Controller(QObject):
             on_progress=self._on_scores_progress,
             on_error=self._on_scores_failed,
             on_cancelled=self._on_scores_cancelled,
-            label=f"Scoring {record.id} ({Path(source).name})",
+            label=f"Scoring {record.id} ({Path(source).name}"
+                  f"{'' if model.repeats or model.entropy_file else ', no repeat expert'})",
         )
 
     def _on_scores_partial(self, buffer: ScoreBuffer) -> None:

@@ -75,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
                               use_cache=not args.no_cache, context=args.context,
                               batch_size=args.batch_size, repeats=not args.no_repeats)
         seconds = time.perf_counter() - t0
-    if args.out is not None:
-        write_scores(args.out, scores, str(folder))
-    n = len(scores)
     repeats = getattr(model, "repeats", None) is not None and not args.no_repeats
+    if args.out is not None:
+        write_scores(args.out, scores, str(folder), repeats=repeats)
+    n = len(scores)
     if args.json:
         print(json.dumps({"bits_per_byte": scores.bits_per_byte, "n": n, "model": str(folder),
                           "repeats": repeats, "seconds": seconds}))
@@ -92,9 +92,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_scores(path: Path, scores, model: str) -> None:
+def write_scores(path: Path, scores, model: str, repeats: bool = False) -> None:
     """Write atomically: .npy entropies, .bedgraph entropies, .h5 both (``entropies``,
-    ``surprisal``; what ``bytescope patch --entropies`` reads)."""
+    ``surprisal``; what ``bytescope patch --entropies`` reads; ``repeats`` says whether the
+    model's repeat expert was mixed in)."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
         with atomic_open(path, "wb") as out:
@@ -107,7 +108,7 @@ def write_scores(path: Path, scores, model: str) -> None:
 
         with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
             h5.attrs.update(record_id=scores.record_id, start=scores.start, end=scores.end,
-                            model=model, units="nats",
+                            model=model, repeats=repeats, units="nats",
                             alignment="entropy[t]: about byte t+1 after bytes 0..t; "
                             "surprisal[t]: -ln p(byte t)")
             h5.create_dataset("entropies", data=scores.entropy)  # what `patch` reads

@@ -55,6 +55,7 @@ def test_score_prints_bits_per_byte_and_writes_what_it_measured(capsys, tmp_path
     assert summary["n"] == 2000 and summary["repeats"] is False
     with h5py.File(out) as h5:
         assert h5.attrs["start"] == 100 and len(h5["entropies"]) == 2000
+        assert not h5.attrs["repeats"]  # this model has no expert
         surprisal = h5["surprisal"][()]
     assert summary["bits_per_byte"] == pytest.approx(surprisal.mean() / math.log(2), rel=1e-6)
 
@@ -70,6 +71,10 @@ def test_fit_repeats_writes_an_expert_that_score_then_uses(capsys, tmp_path, mod
     without = run_json(capsys, "score", str(fasta), "--model", str(model_dir), "--json",
                        "--no-repeats")
     assert with_expert["repeats"] is True and without["repeats"] is False
+    out = tmp_path / "mixed.h5"
+    assert main(["score", str(fasta), "--model", str(model_dir), "--out", str(out)]) == 0
+    with h5py.File(out) as h5:
+        assert h5.attrs["repeats"]
     assert with_expert["bits_per_byte"] < without["bits_per_byte"] - 2.0
     assert main(["score", str(fasta), "--model", str(model_dir)]) == 0
     assert "+ repeat expert" in capsys.readouterr().out
