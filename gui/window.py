@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import BytescopeError, InputError
+from engine.models.repeats import load_kernel
 from engine.resources import RESOURCES, sample_path
 
 from .controller import Controller
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, model: Workbench | None = None,
                  persist: bool = True) -> None:
         super().__init__()
+        load_kernel()  # not later, in a scoring worker, where loading it would stall this thread
         self.model = model if model is not None else Workbench()
         self.controller = Controller(self.model, self)
         self.settings = settings if settings is not None else QSettings("bytescope", "bytescope")

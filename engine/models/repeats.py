@@ -106,7 +106,7 @@ def load_repeats(directory: str | Path) -> RepeatConfig | None:
 _MULT = np.uint64(0x100000001B3)  # FNV-1a's prime: odd, so invertible modulo 2**64
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # runs in scoring workers: the GUI thread keeps the GIL meanwhile
 def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred, state):
     n = len(data)
     size = 1 << table_bits
@@ -181,7 +181,7 @@ def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred,
     return pred, state
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pow(base, e):
     r = np.uint64(1)
     for _ in range(e):
@@ -205,6 +205,15 @@ def copy_predictions(data: np.ndarray, config: RepeatConfig) -> tuple[np.ndarray
     bits = min(config.table_bits, max(8, len(data).bit_length() + 1))
     return _copy_predictions(data, COMPLEMENT, config.k, config.reverse_complement,
                              config.max_misses, bits, pred, state)
+
+
+def load_kernel() -> None:
+    """Load the compiled expert now (about 0.15 s from numba's cache, holding the GIL).
+
+    The window calls this at start-up, so the first scoring job does not stall the event loop
+    while a worker thread loads it.
+    """
+    copy_predictions(np.zeros(1, dtype=np.uint8), RepeatConfig())
 
 
 # --------------------------------------------------------------------------------------------
