@@ -87,7 +87,7 @@ class CopyGuesses:
 def copy_guesses(repeats: RepeatConfig, record: Record, end: int | None = None) -> CopyGuesses:
     """Run the repeat expert over bytes ``[0, end)`` of ``record`` (the whole of it by default)."""
     end = record.length if end is None else end
-    pred, state = copy_predictions(record.array(0, end), repeats)
+    pred, state = copy_predictions(record.array(0, end), repeats, record.length)
     return CopyGuesses(pred, state, repeats.weight_array())
 
 

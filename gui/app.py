@@ -49,11 +49,11 @@ def open_from_args(window: MainWindow, args: argparse.Namespace) -> None:
         if missing:
             raise InputError("no such file", path=missing[0])
         window.model.set_model_spec(args.model)
-        if args.no_repeats:
-            window.actions["repeats"].setChecked(False)
         window.open_paths(files, locus=args.locus)
         if args.annotations:
             window.controller.open_annotations(list(args.annotations))
+    if args.no_repeats:  # after a session too: the command line has the last word
+        window.actions["repeats"].setChecked(False)
     if args.entropies:
         window.controller.load_entropies(args.entropies)
 

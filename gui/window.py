@@ -201,8 +201,9 @@ class MainWindow(QMainWindow):
         model.addAction(self._action("repeats", "Use the &Repeat Expert", self.model.set_repeats,
                                      checkable=True, checked=self.model.repeats))
         self.actions["repeats"].setToolTip(
-            "Mix the model's repeat expert (earlier copies and reverse complements of the last "
-            "20 bases) into its entropies, when the model has one (bytescope fit-repeats)")
+            "Mix the model's repeat expert into its entropies, when the model has one "
+            "(bytescope fit-repeats): it follows earlier copies (and, for DNA, reverse "
+            "complements) of the last few bases, however far back in the record")
         model.addAction(self._action("cancel_scoring", "C&ancel Scoring",
                                      partial(self.controller.runner.cancel, "scores")))
         model.addSeparator()

@@ -62,14 +62,14 @@ class RepeatConfig:
 
     k: int = 20  # bytes that must match before a copy starts
     reverse_complement: bool = True  # also follow reverse-complement copies (nucleotides)
-    max_misses: int = 8  # an alignment is dropped when more of its last 16 predictions miss
-    table_bits: int = 22  # at most 2**table_bits (key, position) pairs: 64 MB at 22
+    max_misses: int = 12  # an alignment is dropped when more of its last 16 predictions miss
+    table_bits: int = 24  # at most 2**table_bits slots (see table_bits_for)
     weights: list[float] = field(default_factory=list)  # w_s of (R1), N_STATES values
 
     def weight_array(self) -> np.ndarray:
         if len(self.weights) != N_STATES:
             raise ModelError(f"repeat expert has {len(self.weights)} weights, expected "
-                             f"{N_STATES}; fit it with `bytescope repeats fit`")
+                             f"{N_STATES}; fit it with `bytescope fit-repeats`")
         return np.asarray(self.weights, dtype=np.float32)
 
 
@@ -103,16 +103,22 @@ def load_repeats(directory: str | Path) -> RepeatConfig | None:
 # --------------------------------------------------------------------------------------------
 # the expert itself: one pass over the bytes, O(n)
 
-_MULT = np.uint64(0x100000001B3)  # FNV-1a's prime: odd, so invertible modulo 2**64
+@njit(cache=True, nogil=True)
+def _mix(z):
+    """SplitMix64's finaliser: spreads a polynomial hash's bits before they pick a slot."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True)  # runs in scoring workers: the GUI thread keeps the GIL meanwhile
 def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred, state):
     n = len(data)
     size = 1 << table_bits
-    keys = np.zeros(size, dtype=np.uint64)
-    ends = np.full(size, -1, dtype=np.int64)
-    mult = np.uint64(0x100000001B3)
+    shift = np.uint64(64 - table_bits)
+    checks = np.zeros(size, dtype=np.uint32)  # low 32 bits of the mixed hash in each slot
+    ends = np.full(size, -1, dtype=np.int32)  # where that k-mer last ended
+    mult = np.uint64(0x100000001B3)  # FNV-1a's prime: odd, so invertible modulo 2**64
     inv = np.uint64(1)  # mult**-1 mod 2**64 by Newton's iteration
     for _ in range(6):
         inv = inv * (np.uint64(2) - mult * inv)
@@ -166,17 +172,20 @@ def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred,
             rev = rev + np.uint64(complement[c]) * _pow(mult, t)
         if t < k - 1:
             continue
-        slot = np.int64(fwd >> np.uint64(64 - table_bits))
+        hf = _mix(fwd)
+        slot = np.int64(hf >> shift)
+        check = np.uint32(hf & np.uint64(0xFFFFFFFF))
         if ptr < 0:
             j = ends[slot]
-            if j >= 0 and keys[slot] == fwd:  # data[j-k+1..j] == data[t-k+1..t]
+            if j >= 0 and checks[slot] == check:  # data[j-k+1..j] == data[t-k+1..t]
                 ptr, step, run, hist = j + 1, 1, 0, 0
             elif use_rc:
-                rslot = np.int64(rev >> np.uint64(64 - table_bits))
+                hr = _mix(rev)
+                rslot = np.int64(hr >> shift)
                 j = ends[rslot]
-                if j >= k and keys[rslot] == rev:  # data[j-k+1..j] == revcomp(recent k)
-                    ptr, step, run, hist = j - k, -1, 0, 0
-        keys[slot] = fwd
+                if j >= k and checks[rslot] == np.uint32(hr & np.uint64(0xFFFFFFFF)):
+                    ptr, step, run, hist = j - k, -1, 0, 0  # data[j-k+1..j] == revcomp(recent k)
+        checks[slot] = check
         ends[slot] = t
     return pred, state
 
@@ -189,22 +198,32 @@ def _pow(base, e):
     return r
 
 
-def copy_predictions(data: np.ndarray, config: RepeatConfig) -> tuple[np.ndarray, np.ndarray]:
+def table_bits_for(length: int, config: RepeatConfig) -> int:
+    """Slots for a record of ``length`` bytes: at most a quarter full, at most
+    2**config.table_bits (8 bytes each: 128 MB at 24)."""
+    return min(config.table_bits, max(8, int(length).bit_length() + 2))
+
+
+def copy_predictions(data: np.ndarray, config: RepeatConfig,
+                     record_length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The expert's guess for every byte and the one just past the end.
 
     Returns ``pred`` (int16, n + 1): ``pred[t]`` is the byte the expert predicts at ``t`` from
     ``data[:t]``, or -1 where it has no alignment; and ``state`` (uint8, n + 1): the index
-    s of its weight in (R1) (0 where ``pred`` is -1).
+    s of its weight in (R1) (0 where ``pred`` is -1). ``data`` may be the start of a longer
+    record: give its ``record_length``, which sizes the hash table, so the guesses equal those
+    of a pass over the whole record.
     """
     data = np.ascontiguousarray(data, dtype=np.uint8)
     if not 1 <= config.k <= 64:
         raise ModelError(f"repeat expert k must be in 1..64, got {config.k}")
+    length = len(data) if record_length is None else record_length
+    if length >= 2**31 - 1:
+        raise ModelError(f"the repeat expert handles records below 2 GiB, not {length:,} bytes")
     pred = np.empty(len(data) + 1, dtype=np.int16)
     state = np.empty(len(data) + 1, dtype=np.uint8)
-    # at most half full, at most 2**table_bits: a protein's table is a few kB, not 64 MB
-    bits = min(config.table_bits, max(8, len(data).bit_length() + 1))
     return _copy_predictions(data, COMPLEMENT, config.k, config.reverse_complement,
-                             config.max_misses, bits, pred, state)
+                             config.max_misses, table_bits_for(length, config), pred, state)
 
 
 def load_kernel() -> None:
@@ -221,14 +240,15 @@ def load_kernel() -> None:
 
 
 def mix_log_probs(logp: torch.Tensor, pred: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """log p' of (R1) for model log-probabilities ``logp`` (..., V).
+    """log p' of (R1) for model log-probabilities ``logp`` (..., V), in log space throughout.
 
-    ``pred`` (...) holds the expert's byte or -1, ``weight`` (...) its w_s (0 where pred is -1).
+    ``pred`` (...) holds the expert's byte or -1, ``weight`` (...) its w_s (0 where pred is -1):
+    ``log p'(v) = log(1 - w) + log p(v)``, and at v̂ ``logaddexp`` of that and ``log w``.
     """
-    p = logp.exp() * (1.0 - weight).unsqueeze(-1)
+    out = logp + torch.log1p(-weight).unsqueeze(-1)
     index = pred.clamp(min=0).unsqueeze(-1)
-    p = p.scatter_add(-1, index, weight.unsqueeze(-1))
-    return p.clamp_min(torch.finfo(p.dtype).tiny).log()
+    at_guess = torch.logaddexp(out.gather(-1, index), weight.log().unsqueeze(-1))
+    return out.scatter(-1, index, at_guess)
 
 
 def fit_weights(p_target: np.ndarray, hit: np.ndarray, state: np.ndarray,

@@ -63,7 +63,7 @@ def fit_repeat_expert(
         scores = score(model, record, 0, cut, batch_size=batch_size, repeats=False,
                        progress=report, cancel=cancel)
         data = record.array(0, cut)
-        pred, state = copy_predictions(data, config)
+        pred, state = copy_predictions(data, config, record.length)  # as scoring sizes it
         pred, state = pred[:cut], state[:cut]
         spoke = pred >= 0
         surprisal = scores.surprisal.astype(np.float64)

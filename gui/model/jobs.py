@@ -140,18 +140,20 @@ class Focus:
 
 
 class ModelCache:
-    """Loaded models by folder, shared by scoring jobs (forward passes keep no state)."""
+    """Loaded models by folder and content hash, shared by scoring jobs (forward passes keep no
+    state): a folder whose weights or repeat expert changed on disk is loaded afresh."""
 
     def __init__(self) -> None:
-        self._models: dict[str, Any] = {}
+        self._models: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, folder: Path):
+    def get(self, folder: Path, content_hash: str = ""):
         from engine.models import load_model
 
-        key = str(Path(folder).resolve())
+        key = (str(Path(folder).resolve()), content_hash)
         with self._lock:
             if key not in self._models:
+                self._models = {k: m for k, m in self._models.items() if k[0] != key[0]}
                 self._models[key] = load_model(folder)
             return self._models[key]
 
@@ -226,13 +228,14 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
             f"no bundled model for {record.alphabet} records ({error.message.split(';')[0]}). "
             "Choose one (Model ▸ Choose Model Folder…) or load entropies (File ▸ Load "
             "Entropies…); byte modes (static, space) patch without them."))
-    cache = ScoreCache(content_hash(request.path), model_hash(folder), repeats=request.repeats)
+    mhash = model_hash(folder)
+    cache = ScoreCache(content_hash(request.path), mhash, repeats=request.repeats)
     buffer = ScoreBuffer(record.id, record.length, source=str(folder))
     whole = cache.load(record.id)
     if whole is not None and len(whole) == record.length:
         buffer.write(0, entropy=whole.entropy, surprisal=whole.surprisal)
         return ScoreOutcome(buffer, "cached")
-    model = request.models.get(folder)
+    model = request.models.get(folder, mhash)
     reporter.partial(buffer)
     context = default_context(model.max_len)  # iter_scores' default: blocks align to its step
     expert = getattr(model, "repeats", None) if request.repeats else None

@@ -137,6 +137,8 @@ class SessionState:
                 str(state.record["path"]), str(state.record["id"])
             if not all(isinstance(f, str) for f in [*state.files, *state.annotations]):
                 raise TypeError("file names must be strings")
+            if not isinstance(state.repeats, bool):
+                raise TypeError(f"'repeats' must be true or false, not {state.repeats!r}")
         except (TypeError, KeyError) as error:
             raise FormatError(f"malformed session: {error}", path=path) from None
         return state

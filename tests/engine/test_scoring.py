@@ -152,7 +152,7 @@ def test_repeat_expert_mixes_its_guess_into_entropy_and_surprisal():
     full = copy_guesses(model.repeats, record_of(data)).pred  # bytes 0..n (n: one past)
     guess = full[: len(data)]
     hit = guess == np.frombuffer(data, np.uint8)
-    assert hit.sum() > 150 and (guess[:160] == -1).all()
+    assert hit.sum() > 130 and (guess[:160] == -1).all()
     p = np.exp(-plain.surprisal.astype(np.float64))
     expected = np.where(guess >= 0, -np.log(0.1 * p + 0.9 * hit), plain.surprisal)  # (R1)
     assert np.allclose(mixed.surprisal, expected, atol=1e-4)
@@ -172,6 +172,16 @@ def test_chunked_scores_equal_unchunked_with_a_repeat_expert():
     b = score(whole, record_of(data))
     assert np.allclose(a.entropy, b.entropy, atol=1e-5)
     assert np.allclose(a.surprisal, b.surprisal, atol=1e-5)
+
+
+def test_a_short_region_sees_the_guesses_of_the_whole_record():
+    # the hash table is sized by the record, not by the bytes before the region's end
+    model = with_expert(tiny(max_len=32))
+    rec = record_of(repeated_bytes(seed=13) + random_bytes(2000, seed=14))
+    whole = score(model, rec, context=8)
+    part = score(model, rec, 0, 300, context=8)
+    assert np.allclose(part.entropy, whole.entropy[:300], atol=1e-6)
+    assert np.allclose(part.surprisal, whole.surprisal[:300], atol=1e-6)
 
 
 def test_region_with_a_repeat_expert_equals_the_slice_and_reuses_given_guesses():

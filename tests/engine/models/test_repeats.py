@@ -156,3 +156,19 @@ def test_config_round_trips_through_json(tmp_path):
     path = save_repeats(config, tmp_path)
     assert json.loads(path.read_text())["k"] == 24
     assert load_repeats(tmp_path) == config
+
+
+def test_guesses_over_a_prefix_equal_the_whole_records_when_told_its_length():
+    x = random_dna(3000, seed=7)
+    data = np.concatenate([x[:800], x[:900], random_dna(20_000, seed=8), x])
+    whole, whole_state = copy_predictions(data, RepeatConfig(k=12))
+    part, part_state = copy_predictions(data[:2000], RepeatConfig(k=12), len(data))
+    assert (part == whole[:2001]).all() and (part_state == whole_state[:2001]).all()
+    assert (part[812:1600] >= 0).all()  # the copy inside the prefix is followed
+
+
+def test_mixing_keeps_very_small_probabilities_exact():
+    logp = torch.log_softmax(torch.tensor([[0.0, -120.0, -5.0, 3.0]], dtype=torch.float32), -1)
+    mixed = mix_log_probs(logp, torch.tensor([3]), torch.tensor([0.75]))
+    expected = logp[0, 1].item() + np.log(0.25)  # about -123: below float32's exp range
+    assert mixed[0, 1].item() == pytest.approx(expected, rel=1e-6)

@@ -81,6 +81,29 @@ def test_block_scoring_with_a_repeat_expert_equals_one_pass_and_is_cached_apart(
     np.testing.assert_allclose(off.buffer.values("surprisal"), plain.surprisal, atol=1e-5)
 
 
+def test_a_refitted_repeat_expert_is_picked_up_without_restarting(tmp_path, tiny_model):
+    import shutil
+
+    from engine.models.repeats import N_STATES, RepeatConfig, save_repeats
+
+    folder = Path(shutil.copytree(tiny_model, tmp_path / "refit"))
+    save_repeats(RepeatConfig(k=12, weights=[0.9] * N_STATES), folder)
+    x = lambda_bases(1000)
+    path = tmp_path / "repeats.fa"
+    path.write_text(f">rep\n{x}{x}\n")
+    models = jobs.ModelCache()
+    with open_sequences(path) as sf:
+        rec = sf[0]
+        first = score_record(ScoreRequest(str(path), rec, str(folder), models=models), Reporter())
+        save_repeats(RepeatConfig(k=12, weights=[0.0] * N_STATES), folder)  # the expert muted
+        second = score_record(ScoreRequest(str(path), rec, str(folder), models=models),
+                              Reporter())
+        plain = score(load_model(folder), rec, repeats=False)
+    assert first.buffer.values("surprisal")[1100:].mean() < 0.2
+    assert second.status == "scored"
+    np.testing.assert_allclose(second.buffer.values("surprisal"), plain.surprisal, atol=1e-5)
+
+
 def test_a_scored_record_comes_back_from_the_cache(genome, record, tiny_model):
     request = ScoreRequest(str(genome), record, str(tiny_model))
     first = score_record(request, Reporter())

@@ -89,6 +89,17 @@ def test_turning_the_repeat_expert_off_rescores_and_is_saved(bench, tmp_path):
     assert SessionState.load(path).repeats is False
 
 
+def test_a_session_whose_repeats_flag_is_not_a_boolean_is_refused(bench, tmp_path):
+    path = tmp_path / "s.json"
+    bench.session_state().save(path)
+    data = json.loads(path.read_text())
+    data["repeats"] = "false"
+    path.write_text(json.dumps(data))
+    with pytest.raises(FormatError, match="'repeats' must be true or false") as info:
+        SessionState.load(path)
+    assert str(path) in str(info.value)
+
+
 def test_a_broken_session_file_names_its_line(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text('{\n "version": 1,\n "files": [\n')
