@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "info",
         help="list the records of sequence files (id, length, alphabet, GC%%, N, features)",
-        description="For each record: id, length, alphabet, GC%% (DNA/RNA), N count and "
+        description="For each record: id, length, alphabet, GC% (DNA/RNA), N count and "
         "feature count. With no FILE, describes the bundled lambda phage sample.",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="FASTA/FASTQ/GFF3/BED/GenBank/EMBL/"

@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="The repeat expert predicts the next byte from an earlier copy (or, for "
         "nucleotides, reverse complement) of the last K bytes anywhere before in the record; "
         "its guesses are mixed into the model's distribution with weights fitted here, on the "
-        "first 90%% of every record (the held-out 10%% is never read). Writes MODEL/repeats.json, "
+        "first 90% of every record (the held-out 10% is never read). Writes MODEL/repeats.json, "
         "which `score`, `patch` and the window then use; --no-repeats leaves it out.",
     )
     p.add_argument("model", metavar="MODEL",

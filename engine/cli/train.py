@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train a byte model (Hyena, attention, or the patch-level hyena-blt) on files",
-        description="Train on the first 90%% of every record, evaluate on the last 10%%. "
+        description="Train on the first 90% of every record, evaluate on the last 10%. "
         "Runs under torchrun too: torchrun --nproc_per_node=N -m engine.train FILE... --out DIR",
     )
     p.add_argument("files", nargs="*", metavar="FILE")
