@@ -72,6 +72,17 @@ def wait_ready(qtbot, win, whole: bool = False, timeout: int = 20_000) -> None:
     qtbot.waitUntil(lambda: win.controller.view_ready(whole), timeout=timeout)
 
 
+@pytest.fixture
+def with_entropies(qtbot, window, genome, entropies_npy):
+    """The small genome open, its entropies from a file: deterministic and model-free."""
+    window.open_paths([str(genome)])
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    window.open_paths([str(entropies_npy)])
+    qtbot.waitUntil(lambda: window.model.score_status.state == "file")
+    wait_ready(qtbot, window)
+    return window
+
+
 @pytest.fixture(autouse=True)
 def no_threads_left(request):
     """Every test ends with every worker pool idle (napari's dangling-thread check)."""

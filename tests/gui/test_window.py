@@ -22,17 +22,6 @@ def no_bundled_models(tmp_path, monkeypatch):
     monkeypatch.setattr("engine.models.defaults.MODELS", tmp_path / "no_models")
 
 
-@pytest.fixture
-def with_entropies(qtbot, window, genome, entropies_npy):
-    """The small genome open, its entropies from a file: deterministic and model-free."""
-    window.open_paths([str(genome)])
-    qtbot.waitUntil(lambda: window.model.record is not None)
-    window.open_paths([str(entropies_npy)])
-    qtbot.waitUntil(lambda: window.model.score_status.state == "file")
-    wait_ready(qtbot, window)
-    return window
-
-
 def non_blank(image: QImage) -> int:
     """How many distinct colours a sample of the image holds."""
     colours = {image.pixel(x, y) for x in range(0, image.width(), 7)

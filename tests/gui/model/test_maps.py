@@ -3,9 +3,6 @@ selections kept valid, routing for the track, events only on change."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -22,7 +19,6 @@ from gui.model.maps import (
     map_view,
     normalise,
 )
-from tests.conftest import REPO
 
 START, END = 100, 112  # 12 bytes in patches [100, 103), [103, 108), [108, 112)
 STARTS = np.array([100, 103, 108])
@@ -50,13 +46,6 @@ def window() -> InspectedWindow:
     }
     inspection = Inspection("chrT", START, END, "run", STARTS, ENDS, maps)
     return InspectedWindow(inspection, segment_len=2)
-
-
-def test_the_model_state_imports_no_qt():
-    code = ("import sys, gui.model.maps; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph')]; "
-            "assert not bad, bad")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 def test_a_map_is_the_engines_slice_in_its_own_row_column_order(window):

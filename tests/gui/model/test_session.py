@@ -27,7 +27,8 @@ def bench(genome):
 
 
 def test_the_model_imports_no_qt():
-    code = ("import sys, gui.model, gui.model.jobs, gui.model.session; "
+    code = ("import sys, gui.model, gui.model.jobs, gui.model.maps, gui.model.session, "
+            "gui.model.training; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

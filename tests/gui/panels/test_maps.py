@@ -20,19 +20,14 @@ from engine.io import open_sequences
 from engine.models import build_model, model_config, save_model
 from gui.model.locus import Locus
 from gui.model.maps import use_worker_threads
-from tests.gui.conftest import wait_ready
 
 START, END = 1000, 1400  # inside the run's 512-byte window; CDS beta, then the tRNA
 
 
 @pytest.fixture
-def window_with_genome(qtbot, window, genome, entropies_npy):
+def window_with_genome(qtbot, with_entropies):
     """The window with the small genome open (entropies from a file) and the Maps dock up."""
-    window.open_paths([str(genome)])
-    qtbot.waitUntil(lambda: window.model.record is not None)
-    window.open_paths([str(entropies_npy)])
-    qtbot.waitUntil(lambda: window.model.score_status.state == "file")
-    wait_ready(qtbot, window)
+    window = with_entropies
     window.docks["Maps"].raise_()
     qtbot.waitUntil(window.maps.isVisible)
     return window
