@@ -228,18 +228,18 @@ def score(
 class ScoreCache:
     """Whole-record scores in HDF5, one file per (file content hash, model hash, record).
 
-    Layout: ``<cache>/scores/<file hash>/<model hash>[-ctx<C>][-norepeats]/<record key>.h5``
-    with float32 datasets ``entropy`` and ``surprisal`` and the record id in the attributes.
-    Scores made with a non-default ``context`` or without the repeat expert are kept apart:
-    they are different numbers.
+    Layout: ``<cache>/scores/<file hash>/<model hash>[-ctx<C>]/<record key>.h5`` with float32
+    datasets ``entropy`` and ``surprisal`` and the record id in the attributes. Scores made
+    with a non-default ``context`` are kept apart (``-ctx<C>``): they are different numbers.
+    So are scores without a model's repeat expert: their model hash leaves it out
+    (``model_hash(folder, repeats=False)``).
     """
 
     def __init__(
         self, file_hash: str, model_hash: str, root: Path | None = None,
-        context: int | None = None, repeats: bool = True,
+        context: int | None = None,
     ) -> None:
         key = model_hash if context is None else f"{model_hash}-ctx{context}"
-        key += "" if repeats else "-norepeats"
         self.folder = (root or cache_dir("scores")) / file_hash / key
 
     def _path(self, record_id: str) -> Path:
@@ -304,8 +304,9 @@ def score_region(
     start, end = check_range(record.id, record.length, start, end)
     if not use_cache:
         return score(model, record, start, end, **kwargs)
-    cache = ScoreCache(content_hash(sf_path), model_hash(model_dir),
-                       context=kwargs.get("context"), repeats=kwargs.get("repeats", True))
+    cache = ScoreCache(content_hash(sf_path),
+                       model_hash(model_dir, repeats=kwargs.get("repeats", True)),
+                       context=kwargs.get("context"))
     whole = cache.load(record.id)
     if whole is not None and len(whole) == record.length:
         return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])

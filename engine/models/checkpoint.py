@@ -137,14 +137,15 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Mo
     return model.to(device).eval()
 
 
-def model_hash(path: str | Path) -> str:
+def model_hash(path: str | Path, *, repeats: bool = True) -> str:
     """BLAKE2b-128 of a model folder's config, weights and repeat expert: a key for cached
-    scores."""
+    scores. ``repeats=False`` leaves the expert out, as scoring with ``repeats=False`` does, so
+    a model without one has a single key either way."""
     directory = Path(path)
     directory = directory.parent if directory.suffix == ".safetensors" else directory
     digest = hashlib.blake2b(digest_size=16)
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         digest.update((directory / name).read_bytes())
-    if (directory / REPEATS_NAME).exists():
+    if repeats and (directory / REPEATS_NAME).exists():
         digest.update((directory / REPEATS_NAME).read_bytes())
     return digest.hexdigest()

@@ -125,7 +125,18 @@ def test_cache_returns_what_a_fresh_score_gives_and_keys_by_model_and_context(tm
     assert np.array_equal(stored.surprisal, fresh.surprisal)
     assert ScoreCache("filehash", "modelB", root=tmp_path).load("r") is None
     assert ScoreCache("filehash", "modelA", root=tmp_path, context=8).load("r") is None
-    assert ScoreCache("filehash", "modelA", root=tmp_path, repeats=False).load("r") is None
+
+
+def test_scores_without_the_repeat_expert_have_their_own_model_hash(tmp_path):
+    from engine.models import model_hash, save_model
+    from engine.models.repeats import save_repeats
+
+    folder = save_model(tiny(), tmp_path / "m")
+    network = model_hash(folder)
+    assert model_hash(folder, repeats=False) == network  # no expert: one key either way
+    save_repeats(RepeatConfig(k=8, weights=[0.5] * N_STATES), folder)
+    assert model_hash(folder, repeats=False) == network
+    assert model_hash(folder) != network
 
 
 # --------------------------------------------------------------------------------------------

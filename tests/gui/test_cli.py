@@ -32,12 +32,14 @@ def test_no_repeats_scores_with_the_network_alone(qapp, capsys, genome, tiny_mod
 
     folder = shutil.copytree(tiny_model, tmp_path / "with-repeats")
     save_repeats(RepeatConfig(k=12, weights=[0.5] * N_STATES), folder)
-    for extra, suffix in (([], ""), (["--no-repeats"], "-norepeats")):
+    from engine.models import model_hash
+
+    mixed, network = model_hash(folder), model_hash(folder, repeats=False)
+    for extra, expected in (([], {mixed}), (["--no-repeats"], {mixed, network})):
         code = main(["gui", str(genome), "--model", str(folder), "--screenshot",
                      str(tmp_path / "shot.png"), "--whole", *extra])
         assert code == 0, capsys.readouterr().err
-        cached = [p.name for p in (isolated_cache / "scores").glob("*/*")]
-        assert any(name.endswith("-norepeats") for name in cached) == bool(suffix)
+        assert {p.name for p in (isolated_cache / "scores").glob("*/*")} == expected
 
 
 @pytest.mark.parametrize("args, message", [
