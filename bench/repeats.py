@@ -25,7 +25,12 @@ import torch
 from engine.io import open_sequences
 from engine.models import load_model
 from engine.models.defaults import resolve_model_path
-from engine.models.repeats import RepeatConfig, copy_predictions, fit_weights
+from engine.models.repeats import (
+    RepeatConfig,
+    copy_predictions,
+    fit_weights,
+    mixture_surprisal,
+)
 from engine.scoring import score
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -92,8 +97,7 @@ def development_grid(model, paths: list[Path], grid: list[tuple[int, int, bool]]
                         np.concatenate(fit_state))
         total = 0.0
         for p, hit, spoke, state in runs:
-            ws = np.where(spoke, w[state], 0.0)
-            total -= np.log((1 - ws) * p + ws * hit).sum()
+            total += mixture_surprisal(p, hit, np.where(spoke, w[state], 0.0)).sum()
         print(f"{k:>3} {misses:>7} {'both' if both else 'forward':>8} "
               f"{total / n_dev / math.log(2):>10.4f}")
 

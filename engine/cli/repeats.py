@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from contextlib import ExitStack
 
 from engine.errors import InputError
 from engine.io import open_sequences
@@ -56,23 +57,17 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(folder)
     config = RepeatConfig(k=args.k, max_misses=args.max_misses,
                           reverse_complement=not args.no_reverse_complement)
-    t0 = time.perf_counter()
-    records = []
-    files = []
-    for path in args.files:
-        sf = open_sequences(path, max_bytes=args.max_bytes)
-        files.append(sf)
-        records.extend(sf)
-    try:
-        def progress(done: int, total: int) -> None:
-            if sys.stderr.isatty():
-                print(f"\rscoring the training part: {done:,} / {total:,} bytes", end="",
-                      file=sys.stderr, flush=True)
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\rscoring the training part: {done:,} / {total:,} bytes", end="",
+                  file=sys.stderr, flush=True)
 
+    t0 = time.perf_counter()
+    with ExitStack() as files:
+        opened = [files.enter_context(open_sequences(path, max_bytes=args.max_bytes))
+                  for path in args.files]
+        records = [record for sf in opened for record in sf]
         fit = fit_repeat_expert(model, records, config, progress=progress)
-    finally:
-        for sf in files:
-            sf.close()
     if sys.stderr.isatty():
         print(file=sys.stderr)
     path = save_repeats(fit.config, folder)

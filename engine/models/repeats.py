@@ -251,6 +251,11 @@ def mix_log_probs(logp: torch.Tensor, pred: torch.Tensor, weight: torch.Tensor) 
     return out.scatter(-1, index, at_guess)
 
 
+def mixture_surprisal(p_target: np.ndarray, hit: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """-ln p'(actual byte) of (R1) from the model's p of it and whether the expert guessed it."""
+    return -np.log((1.0 - weight) * p_target + weight * hit)
+
+
 def fit_weights(p_target: np.ndarray, hit: np.ndarray, state: np.ndarray,
                 iterations: int = 60, max_weight: float = 0.9999) -> np.ndarray:
     """The w_s maximising sum log p'(target) over positions where the expert spoke, per state.

@@ -18,7 +18,7 @@ import numpy as np
 from torch import nn
 
 from engine.io.records import Record
-from engine.models.repeats import RepeatConfig, copy_predictions, fit_weights
+from engine.models.repeats import RepeatConfig, copy_predictions, fit_weights, mixture_surprisal
 from engine.scoring import score
 
 
@@ -80,8 +80,7 @@ def fit_repeat_expert(
     config.weights = [float(w) for w in weights]
     n = sum(len(s) for s in all_parts)
     total_model = float(sum(s.sum() for s in all_parts))
-    w = weights[state]
-    mixed = -np.log((1 - w) * p + w * hit)  # (R1) where the expert spoke; elsewhere unchanged
+    mixed = mixture_surprisal(p, hit, weights[state])  # where it spoke; elsewhere unchanged
     total_mixed = total_model - float(sur.sum()) + float(mixed.sum())
     per_bit = math.log(2) * max(n, 1)
     return RepeatFit(config, n, len(sur), int(hit.sum()), total_model / per_bit,
