@@ -228,13 +228,15 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
             f"no bundled model for {record.alphabet} records ({error.message.split(';')[0]}). "
             "Choose one (Model ▸ Choose Model Folder…) or load entropies (File ▸ Load "
             "Entropies…); byte modes (static, space) patch without them."))
-    cache = ScoreCache(content_hash(request.path), model_hash(folder, repeats=request.repeats))
+    mhash = model_hash(folder)  # config, weights and expert: a refitted model is reloaded
+    network = mhash if request.repeats else model_hash(folder, repeats=False)
+    cache = ScoreCache(content_hash(request.path), network)
     buffer = ScoreBuffer(record.id, record.length, source=str(folder))
     whole = cache.load(record.id)
     if whole is not None and len(whole) == record.length:
         buffer.write(0, entropy=whole.entropy, surprisal=whole.surprisal)
         return ScoreOutcome(buffer, "cached")
-    model = request.models.get(folder, model_hash(folder))  # reloaded when refitted
+    model = request.models.get(folder, mhash)
     reporter.partial(buffer)
     context = default_context(model.max_len)  # iter_scores' default: blocks align to its step
     expert = getattr(model, "repeats", None) if request.repeats else None
