@@ -25,7 +25,7 @@ import torch
 from engine.io import open_sequences
 from engine.models import load_model
 from engine.models.defaults import resolve_model_path
-from engine.scoring import score
+from engine.scoring import copy_guesses, score
 
 CHROM = "CP003200.1"
 
@@ -96,6 +96,7 @@ def main() -> None:
         print(f"{CHROM}: {chrom.length:,} bases; train {cut:,}, held-out {len(test):,}\n")
 
         rows = []
+        notes = []
         for spec in models:
             folder = resolve_model_path(spec, "dna")
             model = load_model(folder)
@@ -115,6 +116,12 @@ def main() -> None:
                 name += " + repeats" if repeats else (", network only" if len(variants) > 1
                                                        else "")
                 rows.append((name, s.bits_per_byte, held_t, n_speed / speed_t))
+            if len(variants) > 1:
+                pred = copy_guesses(model.repeats, chrom).pred[cut : chrom.length]
+                spoke = pred >= 0
+                right = np.mean(pred[spoke] == chrom.array(cut, chrom.length)[spoke])
+                notes.append(f"{spec}: the repeat expert guesses {spoke.mean():.1%} of the "
+                             f"held-out bases, {right:.1%} of those right")
 
         t0 = time.perf_counter()
         markov = {k: markov_bits(train, test, k) for k in range(1, args.max_k + 1)}
@@ -134,6 +141,8 @@ def main() -> None:
             print(f"{f'  order-{k} Markov':<64} {markov[k]:>9.4f}")
     print(f"{'xz -9e conditioned on the first 90%':<64} {xz:>9.4f} {xz_t:>8.1f}s "
           f"{xz / markov[best_k]:>15.3f}")
+    for note in notes:
+        print(note)
     print(f"\nscoring throughput ({args.speed_bytes:,} bases of {CHROM}, whole process, "
           f"{torch.get_num_threads()} threads):")
     for name, _, _, bps in rows:

@@ -229,8 +229,8 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
             "Choose one (Model ▸ Choose Model Folder…) or load entropies (File ▸ Load "
             "Entropies…); byte modes (static, space) patch without them."))
     mhash = model_hash(folder)  # config, weights and expert: a refitted model is reloaded
-    network = mhash if request.repeats else model_hash(folder, repeats=False)
-    cache = ScoreCache(content_hash(request.path), network)
+    key = mhash if request.repeats else model_hash(folder, repeats=False)
+    cache = ScoreCache(content_hash(request.path), key)
     buffer = ScoreBuffer(record.id, record.length, source=str(folder))
     whole = cache.load(record.id)
     if whole is not None and len(whole) == record.length:
