@@ -1,4 +1,9 @@
-"""Locating the files in ``resources/`` (bundled samples, icons, default models)."""
+"""Locating the files in ``resources/`` (bundled samples, icons, default models).
+
+In a clone (or an editable install) they sit in ``resources/`` beside ``engine/``; a wheel
+installs the same folder as the data-only package ``engine.bundled`` (see pyproject.toml), so
+an installed bytescope finds them from any working directory.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,19 @@ from pathlib import Path
 
 from engine.errors import InputError
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+_ENGINE = Path(__file__).resolve().parent
+# What plain ``bytescope`` opens, in order; the first (the annotated contig) is shown first.
+SAMPLES = ("prokka_BAC_00001.gff3.gz", "lambda_phage.fa")
+
+
+def _resources_folder() -> Path:
+    installed = _ENGINE / "bundled"  # a wheel's copy comes first: site-packages/resources may
+    if installed.is_dir():           # belong to another distribution
+        return installed
+    return _ENGINE.parent / "resources"
+
+
+RESOURCES = _resources_folder()
 
 
 def sample_path(name: str) -> Path:

@@ -7,8 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# One torch thread: the tests' models are tiny, and several OpenMP threads on a machine that is
+# busy with anything else wait for each other at every operation (the planted-motif test took
+# 35 s with 2 threads on a quiet 2-core machine, 103 s beside one busy process; see
+# bench/threads.py). Tests that are about threads set their own count.
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

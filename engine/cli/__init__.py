@@ -14,6 +14,7 @@ from engine import __version__
 from engine.errors import BytescopeError
 
 from . import compare, gui, info, inspect, patch, repeats, score, train
+from .display import screen_problem
 
 # Subcommands in the order ``--help`` lists them.
 COMMANDS = (info, score, patch, compare, train, repeats, inspect, gui)
@@ -38,10 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         # Plain ``bytescope`` opens the window on the bundled samples when there is a screen to
         # show it on; headless (ssh, CI, offscreen) it describes the sample instead.
-        if gui.has_screen():
+        problem = screen_problem()
+        if problem is None:
             args = parser.parse_args(["gui"])
         else:
-            print("bytescope: no screen for the window; describing the bundled sample "
+            print(f"bytescope: no window ({problem}); describing the bundled sample instead "
                   "(bytescope gui --screenshot OUT.png renders the window offscreen)",
                   file=sys.stderr)
             args = parser.parse_args(["info"])

@@ -8,7 +8,7 @@ motifs, and entropy-mode patching must then start patches at (or next to) motif 
 from __future__ import annotations
 
 import numpy as np
-import torch
+import pytest
 
 from engine.io import open_sequences
 from engine.models import load_model
@@ -32,8 +32,8 @@ def planted_genome(n: int, motifs: list[bytes], seed: int) -> tuple[bytes, list[
     return bytes(seq), sites
 
 
+@pytest.mark.slow  # 35-60 s of training: run after the README's test command (.ci/run)
 def test_a_short_training_finds_planted_motifs(tmp_path):
-    torch.set_num_threads(2)
     rng = np.random.default_rng(7)
     motifs = [rng.choice(np.frombuffer(b"ACGT", np.uint8), k).tobytes() for k in (8, 12, 16)]
     genome, sites = planted_genome(120_000, motifs, seed=8)
