@@ -14,8 +14,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One torch thread: the tests' models are tiny, and several OpenMP threads on a machine that is
 # busy with anything else wait for each other at every operation (the planted-motif test took
 # 35 s with 2 threads on a quiet 2-core machine, 103 s beside one busy process; see
-# bench/threads.py). Tests that are about threads set their own count.
+# bench/threads.py). Tests that are about threads set their own count. OMP_NUM_THREADS keeps
+# it so: the CLI's default (engine.threads.set_threads) leaves a count that variable set alone,
+# and the commands tests start as subprocesses read it too.
 torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -1,7 +1,8 @@
 """``bytescope compare-annotations FILE``: do patch boundaries fall at gene starts?
 
 Patches one whole record (the same options as ``bytescope patch``), then reports the fraction
-of feature anchors (CDS, tRNA, rRNA starts by default) within ``--k`` bases of a patch start,
+of feature anchors (CDS, tRNA, rRNA starts by default; every feature when there are none of
+those, as in a BED file) within ``--k`` bases of a patch start,
 beside the same fraction for as many uniformly random boundaries (seeded draws) and its exact
 expectation (:mod:`engine.patching.compare`).
 """
@@ -22,6 +23,7 @@ from engine.patching.compare import (
     DEFAULT_TRIALS,
     DEFAULT_TYPES,
     boundary_agreement,
+    choose_features,
 )
 
 from .patch import add_patch_options, config_from_args, load_entropies, model_entropies
@@ -44,8 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"a feature counts if a patch starts within K bases (default {DEFAULT_K})")
     p.add_argument("--anchor", choices=ANCHORS, default="start",
                    help="feature start coordinate, or its 5' end on its strand (default start)")
-    p.add_argument("--types", default=",".join(DEFAULT_TYPES), metavar="T1,T2",
-                   help=f"feature types (default {','.join(DEFAULT_TYPES)})")
+    p.add_argument("--types", metavar="T1,T2",
+                   help=f"feature types (default {','.join(DEFAULT_TYPES)}; when the record "
+                   "has none of those, as in a BED file, every feature)")
     p.add_argument("--trials", type=int, default=DEFAULT_TRIALS, metavar="N",
                    help=f"random draws (default {DEFAULT_TRIALS})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random draws")
@@ -58,22 +61,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    types = tuple(t for t in args.types.split(",") if t)
-    if not types:
-        raise InputError("--types names no feature type")
+    types = None
+    if args.types is not None:
+        types = tuple(t for t in args.types.split(",") if t)
+        if not types:
+            raise InputError("--types names no feature type")
     with open_sequences(args.file, max_bytes=args.max_bytes) as sequences:
         if len(sequences) == 0:
             raise InputError("no sequence records to patch", path=args.file)
         record = sequences[args.record] if args.record is not None else sequences[0]
-        features = list(record.features)
+        annotated: list = []
+        sources = [(str(args.file), list(record.features))]
         if args.annotations:
-            features += [f for f in open_annotations(args.annotations)
-                         if f.record_id == record.id]
-        if not any(f.type in types for f in features):
-            raise InputError(
-                f"record {record.id!r} has no {'/'.join(types)} features to compare with "
-                "(give --annotations)"
-            )
+            annotated = open_annotations(args.annotations)
+            sources.append((str(args.annotations),
+                            [f for f in annotated if f.record_id == record.id]))
+        sources = [(name, found) for name, found in sources if found]
+        if not sources:
+            raise _no_features(args, record.id, annotated)
+        if types is not None:  # named types: any source may hold them
+            every = [f for _, found in sources for f in found]
+            sources = [(", ".join(name for name, _ in sources), every)]
+        chosen = [(name, choose_features(found, record.length, types))
+                  for name, found in sources]
+        chosen = [(name, choice) for name, choice in chosen if choice.features]
+        features = [f for _, choice in chosen for f in choice.features]
+        if not chosen:
+            raise InputError(f"every feature on record {record.id!r} covers the whole record: "
+                             "no starts to compare with")
+        compared = tuple(dict.fromkeys(t for _, choice in chosen for t in choice.types))
         length = record.length
         if config.needs_entropies:
             values = (load_entropies(args.entropies, record, 0, length) if args.entropies
@@ -82,17 +98,23 @@ def run(args: argparse.Namespace) -> int:
             values = record.array(0, length)
         result = Patcher(config).patch(values)
     _, starts, _ = result.byte_intervals()
-    agreement = boundary_agreement(starts, features, length, k=args.k, types=types,
+    agreement = boundary_agreement(starts, features, length, k=args.k, types=compared,
                                    anchor=args.anchor, trials=args.trials, seed=args.seed)
     if args.json:
         payload = {"record": record.id, "file": str(args.file), "patcher": config.to_dict(),
                    "threshold": result.threshold, "mean_patch_length": result.mean_length}
         payload.update(agreement.to_dict())
+        # the sources without CDS/tRNA/rRNA features, whose every feature is compared
+        payload["all_features_of"] = [name for name, choice in chosen if choice.all_features]
         print(json.dumps(payload, indent=1))
         return 0
     a = agreement
     kinds = ", ".join(f"{t} {n}" for t, (n, _) in a.by_type.items())
     theta = "" if result.threshold is None else f", θ {result.threshold:.4g}"
+    for name, choice in chosen:
+        if choice.all_features:
+            print(f"{name} has no {'/'.join(DEFAULT_TYPES)} features on {record.id}: comparing "
+                  f"every one of its features ({len(choice.features):,})")
     print(f"{record.id} ({length:,} bases): {a.n_features} feature {args.anchor}s ({kinds}) "
           f"within {a.k} bases of a patch start")
     print(f"  patches  {a.n_boundaries:>9,} starts ({config.mode}, mean length "
@@ -102,3 +124,16 @@ def run(args: argparse.Namespace) -> int:
           f"{100 * a.expected:.2f}%)")
     print(f"  enrichment {a.enrichment:.2f}x chance")
     return 0
+
+
+def _no_features(args: argparse.Namespace, record_id: str, annotated: list) -> InputError:
+    """Which file lacks features on the record, and where its features are, if anywhere."""
+    if not args.annotations:
+        return InputError(f"no features on record {record_id!r} (give --annotations "
+                          "GFF|BED|GBK)", path=args.file)
+    others = list(dict.fromkeys(f.record_id for f in annotated))
+    where = ""
+    if others:
+        named = ", ".join(repr(r) for r in others[:3]) + (", ..." if len(others) > 3 else "")
+        where = f"; its features are on {named}"
+    return InputError(f"no features on record {record_id!r}{where}", path=args.annotations)

@@ -81,6 +81,8 @@ def add_patch_options(p: argparse.ArgumentParser, *, mode_required: bool) -> Non
                    "alphabet), 'fast', a model or checkpoint folder, or a run folder")
     p.add_argument("--no-repeats", action="store_true",
                    help="leave out the model's repeat expert (the network's entropies alone)")
+    p.add_argument("--threads", type=int,
+                   help="torch threads (default: the cores other processes leave free)")
 
 
 def config_from_args(args: argparse.Namespace) -> PatchConfig:
@@ -175,9 +177,11 @@ def load_entropies(path: str | Path, record: Record, start: int, end: int) -> np
 def model_entropies(args: argparse.Namespace, record: Record, start: int, end: int):
     """Entropies from ``--model`` (through the score cache), for modes that need them."""
     from engine.scoring import score_region
+    from engine.threads import set_threads
 
     from .score import load_for_record
 
+    set_threads(args.threads)
     model, folder = load_for_record(args.model, record.alphabet)
     return score_region(args.file, record, model, folder, start, end,
                         repeats=not args.no_repeats).entropy

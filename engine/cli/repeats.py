@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default 12)")
     p.add_argument("--no-reverse-complement", action="store_true",
                    help="forward copies only (text, proteins)")
-    p.add_argument("--threads", type=int, help="torch threads")
+    p.add_argument("--threads", type=int,
+                   help="torch threads (default: the cores other processes leave free)")
     p.add_argument("--json", action="store_true", help="print the fit's summary as JSON")
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest file opened as raw bytes (default 1 GiB)")
@@ -40,19 +41,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from engine.models import load_model
     from engine.models.defaults import resolve_model_path
     from engine.models.repeats import RepeatConfig, save_repeats
+    from engine.threads import set_threads
     from engine.train.repeats import fit_repeat_expert
 
     if not 1 <= args.k <= 64:
         raise InputError(f"--k must be in 1..64, got {args.k}")
     if not 0 <= args.max_misses <= 16:
         raise InputError(f"--max-misses must be in 0..16, got {args.max_misses}")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     folder = resolve_model_path(args.model)
     model = load_model(folder)
     config = RepeatConfig(k=args.k, max_misses=args.max_misses,

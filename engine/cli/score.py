@@ -39,10 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="leave out the model's repeat expert (the network alone)")
     p.add_argument("--context", type=int, help="left context per chunk (default: max_len / 4)")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--threads", type=int, help="torch threads")
+    p.add_argument("--threads", type=int,
+                   help="torch threads (default: the cores other processes leave free)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.add_argument("--json", action="store_true",
-                   help='print {"bits_per_byte", "n", "model", "repeats", "seconds"}')
+                   help='print {"bits_per_byte", "n", "model", "repeats", "seconds", '
+                   '"threads"}')
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
@@ -58,14 +60,12 @@ def load_for_record(spec: str, alphabet: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from engine.scoring import score_region
+    from engine.threads import set_threads
 
     if args.out is not None and args.out.suffix.lower() not in (".h5", ".bedgraph", ".npy"):
         raise InputError("--out must end in .h5, .bedgraph or .npy", path=args.out)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads = set_threads(args.threads)
     start, end = parse_region(args.region)
     with open_sequences(args.file, max_bytes=args.max_bytes) as sf:
         record = sf[args.record] if args.record else sf[0]
@@ -81,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
     n = len(scores)
     if args.json:
         print(json.dumps({"bits_per_byte": scores.bits_per_byte, "n": n, "model": str(folder),
-                          "repeats": repeats, "seconds": seconds}))
+                          "repeats": repeats, "seconds": seconds, "threads": threads}))
     else:
         print(f"{record.id}:{scores.start}-{scores.end}  {scores.bits_per_byte:.4f} bits/byte  "
               f"mean entropy {scores.entropy.mean() / math.log(2):.4f} bits  "
-              f"{n:,} bytes in {seconds:.2f}s ({n / max(seconds, 1e-9):,.0f} bytes/s)  "
+              f"{n:,} bytes in {seconds:.2f}s ({n / max(seconds, 1e-9):,.0f} bytes/s, "
+              f"{threads} thread{'s' if threads > 1 else ''})  "
               f"model {folder}{' + repeat expert' if repeats else ''}", file=sys.stdout)
         if args.out is not None:
             print(f"wrote {args.out}")

@@ -32,13 +32,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seq-len", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
-    p.add_argument("--warmup-steps", type=int)
+    p.add_argument("--warmup-steps", type=int,
+                   help="linear lr warm-up (default: a tenth of --steps, at most 100)")
     p.add_argument("--eval-every", type=int)
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument("--log-every", type=int, help="steps between metric rows (default 10)")
     p.add_argument("--seqlen-warmup", action="store_true", help="HyenaDNA length doubling")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--threads", type=int, help="torch threads (leave one core for a GUI)")
+    p.add_argument("--threads", type=int,
+                   help="torch threads (default: the cores other processes leave free)")
     p.add_argument("--seed", type=int)
     p.add_argument("--model-config", type=json.loads, metavar="JSON",
                    help='model field overrides, e.g. \'{"d_model": 192, "n_layers": 4}\'')
@@ -92,7 +94,6 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
     cfg.model = args.model_config or {}
     cfg.eval_every = min(cfg.eval_every, cfg.steps)
     cfg.checkpoint_every = min(cfg.checkpoint_every, cfg.steps)
-    cfg.warmup_steps = min(cfg.warmup_steps, max(1, cfg.steps // 10))
     return cfg, args.out, False
 
 
@@ -103,6 +104,7 @@ class ProgressLine:
         self.total = total
         self.tty = sys.stderr.isatty()
         self.last_val = math.nan
+        self.last_row: dict = {"loss": math.nan, "tokens_per_s": math.nan}
         self.t0 = time.perf_counter()
 
     def __call__(self, event: TrainEvent) -> None:
@@ -112,20 +114,30 @@ class ProgressLine:
                 print(f"step {event.step}/{self.total}  val {self.last_val:.4f} bits/byte",
                       file=sys.stderr, flush=True)
         elif event.kind == "step" and self.tty:
-            m = event.metrics
-            done = event.step / self.total
-            bar = "#" * int(30 * done)
-            elapsed = time.perf_counter() - self.t0
-            eta = elapsed / max(done, 1e-9) * (1 - done)
-            print(f"\r[{bar:<30}] {event.step}/{self.total} loss {m['loss']:.3f} "
-                  f"val {self.last_val:.3f} b/B {m['tokens_per_s']:,.0f} tok/s "
-                  f"ETA {eta:,.0f}s ", end="", file=sys.stderr, flush=True)
+            self.last_row = event.metrics
+            self.draw(event.step)
         elif event.kind in ("finished", "failed") and self.tty:
+            # rows come every --log-every steps: redraw at the step the run really ended on
+            self.draw(event.step, final=True)
             print(file=sys.stderr)
+
+    def draw(self, step: int, final: bool = False) -> None:
+        m = self.last_row
+        done = step / self.total
+        bar = "#" * int(30 * done)
+        elapsed = time.perf_counter() - self.t0
+        eta = "" if final else f"ETA {elapsed / max(done, 1e-9) * (1 - done):,.0f}s "
+        print(f"\r[{bar:<30}] {step}/{self.total} loss {m['loss']:.3f} "
+              f"val {self.last_val:.3f} b/B {m['tokens_per_s']:,.0f} tok/s {eta}",
+              end="", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.threads import set_threads
+
     cfg, run_dir, resume = build_config(args)
+    if not cfg.threads:  # else the Trainer sets the run's own count
+        set_threads()
     trainer = Trainer(cfg, run_dir, resume=resume)
     trainer.subscribe(ProgressLine(cfg.steps))
 

@@ -13,6 +13,11 @@ window ``W_f = [max(0, f - k), min(L - 1, f + k)]`` of ``w_f`` positions holds n
 
     expected = mean_f ( 1 - C(L - w_f, m) / C(L, m) )     (~ 1 - (1 - m/L)^(2k+1) inside)
 
+Which features: those of the types asked for; by default CDS, tRNA and rRNA, or, when the
+record has none of those (a BED file's intervals all have type ``region``), every feature but
+those covering the whole record (a GenBank ``source``, a GFF3 ``region``: their anchor is the
+record's first base, always a patch start) (:func:`choose_features`).
+
 An anchor is the feature's start coordinate (``anchor="start"``: GFF's start, whatever the
 strand) or its 5' end (``"five_prime"``: ``start`` on +, ``end`` on -, the boundary before
 the first base read on the feature's strand).
@@ -51,6 +56,45 @@ def feature_anchors(
         minus = np.array([f.strand == -1 for f in chosen], dtype=bool)
         starts = np.where(minus, ends, starts)
     return starts, np.array([f.type for f in chosen], dtype=object)
+
+
+@dataclass(frozen=True)
+class FeatureChoice:
+    """The features a comparison uses, their types, and whether that is every feature."""
+
+    features: tuple[Feature, ...]
+    types: tuple[str, ...]
+    all_features: bool = False  # none of DEFAULT_TYPES: every feature is used
+
+
+def choose_features(
+    features: Iterable[Feature], length: int, types: Sequence[str] | None = None
+) -> FeatureChoice:
+    """The features of ``types``; with ``types=None`` those of :data:`DEFAULT_TYPES`, else
+    (none of them, as in a BED file) every feature not covering all of ``[0, length)``.
+
+    Types asked for by name that no feature has raise InputError naming the types there are.
+    No features at all give an empty choice: the caller knows which file to name.
+    """
+    features = list(features)
+    wanted = DEFAULT_TYPES if types is None else tuple(types)
+    chosen = tuple(f for f in features if f.type in wanted)
+    if chosen or not features:
+        return FeatureChoice(chosen, wanted)
+    if types is not None:
+        there = ", ".join(f"{t} {n}" for t, n in _type_counts(features).items())
+        raise InputError(f"no {'/'.join(types)} features on record {features[0].record_id!r} "
+                         f"(it has {there})")
+    everything = tuple(f for f in features if not (f.start <= 0 and f.end >= length))
+    return FeatureChoice(everything, tuple(_type_counts(everything)), all_features=True)
+
+
+def _type_counts(features: Iterable[Feature]) -> dict[str, int]:
+    """Features per type, in order of first appearance."""
+    counts: dict[str, int] = {}
+    for f in features:
+        counts[f.type] = counts.get(f.type, 0) + 1
+    return counts
 
 
 def nearest_distance(positions: np.ndarray, boundaries: np.ndarray) -> np.ndarray:

@@ -9,6 +9,17 @@ from pathlib import Path
 
 from engine.errors import InputError
 
+DEFAULT_WARMUP_MAX = 100  # the default warm-up never exceeds this many steps
+
+
+def default_warmup_steps(steps: int) -> int:
+    """The warm-up when none is given: a tenth of the run, at least 1 and at most 100 steps.
+
+    A tenth keeps short runs (a 30-step try in the window) from spending them all warming up;
+    the cap keeps long runs at HyenaDNA's usual length.
+    """
+    return min(DEFAULT_WARMUP_MAX, max(1, steps // 10))
+
 
 @dataclass
 class TrainConfig:
@@ -24,7 +35,7 @@ class TrainConfig:
     batch_size: int = 16
     lr: float = 2e-3
     min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
-    warmup_steps: int = 100
+    warmup_steps: int | None = None  # None: default_warmup_steps(steps); a set value is kept
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     seqlen_warmup: bool = False  # HyenaDNA: start at 64 and double up to seq_len
@@ -36,13 +47,18 @@ class TrainConfig:
     held_out: float = 0.1  # the last 10% of every record is validation
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
-    threads: int = 0  # torch intra-op threads; 0 = torch's default
+    threads: int = 0  # torch intra-op threads; 0: as set (the CLI: engine.threads)
     log_every: int = 10
     init_from: str = ""  # fine-tune: start from this model's weights (a model or run folder)
     # --arch hyena-blt only: its patches come from an entropy model and the patcher, computed
     # once per record (scores cached) before training
     patch_model: str = "fast"  # a --model spec: fast, default, a model or run folder
     patching: dict = field(default_factory=lambda: {"mode": "entropy", "target_patch_size": 6.0})
+
+    def resolved_warmup_steps(self) -> int:
+        """The warm-up the schedule uses: the one set, else :func:`default_warmup_steps`."""
+        return default_warmup_steps(self.steps) if self.warmup_steps is None \
+            else self.warmup_steps
 
     def validate(self) -> None:
         if not self.files:
@@ -56,6 +72,8 @@ class TrainConfig:
         for name in ("steps", "seq_len", "batch_size", "eval_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name.replace('_', '-')} must be at least 1")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            raise InputError("warmup-steps must be 0 or more")
         if self.lr <= 0:
             raise InputError("learning rate must be positive")
         if not 0 < self.held_out < 1:

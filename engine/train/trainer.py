@@ -6,8 +6,10 @@ MLP, as HyenaDNA), learning rate
     lr(s) = lr * (s + 1) / warmup                                      for s < warmup
     lr(s) = lr * (r + (1 - r) * (1 + cos(pi * (s - warmup) / (S - warmup))) / 2)   after,
 
-with r = ``min_lr_ratio`` and S the total steps; gradients clipped to ``grad_clip`` in global
-L2 norm. Loss: mean cross-entropy of the next byte (nats); bits per byte = loss / ln 2.
+with r = ``min_lr_ratio``, S the total steps and warmup the one set, else ``min(100, max(1,
+S // 10))`` (:func:`engine.train.config.default_warmup_steps`); gradients clipped to
+``grad_clip`` in global L2 norm. Loss: mean cross-entropy of the next byte (nats); bits per
+byte = loss / ln 2.
 
 Control: ``request_stop``, ``pause`` and ``resume`` set flags checked once per step, so any
 thread may call them. Events (``step``, ``eval``, ``checkpoint``, ``paused``, ``resumed``,
@@ -18,6 +20,7 @@ nothing here knows about Qt. The run folder's ``status.json`` and ``run.log``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -66,11 +69,13 @@ class TrainEvent:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` at ``cfg.steps``."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    span = max(1, cfg.steps - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` at ``cfg.steps``; the warm-up
+    is ``cfg.resolved_warmup_steps()`` (the one set, else a tenth of the steps, at most 100)."""
+    warmup = cfg.resolved_warmup_steps()
+    if step < warmup:
+        return cfg.lr * (step + 1) / warmup
+    span = max(1, cfg.steps - warmup)
+    progress = min(1.0, (step - warmup) / span)
     r = cfg.min_lr_ratio
     return cfg.lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * progress)))
 
@@ -106,7 +111,9 @@ class Trainer:
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
                  data: ByteMixture | None = None) -> None:
         config.validate()
-        self.config = config
+        # A copy with the warm-up resolved: config.json then says what ran, and a resumed run
+        # keeps its warm-up even when given more steps. The caller's config is left as it was.
+        self.config = dataclasses.replace(config, warmup_steps=config.resolved_warmup_steps())
         self.run_dir = Path(run_dir)
         self.resume = resume
         self._data = data
@@ -232,7 +239,8 @@ class Trainer:
         n_params = sum(p.numel() for p in model.parameters())
         where = f"resumed at step {self.step}" if self.resume else "started"
         self.log(f"{where}: {cfg.arch} {cfg.preset}, {n_params:,} parameters, "
-                 f"{cfg.steps:,} steps on {self.device}")
+                 f"{cfg.steps:,} steps (warm-up {cfg.warmup_steps:,}) on {self.device}, "
+                 f"{torch.get_num_threads()} CPU threads")
         model.train()
         ddp = (
             # experts that route no patch in a step leave parameters without gradients

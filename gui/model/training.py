@@ -122,6 +122,9 @@ class TrainingModel:
         if live is None or not events:
             return
         steps, evals = [], []
+        # Every event carries the step the Trainer is at; metric rows come every log_every
+        # steps only, so a run stopped at step 11 would otherwise still read "step 10".
+        at = max(live.step, max(event.step for event in events))
         for event in events:
             if event.kind == "step":
                 steps.append(event.metrics)
@@ -139,11 +142,13 @@ class TrainingModel:
             last = steps[-1]
             elapsed = time.monotonic() - live.started
             done = int(last["step"]) - live.first_step
-            live = replace(live, step=int(last["step"]), loss=float(last["loss"]),
+            live = replace(live, loss=float(last["loss"]),
                            tokens_per_s=float(last["tokens_per_s"]),
                            steps_per_s=done / elapsed if elapsed > 0 and done > 0 else math.nan,
                            state="running" if live.state == "starting" else live.state)
             self.events.rows.emit(live.label, "step", steps)
+        if at != live.step:
+            live = replace(live, step=at)
         if evals:
             vals = [float(row["val_bits_per_byte"]) for row in evals]
             best = min([v for v in (live.best_val, *vals) if not math.isnan(v)])

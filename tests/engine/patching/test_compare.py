@@ -13,6 +13,7 @@ from engine.errors import InputError
 from engine.io.records import Feature
 from engine.patching.compare import (
     boundary_agreement,
+    choose_features,
     expected_fraction,
     feature_anchors,
     nearest_distance,
@@ -86,3 +87,30 @@ def test_bad_arguments_are_input_errors():
         boundary_agreement(np.array([0]), [feature(1, 2)], 10, k=-1)
     with pytest.raises(InputError):
         boundary_agreement(np.array([0, 10]), [feature(1, 2)], 10)
+
+
+def test_the_default_types_are_chosen_when_the_record_has_them():
+    features = [feature(100, 200), feature(300, 400, type_="gene"), feature(0, 1000, 0, "region")]
+    choice = choose_features(features, 1000)
+    assert choice.features == (features[0],) and not choice.all_features
+    assert choice.types == ("CDS", "tRNA", "rRNA")
+
+
+def test_without_the_default_types_every_feature_but_a_whole_record_one_is_chosen():
+    bed = [feature(100, 200, 1, "region"), feature(300, 400, -1, "region"),
+           feature(500, 600, 0, "misc"), feature(0, 1000, 0, "region")]
+    choice = choose_features(bed, 1000)
+    assert choice.all_features and choice.features == tuple(bed[:3])
+    assert choice.types == ("region", "misc")
+    assert boundary_agreement(np.array([0, 300]), choice.features, 1000, k=0,
+                              types=choice.types, trials=2).n_features == 3
+
+
+def test_named_types_no_feature_has_are_refused_naming_those_there_are():
+    with pytest.raises(InputError, match=r"no CDS features on record 'r' \(it has region 2\)"):
+        choose_features([feature(1, 5, type_="region"), feature(7, 9, type_="region")], 10,
+                        ["CDS"])
+
+
+def test_no_features_at_all_give_an_empty_choice():
+    assert choose_features([], 10).features == ()

@@ -54,3 +54,29 @@ def test_durations_read_as_clock_times():
     assert format_duration(59.6) == "1:00"
     assert format_duration(3725) == "1:02:05"
     assert format_duration(math.nan) == "–"
+
+
+def test_a_run_stopped_between_metric_rows_shows_the_step_it_stopped_at(tmp_path):
+    from engine.train import Trainer
+    from tests.conftest import LAMBDA
+
+    cfg = TrainConfig(files=[str(LAMBDA)], steps=30, seq_len=64, batch_size=2, log_every=10,
+                      eval_every=11, eval_batches=1, checkpoint_every=30, threads=1,
+                      model={"d_model": 16, "n_layers": 1})
+    trainer = Trainer(cfg, tmp_path / "run")
+    events: list[TrainEvent] = []
+    trainer.subscribe(events.append)
+    # a Stop pressed while step 11 runs; metric rows come at steps 10, 20, 30 only
+    trainer.subscribe(lambda e: trainer.request_stop() if e.kind == "eval" else None)
+    trainer.run()
+    assert [e.step for e in events if e.kind == "step"] == [10]
+    model = TrainingModel(tmp_path)
+    model.start_live(trainer.run_dir, trainer.config)
+    for event in events:  # one event per drain, the slowest the timer could see them
+        model.apply_events([event])
+    assert model.live.step == 11
+    whole = TrainingModel(tmp_path)
+    whole.start_live(trainer.run_dir, trainer.config)
+    whole.apply_events(events)  # all in one batch
+    row = next(e for e in events if e.kind == "step")
+    assert whole.live.step == 11 and whole.live.loss == row.metrics["loss"]
