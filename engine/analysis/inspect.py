@@ -20,6 +20,7 @@ import torch
 
 from engine.errors import InputError, ModelError
 from engine.io.records import Record
+from engine.loci import format_locus
 from engine.models import load_model
 from engine.models.defaults import resolve_model_path
 from engine.models.latent import (
@@ -107,8 +108,8 @@ def inspect_locus(
     ``patches`` (from :func:`patch_source_for`) may be kept between calls: it remembers the
     last record's patch starts."""
     if not 0 <= start < end <= record.length:
-        raise InputError(f"locus {record.id}:{start}-{end} is outside the record "
-                         f"(0-{record.length})")
+        raise InputError(f"locus {format_locus(record.id, start, end)} is outside the record "
+                         f"({format_locus(record.id, 0, record.length)})")
     limit = min(MAX_WINDOW, model.config.max_len)
     if end - start > limit:
         raise InputError(f"window of {end - start:,} bytes; inspect looks at up to {limit:,} "

@@ -8,10 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from engine.errors import InputError
 from engine.io import open_sequences
-
-from .regions import parse_region
+from engine.loci import format_locus, parse_locus
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,11 +19,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Runs a patch-level model (bytescope train --arch hyena-blt) once over a "
         "window of up to a few thousand bytes and writes every map (cross-attention, attention "
         "blocks, Hyena operators over patches, expert and memory routing) with its record "
-        "coordinates. Loci are 0-based half-open REC:START-END.",
+        "coordinates. --locus is REC:START-END as IGV and samtools write it, 1-based "
+        "inclusive: chrT:1,001-1,400 is the maps file's start 1000, end 1400 (files are "
+        "0-based half-open, as BED).",
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--model", required=True, help="a hyena-blt run folder or checkpoint")
-    p.add_argument("--locus", required=True, metavar="REC:START-END")
+    p.add_argument("--locus", required=True, metavar="REC:START-END",
+                   help="the window, 1-based inclusive as IGV and samtools (chrT:101-200 is "
+                   "BED's chrT 100 200)")
     p.add_argument("--out", type=Path, required=True, help="maps.h5")
     p.add_argument("--patch-model", help="entropy model for the patches (default: the run's)")
     p.add_argument("--patching", type=json.loads, metavar="JSON",
@@ -34,27 +36,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="skip the Hyena operator maps (the slowest part)")
     p.add_argument("--hyena-channels", type=int, default=8, metavar="N",
                    help="also write H of the first N channels of each Hyena block (default 8)")
+    p.add_argument("--threads", type=int,
+                   help="torch threads (default: the cores other processes leave free)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=run)
-
-
-def parse_locus(text: str) -> tuple[str, int, int | None]:
-    record, sep, region = text.rpartition(":")
-    if not sep or not record:
-        raise InputError(f"locus {text!r} is not REC:START-END")
-    start, end = parse_region(region)
-    return record, start, end
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.analysis.inspect import inspect_locus, load_latent
     from engine.analysis.maps_file import write_maps
+    from engine.threads import set_threads
 
+    set_threads(args.threads)
     record_id, start, end = parse_locus(args.locus)
     model, folder = load_latent(args.model)
     with open_sequences(args.file) as sequences:
         record = sequences[record_id]  # an unknown id names the records there
-        end = record.length if end is None else end
         result = inspect_locus(model, folder, args.file, record, start, end,
                                patch_model=args.patch_model, patching=args.patching,
                                hyena=not args.no_hyena, hyena_channels=args.hyena_channels)
@@ -64,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.summary))
     else:
-        print(f"{record_id}:{start:,}-{end:,}: {result.n_patches:,} patches "
+        print(f"{format_locus(record_id, start, end)}: {result.n_patches:,} patches "
               f"(mean {result.summary['mean_patch_length']:.2f} bytes), "
               f"{len(result.maps)} maps -> {args.out}", file=sys.stdout)
         for key, entry in result.summary.items():

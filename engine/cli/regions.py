@@ -1,4 +1,8 @@
-"""Parsing the CLI's region and locus arguments (0-based half-open, as everywhere)."""
+"""Parsing the CLI's ``--region START-END`` (0-based half-open, as BED and every output file).
+
+A locus typed as IGV's ``REC:START-END`` (``--locus``, the window's locus box) counts from 1
+instead: that text form is :mod:`engine.loci`'s.
+"""
 
 from __future__ import annotations
 

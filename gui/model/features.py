@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.io.records import Feature
+from engine.loci import format_range
 
 # The feature types compared with patch boundaries, and drawn in colour.
 GENE_TYPES = ("CDS", "tRNA", "rRNA")
@@ -22,7 +23,7 @@ ROW_GAP = 1  # bases kept free between two features packed in one row
 
 @dataclass(frozen=True)
 class FeatureHit:
-    """A feature under the cursor: what the hover line says."""
+    """A feature under the cursor: what the hover line says (its range 1-based, as IGV)."""
 
     name: str
     type: str
@@ -33,7 +34,7 @@ class FeatureHit:
     def describe(self) -> str:
         strand = {1: "+", -1: "-"}.get(self.strand, ".")
         label = f"{self.name} " if self.name else ""
-        return f"{label}{self.type} {self.start:,}-{self.end:,} ({strand})"
+        return f"{label}{self.type} {format_range(self.start, self.end)} ({strand})"
 
 
 class FeatureIndex:

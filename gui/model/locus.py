@@ -1,9 +1,12 @@
-"""Loci and the arithmetic of zooming and panning, IGV style, in 0-based half-open bases.
+"""Loci and the arithmetic of zooming and panning, IGV style.
 
-A :class:`Locus` is what the tracks show: ``record:start-end``. The locus box accepts
+A :class:`Locus` is what the tracks show, held 0-based half-open like everything inside
+bytescope. Its text form, in the locus box and the status bar, is IGV's and samtools'
+``record:start-end``, 1-based inclusive (:mod:`engine.loci` converts): ``chr1:101-200`` is
+``Locus("chr1", 100, 200)``. The locus box accepts
 
 * ``record:start-end`` (commas allowed), ``record:pos`` (±20 bases around it, as IGV), ``record``;
-* ``start-end`` or ``pos`` on the current record;
+* ``start-end`` or ``pos`` on the current record (1-based too);
 * ``#N``: patch N of the current patches;
 * a feature name, ID, gene or locus tag (case-insensitive), shown with 10% padding.
 """
@@ -11,22 +14,20 @@ A :class:`Locus` is what the tracks show: ``record:start-end``. The locus box ac
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engine.errors import InputError
+from engine.loci import CONVENTION, format_locus, is_range, parse_range
 
 MIN_SPAN = 40  # igv.js's minimumBases: the closest zoom shows 40 bases
 POINT_HALF_WIDTH = 20  # "record:pos" shows pos ± 20, as IGV does
 FEATURE_PADDING = 0.10
 
-_RANGE = re.compile(r"^\s*([\d,_]+)\s*(?:-\s*([\d,_]+))?\s*$")
-
 
 @dataclass(frozen=True)
 class Locus:
-    """Bases ``[start, end)`` of one record."""
+    """Bases ``[start, end)`` of one record (0-based half-open; :meth:`format` is 1-based)."""
 
     record_id: str
     start: int
@@ -41,7 +42,8 @@ class Locus:
         return (self.start + self.end) / 2
 
     def format(self) -> str:
-        return f"{self.record_id}:{self.start:,}-{self.end:,}"
+        """IGV's ``record:start-end`` (1-based inclusive), what :func:`parse_locus` reads back."""
+        return format_locus(self.record_id, self.start, self.end)
 
     def __str__(self) -> str:
         return self.format()
@@ -90,15 +92,6 @@ def around_feature(record_id: str, start: int, end: int, length: int) -> Locus:
     return clamp(record_id, start - pad, end + pad, length)
 
 
-def _parse_range(text: str) -> tuple[int, int | None] | None:
-    match = _RANGE.match(text)
-    if not match:
-        return None
-    start = int(match.group(1).replace(",", "").replace("_", ""))
-    end = match.group(2)
-    return start, (int(end.replace(",", "").replace("_", "")) if end is not None else None)
-
-
 def parse_locus(
     text: str,
     current: Locus | None,
@@ -130,13 +123,11 @@ def parse_locus(
         return Locus(text, 0, lengths[text])
     record_id, sep, tail = text.rpartition(":")
     if sep and record_id in lengths:
-        parsed = _parse_range(tail)
-        if parsed is None:
-            raise InputError(f"{tail!r} is not START-END (0-based half-open) on {record_id!r}")
-        return _range_locus(record_id, *parsed, lengths[record_id])
-    parsed = _parse_range(text)
-    if parsed is not None and current is not None:
-        return _range_locus(current.record_id, *parsed, lengths[current.record_id])
+        if not is_range(tail):
+            raise InputError(f"{tail!r} is not START-END ({CONVENTION}) on {record_id!r}")
+        return _range_locus(record_id, *parse_range(tail), lengths[record_id])
+    if is_range(text) and current is not None:
+        return _range_locus(current.record_id, *parse_range(text), lengths[current.record_id])
     found = find_feature(text)
     if found is not None:
         record_id, start, end = found
@@ -145,10 +136,11 @@ def parse_locus(
 
 
 def _range_locus(record_id: str, start: int, end: int | None, length: int) -> Locus:
-    if end is None:  # one position: IGV shows it ± 20 bases
+    """``[start, end)`` (0-based, from :func:`engine.loci.parse_range`) on ``record_id``;
+    ``end`` None is one base, shown ± 20 bases as IGV does."""
+    if end is None:
         return clamp(record_id, start - POINT_HALF_WIDTH, start + POINT_HALF_WIDTH + 1, length)
-    if end <= start:
-        raise InputError(f"{start}-{end}: END must be after START (0-based half-open)")
     if start >= length:
-        raise InputError(f"{start}-{end} is beyond the end of {record_id!r} ({length:,} bases)")
+        raise InputError(f"{format_locus(record_id, start, end)} is beyond the end of "
+                         f"{record_id!r} ({length:,} bases)")
     return clamp(record_id, start, min(end, length), length)

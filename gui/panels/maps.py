@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
 
 from engine.atomic import atomic_open
 from engine.errors import BytescopeError, InputError
+from engine.loci import format_locus
 from gui.exports import export_scene
 from gui.model.events import Subscriptions
 from gui.model.locus import Locus, centre_on
@@ -392,7 +393,8 @@ class MapsPanel(QWidget):
         self.model.set_inspection(window)
         summary = window.inspection.summary
         self.model.set_status(
-            f"{window.record_id}:{window.start:,}-{window.end:,}: {window.inspection.n_patches:,}"
+            f"{format_locus(window.record_id, window.start, window.end)}: "
+            f"{window.inspection.n_patches:,}"
             f" patches (mean {summary.get('mean_patch_length', 0):.1f} bytes), "
             f"{len(window.inspection.maps)} maps")
 

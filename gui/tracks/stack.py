@@ -93,6 +93,9 @@ class TrackStack(QWidget):
 
         self.locus_box = QLineEdit()
         self.locus_box.setPlaceholderText("record:start-end, start-end, gene name or #patch")
+        self.locus_box.setToolTip("record:start-end, 1-based and inclusive as in IGV and samtools "
+                                  "(chr1:101-200 is BED's chr1 100 200); record:pos shows pos "
+                                  "± 20 bases")
         self.locus_box.setMinimumWidth(320)
         self.locus_box.returnPressed.connect(self._on_locus_entered)
         self.locus_error = QLabel()

@@ -23,10 +23,11 @@ def trained(latent_run):
 def test_inspect_writes_every_map_with_its_coordinates(capsys, tmp_path, trained):
     genome, run = trained
     out = tmp_path / "maps.h5"
-    assert main(["inspect", str(genome), "--model", str(run), "--locus", "chrT:1,000-1,400",
+    assert main(["inspect", str(genome), "--model", str(run), "--locus", "chrT:1,001-1,400",
                  "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     maps, attrs, coords = read_maps(out)
+    # 1-based inclusive on the command line, 0-based half-open in the file (as BED)
     assert (attrs["record"], attrs["start"], attrs["end"]) == ("chrT", 1000, 1400)
     starts, ends = coords["patch_starts"], coords["patch_ends"]
     assert starts[0] == 1000 and ends[-1] == 1400 and (np.diff(starts) > 0).all()
@@ -54,9 +55,11 @@ def test_inspect_writes_every_map_with_its_coordinates(capsys, tmp_path, trained
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--locus", "chrT:0-5000"], "outside the record"),
-    (["--locus", "chrX:0-100"], "no record 'chrX'"),
+    (["--locus", "chrT:1-5000"], "chrT:1-5,000 is outside the record (chrT:1-3,000)"),
+    (["--locus", "chrX:1-100"], "no record 'chrX'"),
     (["--locus", "chrT"], "not REC:START-END"),
+    (["--locus", "chrT:0-100"], "positions count from 1"),
+    (["--locus", "chrT:200-100"], "END is before START"),
 ])
 def test_bad_loci_exit_2_with_one_line(capsys, tmp_path, trained, argv, words):
     genome, run = trained
@@ -72,7 +75,7 @@ def test_a_byte_level_model_is_refused(capsys, tmp_path, trained):
     torch.manual_seed(0)
     plain = save_model(build_model(model_config("hyena", "tiny", d_model=16, n_layers=1)),
                        tmp_path / "plain")
-    code = main(["inspect", str(genome), "--model", str(plain), "--locus", "chrT:0-100",
+    code = main(["inspect", str(genome), "--model", str(plain), "--locus", "chrT:1-100",
                  "--out", str(tmp_path / "m.h5")])
     assert code == 2 and "patch-level model" in capsys.readouterr().err
 
@@ -80,7 +83,7 @@ def test_a_byte_level_model_is_refused(capsys, tmp_path, trained):
 def test_the_mean_hyena_map_is_the_mean_of_the_channels_matrices(tmp_path, trained):
     genome, run = trained
     out = tmp_path / "maps.h5"
-    assert main(["inspect", str(genome), "--model", str(run), "--locus", "chrT:0-300",
+    assert main(["inspect", str(genome), "--model", str(run), "--locus", "chrT:1-300",
                  "--hyena-channels", str(LATENT["d_global"]), "--out", str(out)]) == 0
     maps, _, _ = read_maps(out)
     for layer in ("layer0",):  # block 1 is an attention block
@@ -89,3 +92,14 @@ def test_the_mean_hyena_map_is_the_mean_of_the_channels_matrices(tmp_path, train
         np.testing.assert_allclose(np.abs(h).mean(0), maps[f"hyena/mean_abs_h/{layer}"],
                                    rtol=1e-4, atol=1e-6)
     assert "hyena/mean_abs_h/layer1" not in maps
+
+
+def test_the_summary_line_names_the_locus_as_typed_and_the_file_holds_it_zero_based(
+        capsys, tmp_path, trained):
+    genome, run = trained
+    out = tmp_path / "maps.h5"
+    assert main(["inspect", str(genome), "--model", str(run), "--locus", "chrT:1-300",
+                 "--no-hyena", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("chrT:1-300: ")
+    _, attrs, coords = read_maps(out)
+    assert (attrs["start"], attrs["end"]) == (0, 300) and coords["bytes"][0] == 0

@@ -39,7 +39,8 @@ def settle(qtbot, panel) -> None:
 
 @pytest.fixture
 def panel(qtbot, window_with_genome, latent_run):
-    """The Maps panel with the trained run chosen and chrT:1,000-1,400 inspected."""
+    """The Maps panel with the trained run chosen and [1000, 1400) (the locus box's
+    chrT:1,001-1,400) inspected."""
     window = window_with_genome
     panel = window.maps
     panel.set_model_spec(str(latent_run))
@@ -65,6 +66,10 @@ def engine_maps(latent_run, tmp_path_factory):
             return inspect_locus(model, folder, str(genome), sequences["chrT"], START, END)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_the_status_names_the_window_inspected_as_the_locus_box_does(panel):
+    assert panel.status.text().startswith("chrT:1,001-1,400: ")
 
 
 def test_inspecting_the_view_shows_the_engines_map(panel, engine_maps):
