@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QTimer
@@ -14,17 +15,19 @@ from PySide6.QtWidgets import QApplication
 
 from engine.atomic import atomic_path
 from engine.errors import BytescopeError, InputError
-from engine.resources import sample_path
+from engine.resources import SAMPLES, sample_path
 
+from .model.session import SessionState
+from .qt_messages import install_qt_message_filter
 from .window import MainWindow
 
-SAMPLE_FILES = ("prokka_BAC_00001.gff3.gz", "lambda_phage.fa")
 POLL_MS = 50
 
 
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        install_qt_message_filter()  # before Qt's first message: its known noise, dropped
         app = QApplication(sys.argv[:1])
         app.setApplicationName("bytescope")
         app.setOrganizationName("bytescope")
@@ -39,35 +42,59 @@ def use_spare_cores() -> None:
 
 
 def open_from_args(window: MainWindow, args: argparse.Namespace) -> None:
-    """Open what the command line names (or the bundled samples) in ``window``."""
+    """Open what the command line names (or the bundled samples) in ``window``.
+
+    A session is read (and refused with its error) before anything opens; the other options
+    then apply on top of it: the command line has the last word.
+    """
+    named = [*args.files, *args.annotations, *([args.entropies] if args.entropies else [])]
+    missing = [f for f in named if not Path(f).exists()]
+    if missing:
+        raise InputError("no such file", path=missing[0])
     if args.session:
-        if not window.load_session(args.session):
-            return
+        state = SessionState.load(args.session)
+        if args.locus:
+            state = replace(state, locus=args.locus)
+        if args.model:
+            state = replace(state, model=args.model)
+        window.apply_session(state, args.session)
     else:
-        files = args.files or [str(sample_path(name)) for name in SAMPLE_FILES]
-        missing = [f for f in files + list(args.annotations) if not Path(f).exists()]
-        if missing:
-            raise InputError("no such file", path=missing[0])
-        window.model.set_model_spec(args.model)
+        files = args.files or [str(sample_path(name)) for name in SAMPLES]
+        window.model.set_model_spec(args.model or "default")
         window.open_paths(files, locus=args.locus)
-        if args.annotations:
-            window.controller.open_annotations(list(args.annotations))
-    if args.no_repeats:  # after a session too: the command line has the last word
+    if args.annotations:
+        window.controller.open_annotations(list(args.annotations))
+    if args.no_repeats:
         window.actions["repeats"].setChecked(False)
     if args.entropies:
         window.controller.load_entropies(args.entropies)
 
 
-def wait_until_ready(window: MainWindow, timeout: float, whole: bool = False) -> None:
+class ErrorCollector:
+    """User errors the window reports (as dialogs) while ``--screenshot`` waits, kept to raise."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.errors: list[BytescopeError] = []
+        self.window = window
+        window.model.events.error.connect(self.errors.append)
+
+    def raise_first(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+    def close(self) -> None:
+        self.window.model.events.error.disconnect(self.errors.append)
+
+
+def wait_until_ready(window: MainWindow, timeout: float, whole: bool,
+                     errors: ErrorCollector) -> None:
     """Run the event loop until the view is complete, a user error occurs, or ``timeout``."""
-    errors: list[BytescopeError] = []
-    window.model.events.error.connect(errors.append)
     loop = QEventLoop()
     deadline = time.monotonic() + timeout
     ready_twice = [0]
 
     def check() -> None:
-        if errors or time.monotonic() > deadline:
+        if errors.errors or time.monotonic() > deadline:
             loop.quit()
         elif window.controller.view_ready(whole):
             ready_twice[0] += 1
@@ -79,22 +106,24 @@ def wait_until_ready(window: MainWindow, timeout: float, whole: bool = False) ->
     timer = QTimer(interval=POLL_MS)
     timer.timeout.connect(check)
     timer.start()
-    loop.exec()
+    if not errors.errors:
+        loop.exec()
     timer.stop()
-    window.model.events.error.disconnect(errors.append)
-    if errors:
-        raise errors[0]
+    errors.raise_first()
     if not window.controller.view_ready(whole):
-        raise InputError(f"the view was not ready after {timeout:g} s (scoring too slow? "
-                         "raise --timeout, or give --entropies)")
+        what = "the whole record and its comparison" if whole else "the view"
+        raise InputError(
+            f"{what} was not ready after {timeout:g} s ({window.controller.waiting_for()}); "
+            f"raise --timeout, use --model fast (5x faster), or give --entropies X.h5 from "
+            f"bytescope score --out X.h5")
 
 
 def screenshot(window: MainWindow, path: str | Path, size: tuple[int, int],
-               timeout: float, whole: bool = False) -> Path:
+               timeout: float, whole: bool, errors: ErrorCollector) -> Path:
     """Show ``window`` at ``size`` (offscreen), wait for its view, save it as PNG."""
     window.resize(*size)
     window.show()
-    wait_until_ready(window, timeout, whole)
+    wait_until_ready(window, timeout, whole, errors)
     application().processEvents()
     image = window.grab()
     path = Path(path)
@@ -120,15 +149,17 @@ def run(args: argparse.Namespace) -> int:
     app = application()
     use_spare_cores()
     window = MainWindow(persist=not args.screenshot)
+    errors = ErrorCollector(window) if args.screenshot else None
     try:
         open_from_args(window, args)
         if args.screenshot:
-            out = screenshot(window, args.screenshot, size, args.timeout, args.whole)
+            out = screenshot(window, args.screenshot, size, args.timeout, args.whole, errors)
             print(f"wrote {out}")
             return 0
         window.show()
         return app.exec()
     finally:
         if args.screenshot:
+            errors.close()
             window.close()  # cancels and joins the workers, closes the files
             window.deleteLater()

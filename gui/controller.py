@@ -21,7 +21,6 @@ from PySide6.QtCore import QObject, QTimer
 from engine.errors import BytescopeError, InputError
 from engine.io.records import Record
 from engine.patching import PatchConfig
-from engine.patching.compare import DEFAULT_TYPES
 
 from .model.events import Subscriptions
 from .model.jobs import (
@@ -62,6 +61,10 @@ class Controller(QObject):
         self._pending_record: tuple[str, str] | None = None
         self._pending_entropies: str | None = None
         self._opening: set[str] = set()
+        self._order: list[str] = []  # every file asked for, in order: the documents' order
+        # files asked for while no record is shown, in the order given: the first of them with
+        # records is shown, whatever order their loads finish in
+        self._show_first: list[str] = []
         self.failed_paths: list[str] = []
         self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw.timeout.connect(model.scores_changed)
@@ -78,17 +81,23 @@ class Controller(QObject):
 
     # -- opening ---------------------------------------------------------------------------------
     def open_files(self, paths: list[str], locus: str | None = None) -> None:
-        """Open sequence files in the background; show ``locus`` (or the first record)."""
+        """Open sequence files in the background; show ``locus``, else (when no record is
+        shown yet) the first record of the first of ``paths`` that has records."""
         if locus is not None:
             self._pending_locus = locus
         for path in paths:
             path = str(path)
             self._opening.add(path)
+            if path in self._order:  # reopened: it goes last, as it replaces its document
+                self._order.remove(path)
+            self._order.append(path)
+            if self.model.record is None and path not in self._show_first:
+                self._show_first.append(path)
             self.runner.submit(
                 f"open:{path}", partial(load_document, path),
                 on_done=self._on_document,
                 on_error=partial(self._on_open_failed, path),
-                on_cancelled=partial(self._opening.discard, path),
+                on_cancelled=partial(self._on_open_cancelled, path),
                 label=f"Opening {Path(path).name}",
             )
 
@@ -100,7 +109,7 @@ class Controller(QObject):
                 f"annotations:{path}", partial(load_annotations, path),
                 on_done=self._on_annotation_source,
                 on_error=partial(self._on_open_failed, path),
-                on_cancelled=partial(self._opening.discard, path),
+                on_cancelled=partial(self._on_open_cancelled, path),
                 label=f"Reading {Path(path).name}",
             )
 
@@ -134,7 +143,7 @@ class Controller(QObject):
             document.close()
             self._on_annotation_source(source)
             return
-        self.model.add_document(document)
+        self.model.add_document(document, self._order)
         records = len(document.sequences)
         self.model.log(f"opened {document.path}: {document.sequences.format}, {records} "
                        f"record{'s' if records != 1 else ''}")
@@ -144,15 +153,28 @@ class Controller(QObject):
         self._opening.discard(source.path)
         self.model.add_annotations(source)
         self.model.log(f"read {len(source.features):,} features from {source.path}")
-        if self._pending_locus is not None and self.model.documents:
-            self._show_pending(None)
+        self._after_open()
 
     def _on_open_failed(self, path: str, error: BytescopeError) -> None:
         self._opening.discard(path)
         self.failed_paths.append(path)
         self.model.report_error(error)
-        if not self._opening and self._pending_locus is not None:
-            self._show_pending(None)
+        self._after_open()
+
+    def _on_open_cancelled(self, path: str) -> None:
+        self._opening.discard(path)
+        self._after_open()
+
+    def _after_open(self) -> None:
+        """A file finished opening with no records to show (annotations, a failure, a
+        cancel): what waited on it may go ahead."""
+        if self._pending_locus is not None:
+            # a feature named by --locus may be in these annotations; a locus that names
+            # nothing is an error once every file is in
+            if self.model.documents or not self._opening:
+                self._show_pending(None)
+        elif self.model.record is None and self._pending_record is None:
+            self._show_first_opened()
 
     def _show_pending(self, document: Document | None) -> None:
         """Show what was asked for (session record, --locus), or the first record opened."""
@@ -180,11 +202,25 @@ class Controller(QObject):
             else:
                 self._pending_locus = None
                 model.set_record(path, record, locus)
-        if model.record is None and document is not None and len(document.sequences):
-            model.set_record(document.path, document.sequences[0])
+        if model.record is None and self._pending_record is None and \
+                self._pending_locus is None:
+            self._show_first_opened()
         if self._pending_entropies is not None and model.record is not None:
             path, self._pending_entropies = self._pending_entropies, None
             model.set_entropy_file(path)
+
+    def _show_first_opened(self) -> None:
+        """Show the first record of the first file asked for that has records, once every file
+        before it has finished opening (failed, cancelled or annotation-only files are passed
+        over): the order the files were given in, never the order their loads finish in."""
+        for path in self._show_first:
+            if path in self._opening:
+                return  # an earlier file is still opening: it comes first
+            document = self.model.document(path)
+            if document is not None and len(document.sequences):
+                self._show_first = []
+                self.model.set_record(path, document.sequences[0])
+                return
 
     def show_record(self, path: str, record_id: str, locus: Locus | None = None) -> None:
         document = self.model.document(path)
@@ -193,6 +229,8 @@ class Controller(QObject):
 
     # -- reacting to the model ---------------------------------------------------------------------
     def _on_record(self, record: Record | None) -> None:
+        if record is not None:
+            self._show_first = []  # a record is shown: later opens leave it there
         for kind in ("features", "scores", "patches", "compare"):
             self.runner.cancel(kind)
         self._repatch.stop()
@@ -335,7 +373,7 @@ class Controller(QObject):
     def request_comparison(self) -> None:
         model = self.model
         patches, record = model.patches, model.record
-        features = tuple(f for f in model.gene_features() if f.type in DEFAULT_TYPES)
+        features = model.compared_features()
         if patches is None or record is None or not patches.complete or not features:
             self.runner.cancel("compare")
             model.set_comparison(None)
@@ -354,26 +392,46 @@ class Controller(QObject):
         """Whether the view shows everything it will without whole-record work: files open,
         features indexed, scores known over the locus (or none to be had), patches current.
         ``whole``: also the whole record's scores, patches and comparison."""
+        return self.waiting_for(whole) is None
+
+    def waiting_for(self, whole: bool = False) -> str | None:
+        """What the view still waits for, in a few words (``None``: it is ready)."""
         model, runner = self.model, self.runner
-        if whole and (runner.busy("scores") or runner.busy("compare")):
-            return False
-        if self._opening or self._pending_locus is not None or self._pending_record is not None:
-            return False
+        if whole and runner.busy("scores"):
+            return self._scoring_progress("scoring the whole record")
+        if whole and runner.busy("compare"):
+            return "comparing boundaries with annotations"
+        if self._opening:
+            return f"opening {len(self._opening)} file{'s' if len(self._opening) > 1 else ''}"
+        if self._pending_locus is not None or self._pending_record is not None:
+            return "waiting for the record to show"
         if model.record is None:
-            return bool(model.documents) or bool(self.failed_paths)
-        if runner.busy("features") or runner.busy("patches") or self._repatch.isActive():
-            return False
+            return None if (model.documents or self.failed_paths) else "no file is open"
+        if runner.busy("features"):
+            return "indexing features"
+        if runner.busy("patches") or self._repatch.isActive():
+            return "patching"
         locus, scores, state = model.locus, model.scores, model.score_status.state
         if state == "none" or (state == "scoring" and scores is None):
-            return False
+            return "starting to score"
         if scores is not None and locus is not None:
             span = scores.span_around(locus.start)
             if span is None or span[0] > locus.start or span[1] < locus.end:
-                return False
+                return self._scoring_progress("scoring the view")
         patches = model.patches
         if patches is None:
-            return state in ("no-model", "cancelled") and model.patch_config.needs_entropies
-        return locus is None or (patches.span[0] <= locus.start and locus.end <= patches.span[1])
+            done = state in ("no-model", "cancelled") and model.patch_config.needs_entropies
+            return None if done else "patching"
+        if locus is None or (patches.span[0] <= locus.start and locus.end <= patches.span[1]):
+            return None
+        return "patching the view"
+
+    def _scoring_progress(self, what: str) -> str:
+        scores = self.model.scores
+        if scores is None:
+            return what
+        return f"{what}: {scores.known_bases() / max(1, scores.length):.0%} of " \
+            f"{scores.length:,} bytes scored"
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop every job and wait for the threads; unsubscribe. True if all threads ended."""

@@ -4,11 +4,12 @@ a layout that persists (QSettings)."""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
 
 from engine.errors import BytescopeError, InputError
 from engine.models.repeats import load_kernel
+from engine.patching import PatchConfig
 from engine.resources import RESOURCES, sample_path
+from engine.train import TrainConfig
 
 from .controller import Controller
 from .exports import (
@@ -33,6 +36,7 @@ from .exports import (
 )
 from .model.entropy_files import BEDGRAPH_SUFFIXES
 from .model.events import Subscriptions
+from .model.locus import Locus
 from .model.session import SessionState, Workbench
 from .panels.inspector import InspectorPanel
 from .panels.log import LogPanel
@@ -53,10 +57,45 @@ SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.ffn *.faa *.fq *.fastq *.gff
 ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.bed *.gb *.gbk *.embl *.gz);;All files (*)"
 ENTROPY_FILTER = "Entropies (*.npy *.h5 *.bedgraph *.bdg *.bg);;All files (*)"
 SESSION_FILTER = "bytescope session (*.json)"
-LAYOUT_VERSION = 3  # 2: the Training dock; 3: the Maps dock
+LAYOUT_VERSION = 4  # 2: the Training dock; 3: the Maps dock; 4: the side column, full height
+SIDE_WIDTH = (0.22, 320, 440)  # the side docks' width: a fraction of the window, at least, at most
+SEQUENCES_HEIGHT = (0.16, 110, 200)  # the Sequences list above the Patcher
+BOTTOM_HEIGHT = (0.22, 150, 260)  # the tabbed bottom docks (inspector, log, training, maps)
+RAISED_HEIGHT = 0.6  # at most this share of the window for a bottom tab grown to fit
+START_FRACTION = 0.85  # of the screen's available area, for a first start without saved geometry
+
+
+def share(total: int, rule: tuple[float, int, int]) -> int:
+    """``rule`` = (fraction, least, most) of ``total`` pixels."""
+    fraction, least, most = rule
+    return int(min(max(total * fraction, least), most))
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless scroll area that resizes it: it fills the dock when there is
+    room and scrolls when the dock is smaller than its minimum size."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    return scroll
 
 
 class MainWindow(QMainWindow):
+    """The workbench window. Its state is ``model`` (a :class:`Workbench`); background work
+    goes through ``controller``.
+
+    Scripting (a plugin, a notebook, a test) uses these methods, each a thin call into the
+    view model or a controller, as the menus and panels do:
+
+    * :meth:`open_paths`: open sequence, annotation and entropy files;
+    * :meth:`set_locus`: show a locus (a :class:`Locus` or locus-box text);
+    * :meth:`set_patcher`: patcher settings (a :class:`PatchConfig` or keyword changes);
+    * :meth:`start_training`, :meth:`pause_training`, :meth:`resume_training`,
+      :meth:`stop_training`: training runs (the Training panel's controller);
+    * :meth:`open_maps`: the Maps panel on a run folder, without a dialog.
+    """
+
     def __init__(self, settings: QSettings | None = None, model: Workbench | None = None,
                  persist: bool = True) -> None:
         super().__init__()
@@ -83,25 +122,28 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel(self.model, settings=self.settings if persist else None)
         self.training.error.connect(self._on_error)
         self.docks: dict[str, QDockWidget] = {}
-        self._add_dock("Sequences", self.sequences, Qt.DockWidgetArea.LeftDockWidgetArea)
-        # the Patcher is taller than small screens: let it scroll rather than grow the window
-        scroll = QScrollArea()
-        scroll.setWidget(self.patcher)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._add_dock("Patcher", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._add_dock("Patch inspector", self.inspector, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._add_dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._add_dock("Training", self.training, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # The side column runs the window's full height (the bottom docks sit under the tracks
+        # only), so the Patcher's three boxes fit at 1000 px; the tracks keep most of the rest.
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.setCorner(Qt.Corner.BottomRightCorner, right)
+        self.setCorner(Qt.Corner.TopRightCorner, right)
+        self._add_dock("Sequences", self.sequences, right)
+        # panels taller or wider than a small dock scroll inside it instead of being clipped
+        # or of forcing their minimum size on the whole dock area (and so on the window)
+        self._add_dock("Patcher", scrolling(self.patcher), right)
+        self.splitDockWidget(self.docks["Sequences"], self.docks["Patcher"],
+                             Qt.Orientation.Vertical)
+        self._add_dock("Patch inspector", self.inspector, bottom)
+        self._add_dock("Log", self.log_panel, bottom)
+        self._add_dock("Training", scrolling(self.training), bottom)
         self.tabifyDockWidget(self.docks["Patch inspector"], self.docks["Log"])
         self.tabifyDockWidget(self.docks["Log"], self.docks["Training"])
         self._add_maps_dock()
         self.docks["Patch inspector"].raise_()
-        self.resizeDocks([self.docks["Sequences"], self.docks["Patcher"]], [300, 340],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["Patch inspector"]], [210], Qt.Orientation.Vertical)
         self._default_state = self.saveState(LAYOUT_VERSION)
+        self._state_restored = False  # a saved layout, when there is one, keeps its sizes
+        self._docks_fitted = False
 
         self.status = StatusWidgets(self.model)
         bar = self.statusBar()
@@ -114,8 +156,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.model.events.error.connect(self._on_error)
         self.model.events.record.connect(self._on_record)
-        if self.persist:
-            self._restore_layout()
+        restored = self._restore_layout() if self.persist else False
+        if not restored:
+            self._start_geometry()
 
     # -- construction ------------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
@@ -124,6 +167,20 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[title] = dock
+        if isinstance(widget, QScrollArea) and area == Qt.DockWidgetArea.BottomDockWidgetArea:
+            dock.visibilityChanged.connect(partial(self._grow_to_fit, dock))
+
+    def _grow_to_fit(self, dock: QDockWidget, visible: bool) -> None:
+        """A bottom tab brought up (Training, Maps) grows to its panel's minimum height, up
+        to ``RAISED_HEIGHT`` of the window, rather than opening as a scrolled sliver."""
+        if not visible or dock.isFloating():
+            return
+        scroll = dock.widget()
+        chrome = dock.height() - scroll.height()  # the dock's title bar and margins
+        needed = scroll.widget().minimumSizeHint().height() + chrome
+        if dock.height() < needed:
+            self.resizeDocks([dock], [min(needed, int(self.height() * RAISED_HEIGHT))],
+                             Qt.Orientation.Vertical)
 
     def _action(self, key: str, text: str, slot, shortcut=None, checkable: bool = False,
                 checked: bool = False) -> QAction:
@@ -219,7 +276,12 @@ class MainWindow(QMainWindow):
 
     # -- opening -----------------------------------------------------------------------------------
     def open_paths(self, paths: list[str], locus: str | None = None) -> None:
-        """Open files by kind: entropies, annotation-only files, or sequences."""
+        """Open files by kind (entropies, annotation-only files, sequences) in the background.
+
+        ``locus`` (locus-box text) is shown once the file holding it is open; without it, when
+        no record is shown yet, the first record of the first sequence file given is shown,
+        whatever order the loads finish in. Failures come as dialogs (``model.events.error``),
+        not exceptions: the files open after this returns."""
         sequences, annotations = [], []
         for path in map(str, paths):
             suffix = Path(path).suffix.lower()
@@ -277,22 +339,92 @@ class MainWindow(QMainWindow):
     def _add_maps_dock(self) -> None:
         """The Maps dock, tabbed with the bottom docks; its routing track goes to the tracks."""
         self.maps = MapsPanel(self.model)
-        self._add_dock("Maps", self.maps, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("Maps", scrolling(self.maps), Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["Training"], self.docks["Maps"])
         self._maps_subs = Subscriptions()
         self._maps_subs.connect(self.maps.model.events.routing, self.tracks.set_routing)
 
-    def show_maps(self) -> None:
-        """Raise the Maps dock (tall enough for a heat map) and inspect the view, or ask for
-        a model when it has none."""
+    def _raise_maps(self) -> None:
+        """Show the Maps dock, tall enough for a heat map."""
         dock = self.docks["Maps"]
         dock.show()
         dock.raise_()
         if not dock.isFloating() and dock.height() < self.height() // 2:
             self.resizeDocks([dock], [int(self.height() * 0.55)], Qt.Orientation.Vertical)
+
+    def show_maps(self) -> None:
+        """Raise the Maps dock and inspect the view, or ask for a model when it has none."""
+        self._raise_maps()
         if not self.maps.model.model_spec:
             self.maps.choose_model_dialog()
         self.maps.inspect_view()  # waits for a model still loading
+
+    def open_maps(self, run: str | Path) -> int | None:
+        """Raise the Maps dock on ``run`` (a hyena-blt run folder, checkpoint or model folder;
+        no dialog) and inspect the view. Returns the inspection's request id, or None when it
+        waits for the model to load (it follows) or cannot run (the panel says why)."""
+        self.maps.set_model_spec(str(run))
+        self._raise_maps()
+        return self.maps.inspect_view()
+
+    # -- scripting: the locus, the patcher, training --------------------------------------------
+    def set_locus(self, locus: str | Locus) -> None:
+        """Show ``locus``: a :class:`Locus` of an open record, or what the locus box takes
+        (``record:start-end``, ``start-end`` on the record shown, a gene name, ``#patch``);
+        switches record when it names another. Raises InputError when it names nothing open."""
+        model = self.model
+        if isinstance(locus, str):
+            self.tracks.go_to(*model.parse_locus(locus))
+            return
+        if model.record is not None and locus.record_id == model.record.id:
+            self.tracks.go_to(model.record_path or "", model.record, locus)
+            return
+        found = model.find_record(locus.record_id)
+        if found is None:
+            raise InputError(f"record {locus.record_id!r} is not in the files open")
+        self.tracks.go_to(found[0], found[1], locus)
+
+    def set_patcher(self, config: PatchConfig | None = None, **changes) -> PatchConfig:
+        """Set the patcher to ``config``, or change the current settings by keyword
+        (``PatchConfig``'s fields). As in the Patcher panel, ``mode=`` brings that mode's θ and
+        target size of this session (:meth:`Workbench.config_for_mode`), and a ``threshold``
+        clears the target size (or the reverse) unless both are given. Raises InputError for
+        settings that make no config; returns the config set."""
+        if config is None:
+            mode = changes.pop("mode", None)
+            base = self.model.config_for_mode(mode) if mode is not None \
+                else self.model.patch_config
+            if changes.get("threshold") is not None and "target_patch_size" not in changes:
+                changes["target_patch_size"] = None
+            if changes.get("target_patch_size") is not None and "threshold" not in changes:
+                changes["threshold"] = None
+            config = dataclasses.replace(base, **changes)
+        elif changes:
+            raise TypeError("give a PatchConfig or keyword changes, not both")
+        self.model.set_patch_config(config)
+        return self.model.patch_config
+
+    def start_training(self, config: TrainConfig | None = None,
+                       run_dir: str | Path | None = None) -> Path:
+        """Start a training run of ``config`` (default: the Training panel's forms) in
+        ``run_dir`` (default: a new folder in the panel's workspace), shown live in the
+        Training dock; returns the run folder. Raises InputError when it cannot start (a run
+        already going, a bad config, a folder holding a run)."""
+        path = self.training.start_run(config, run_dir)
+        self.show_training()
+        return path
+
+    def pause_training(self) -> None:
+        """Pause the live run after its step (nothing without one)."""
+        self.training.controller.pause()
+
+    def resume_training(self) -> None:
+        """Resume a paused live run, else continue the last stopped one from its checkpoint."""
+        self.training.resume()
+
+    def stop_training(self) -> None:
+        """Stop the live run after its step, with a checkpoint (nothing without one)."""
+        self.training.controller.stop()
 
     def _focus_locus_box(self) -> None:
         self.tracks.locus_box.setFocus()
@@ -403,15 +535,20 @@ class MainWindow(QMainWindow):
         return self._run_export(lambda p: (self.model.session_state().save(p), Path(p))[1], path)
 
     def load_session(self, path: str) -> bool:
+        """Open a saved session (a dialog says why when it cannot be read)."""
         try:
             state = SessionState.load(path)
         except BytescopeError as error:
             self.model.report_error(error)
             return False
+        self.apply_session(state, path)
+        return True
+
+    def apply_session(self, state: SessionState, path: str | None = None) -> None:
+        """Replace what is open with a session's files, record, locus and settings."""
         self.controller.apply_session(state)
         self.actions["repeats"].setChecked(self.model.repeats)
-        self.model.log(f"loaded session {path}")
-        return True
+        self.model.log(f"loaded session {path}" if path else "loaded a session")
 
     def save_session_dialog(self) -> None:
         path = self._save_path("Save session", ".session.json", SESSION_FILTER)
@@ -451,17 +588,50 @@ class MainWindow(QMainWindow):
                                        partial(self.open_paths, [path])).setToolTip(path)
         self.recent_menu.setEnabled(bool(recent))
 
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
+        """The saved geometry and dock layout; returns whether there was a geometry."""
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        restored = geometry is not None and self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state, LAYOUT_VERSION)
+            # an older LAYOUT_VERSION is refused: the default layout, fitted on first show
+            self._state_restored = self.restoreState(state, LAYOUT_VERSION)
         self.actions["expanded"].setChecked(self.settings.value("view/expanded", False,
                                                                 type=bool))
         self.actions["surprisal"].setChecked(self.settings.value("view/surprisal", False,
                                                                  type=bool))
+        return restored
+
+    def _start_geometry(self) -> None:
+        """A first start: a fraction of the screen's available area, centred (Qt's default
+        would be the docks' minimum sizes summed, whatever the screen)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width, height = int(area.width() * START_FRACTION), int(area.height() * START_FRACTION)
+        self.setGeometry(area.x() + (area.width() - width) // 2,
+                         area.y() + (area.height() - height) // 2, width, height)
+
+    def fit_docks(self) -> None:
+        """Size the docks for the window's current size: a side column wide enough for the
+        Patcher, a short Sequences list above it, modest tabbed docks under the tracks."""
+        width, height = self.width(), self.height()
+        side = share(width, SIDE_WIDTH)
+        self.resizeDocks([self.docks["Sequences"], self.docks["Patcher"]], [side, side],
+                         Qt.Orientation.Horizontal)
+        sequences = share(height, SEQUENCES_HEIGHT)
+        self.resizeDocks([self.docks["Sequences"], self.docks["Patcher"]],
+                         [sequences, height - sequences], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Patch inspector"]], [share(height, BOTTOM_HEIGHT)],
+                         Qt.Orientation.Vertical)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._docks_fitted:  # once, at the size the window is first shown at
+            self._docks_fitted = True
+            if not self._state_restored:
+                self.fit_docks()
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -474,6 +644,7 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_state, LAYOUT_VERSION)
         for dock in self.docks.values():
             dock.show()
+        self.fit_docks()
 
     # -- feedback ----------------------------------------------------------------------------------
     def _on_error(self, error: BytescopeError) -> None:

@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--annotations", action="append", default=[], metavar="GFF|BED|GBK",
                    help="annotation file shown as a track (repeatable)")
     p.add_argument("--locus", metavar="REC:START-END",
-                   help="where to look: record:start-end (0-based half-open), a record, or a "
-                   "feature name")
+                   help="where to look: record:start-end as IGV and samtools write it (1-based, "
+                   "inclusive: chr1:101-200 is BED's chr1 100 200), record:pos (± 20 bases), a "
+                   "record, or a feature name")
     p.add_argument("--model", metavar="default|fast|PATH",
                    help="entropy model: 'default' (bundled, by alphabet; the default, or the "
                    "session's), 'fast' (a 0.11 M-parameter nucleotide model, 5x faster: for "

@@ -21,7 +21,7 @@ from engine.io import open_annotations, open_sequences
 from engine.io.records import Feature, Record, SequenceFile
 from engine.io.summary import summarise_record
 from engine.patching import PatchConfig, Patcher
-from engine.patching.compare import BoundaryAgreement, boundary_agreement
+from engine.patching.compare import DEFAULT_TYPES, BoundaryAgreement, boundary_agreement
 from engine.scoring import Cancelled
 
 from .entropy_files import read_entropy_file
@@ -292,5 +292,11 @@ class CompareRequest:
 
 
 def compare_patches(request: CompareRequest, reporter: Reporter) -> BoundaryAgreement:
+    """Boundaries vs ``request.features``, which are already the ones to compare (chosen by
+    ``Workbench.compared_features``): every type among them counts."""
+    present = dict.fromkeys(f.type for f in request.features)
+    types = (*(t for t in DEFAULT_TYPES if t in present),
+             *(t for t in present if t not in DEFAULT_TYPES))
     return boundary_agreement(request.starts, request.features, request.length, k=request.k,
-                              anchor=request.anchor, trials=request.trials, seed=request.seed)
+                              types=types, anchor=request.anchor, trials=request.trials,
+                              seed=request.seed)

@@ -8,10 +8,12 @@ jobs (:mod:`gui.model.jobs`) on workers and applies their results through these 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,9 @@ from typing import Any
 from engine.atomic import atomic_open
 from engine.errors import BytescopeError, FormatError, InputError
 from engine.io.records import Record
-from engine.patching import PatchConfig
-from engine.patching.compare import DEFAULT_K, BoundaryAgreement
+from engine.loci import format_locus, format_position, format_range
+from engine.patching import ENTROPY_MODES, PatchConfig
+from engine.patching.compare import DEFAULT_K, BoundaryAgreement, choose_features
 
 from .events import EventGroup
 from .features import FeatureHit, FeatureIndex
@@ -31,7 +34,12 @@ from .pyramid import ScoreBuffer
 
 # What the Patcher starts with: entropy patching at BLT-like mean patch length.
 DEFAULT_PATCH_CONFIG = PatchConfig(mode="entropy", target_patch_size=6.0)
-SESSION_VERSION = 1
+# what each patch mode remembers for the session: switching away and back keeps a θ the user set
+MODE_SETTINGS = ("threshold", "target_patch_size", "threshold_add")
+# 2: ``locus`` is the locus box's text, 1-based inclusive as IGV's. Version 1 sessions wrote it
+# 0-based half-open (``chrT:0-3,000``); they still load, their locus converted on reading.
+SESSION_VERSION = 2
+_V1_LOCUS = re.compile(r"^(.+):([\d,]+)-([\d,]+)$")
 
 
 @dataclass(frozen=True)
@@ -80,21 +88,21 @@ class HoverInfo:
     features: tuple[FeatureHit, ...]
 
     def describe(self) -> str:
-        parts = [f"{self.record_id}:{self.position:,}", self.base]
+        parts = [f"{self.record_id}:{format_position(self.position)}", self.base]
         if not math.isnan(self.entropy):
             parts.append(f"H {self.entropy:.3f} nats")
         if not math.isnan(self.surprisal):
             parts.append(f"surprisal {self.surprisal:.2f}")
         if self.patch is not None:
             number, start, end = self.patch
-            parts.append(f"patch #{number:,} {start:,}-{end:,} ({end - start} bp)")
+            parts.append(f"patch #{number:,} {format_range(start, end)} ({end - start} bp)")
         parts.extend(hit.describe() for hit in self.features[:2])
         return "   ".join(parts)
 
 
 @dataclass
 class SessionState:
-    """A saved session (JSON): files, locus, patcher settings, model."""
+    """A saved session (JSON): files, locus (the locus box's text), patcher settings, model."""
 
     files: list[str] = field(default_factory=list)
     annotations: list[str] = field(default_factory=list)
@@ -122,8 +130,11 @@ class SessionState:
             raise FormatError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
         except UnicodeDecodeError:
             raise FormatError("not a text file", path=path) from None
-        if not isinstance(data, dict) or data.get("version") != SESSION_VERSION:
-            raise FormatError(f"not a bytescope session (version {SESSION_VERSION})", path=path)
+        if not isinstance(data, dict) or data.get("version") not in (1, SESSION_VERSION):
+            raise FormatError(f"not a bytescope session (version 1 to {SESSION_VERSION})",
+                              path=path)
+        if data["version"] == 1:
+            data = {**data, "version": SESSION_VERSION, "locus": _v1_locus(data.get("locus"))}
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
@@ -144,6 +155,16 @@ class SessionState:
         return state
 
 
+def _v1_locus(locus: object) -> object:
+    """A version 1 session's ``record:start-end`` (0-based half-open) in today's 1-based text;
+    anything else (a record or feature name, a malformed value) is kept as it was."""
+    match = _V1_LOCUS.match(locus) if isinstance(locus, str) else None
+    if match is None:
+        return locus
+    record_id, start, end = match.groups()
+    return format_locus(record_id, int(start.replace(",", "")), int(end.replace(",", "")))
+
+
 class Workbench:
     """The view model (see the module docstring)."""
 
@@ -160,6 +181,8 @@ class Workbench:
         self.feature_tracks: list[FeatureIndex] = []
         self.locus: Locus | None = None
         self.patch_config: PatchConfig = DEFAULT_PATCH_CONFIG
+        self.mode_settings: dict[str, dict[str, float | None]] = {}  # MODE_SETTINGS by mode
+        self._remember_mode(DEFAULT_PATCH_CONFIG)
         self.model_spec: str = "default"
         self.repeats: bool = True
         self.entropy_file: str | None = None
@@ -174,10 +197,14 @@ class Workbench:
         self.messages: list[Message] = []
 
     # -- files -------------------------------------------------------------------------------
-    def add_document(self, document: Document) -> None:
+    def add_document(self, document: Document, order: Sequence[str] = ()) -> None:
+        """Add an opened file; ``documents`` follow ``order`` (the paths in the order they
+        were asked for), not the order the loads finished in; paths not in it go last."""
         # A reopened file replaces the old document, which is not closed here: a job may still
         # read it; its maps close when the last reference goes.
-        self.documents = [d for d in self.documents if d.path != document.path] + [document]
+        documents = [d for d in self.documents if d.path != document.path] + [document]
+        rank = {path: i for i, path in enumerate(order)}
+        self.documents = sorted(documents, key=lambda d: rank.get(d.path, len(rank)))
         self.events.documents.emit(self.documents)
 
     def close_all(self) -> None:
@@ -286,9 +313,34 @@ class Workbench:
 
     # -- patcher, model, scores, patches -------------------------------------------------------
     def set_patch_config(self, config: PatchConfig) -> None:
+        self._remember_mode(config)
         if config != self.patch_config:
             self.patch_config = config
             self.events.patch_config.emit(config)
+
+    def _remember_mode(self, config: PatchConfig) -> None:
+        if config.mode in ENTROPY_MODES:  # the byte modes have none of these settings
+            self.mode_settings.pop(config.mode, None)  # the last entry: the latest mode used
+            self.mode_settings[config.mode] = {name: getattr(config, name)
+                                               for name in MODE_SETTINGS}
+
+    def config_for_mode(self, mode: str) -> PatchConfig:
+        """The current settings in ``mode``, with the θ, target size and θ_add last used in
+        that mode this session. A mode not used yet takes them over from the entropy mode
+        used last (θ_add only into ``dual``)."""
+        if mode not in ENTROPY_MODES:
+            settings = dict.fromkeys(MODE_SETTINGS)
+        elif mode in self.mode_settings:
+            settings = self.mode_settings[mode]
+        else:  # never empty: the default config's mode is remembered from the start
+            settings = list(self.mode_settings.values())[-1]
+        if mode != "dual":
+            settings = {**settings, "threshold_add": None}
+        return dataclasses.replace(self.patch_config, mode=mode, **settings)
+
+    def set_patch_mode(self, mode: str) -> None:
+        """Switch the patcher to ``mode`` (:meth:`config_for_mode`)."""
+        self.set_patch_config(self.config_for_mode(mode))
 
     def set_model_spec(self, spec: str) -> None:
         if spec != self.model_spec or self.entropy_file is not None:
@@ -338,12 +390,25 @@ class Workbench:
 
     def gene_features(self) -> list:
         """Every feature of the current record (its own and from annotation files)."""
+        return [f for source in self._feature_sources() for f in source]
+
+    def compared_features(self) -> tuple:
+        """The features boundaries are compared with: per source, as ``bytescope
+        compare-annotations`` chooses them (:func:`engine.patching.compare.choose_features`:
+        CDS/tRNA/rRNA, or every feature of a source without those, such as a BED file)."""
+        if self.record is None:
+            return ()
+        length = self.record.length
+        return tuple(f for source in self._feature_sources()
+                     for f in choose_features(source, length).features)
+
+    def _feature_sources(self) -> list[list]:
         if self.record is None:
             return []
-        features = list(self.record.features)
-        for source in self.annotation_sources:
-            features += [f for f in source.features if f.record_id == self.record.id]
-        return features
+        record_id = self.record.id
+        return [list(self.record.features)] + [
+            [f for f in source.features if f.record_id == record_id]
+            for source in self.annotation_sources]
 
     # -- hover ---------------------------------------------------------------------------------
     def set_cursor(self, position: int | None) -> None:

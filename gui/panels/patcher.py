@@ -71,6 +71,7 @@ class PatcherPanel(QWidget):
         self._slider_timer.timeout.connect(self._apply_slider)
 
         self.stats = QLabel("no patches yet")
+        self.stats.setWordWrap(True)  # a long line must not widen the dock (or scroll it)
         self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.histogram = pg.PlotWidget(background="w")
         self.histogram.setMinimumHeight(110)
@@ -149,6 +150,10 @@ class PatcherPanel(QWidget):
 
     def _on_form_changed(self, name: str) -> None:
         values = self.form.values()
+        if name == "mode":  # the mode's own θ and target size, as last set this session
+            self.model.set_patch_mode(values["mode"])
+            self._on_config(self.model.patch_config)
+            return
         if values["mode"] not in ("dual",):
             values["threshold_add"] = None
         if values["mode"] in ("static", "byte", "space"):
@@ -157,8 +162,6 @@ class PatcherPanel(QWidget):
             values["target_patch_size"] = None
         elif name == "target_patch_size" and values["target_patch_size"] is not None:
             values["threshold"] = None
-        elif name == "mode" and self.model.patch_config.mode in ("static", "byte", "space"):
-            values["target_patch_size"] = 6.0  # coming from a byte mode: a sensible start
         if values["max_patch_length"] is not None and \
                 values["max_patch_length"] < values["min_patch_length"]:
             values["max_patch_length"] = values["min_patch_length"]

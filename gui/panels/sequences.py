@@ -21,6 +21,8 @@ from gui.model.events import Subscriptions
 from gui.model.session import Workbench
 
 COLUMNS = ("record", "length", "alphabet", "GC%", "features", "file")
+# numbers sort largest first on their first click (names A to Z): what one looks for first
+DESCENDING_FIRST = ("length", "GC%", "features")
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -35,6 +37,11 @@ class SequencesPanel(QWidget):
         self.filter.setClearButtonEnabled(True)
         self.items = QStandardItemModel(0, len(COLUMNS))
         self.items.setHorizontalHeaderLabels(list(COLUMNS))
+        for column, name in enumerate(COLUMNS):
+            if name in DESCENDING_FIRST:
+                self.items.setHeaderData(column, Qt.Orientation.Horizontal,
+                                         Qt.SortOrder.DescendingOrder,
+                                         Qt.ItemDataRole.InitialSortOrderRole)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.items)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -45,6 +52,10 @@ class SequencesPanel(QWidget):
         self.view.setModel(self.proxy)
         self.view.setRootIsDecorated(False)
         self.view.setUniformRowHeights(True)
+        # Rows start in file order: Qt's header would otherwise sort by the first column,
+        # descending. A third click on a header goes back to file order.
+        self.view.header().setSortIndicatorClearable(True)
+        self.view.header().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.view.setSortingEnabled(True)
         self.view.setAlternatingRowColors(True)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -457,11 +457,18 @@ class TrainingPanel(QWidget):
 
     # -- actions -------------------------------------------------------------------------------
     def start(self) -> Path | None:
+        """The Start button: a run of the forms' settings; a failure is a dialog."""
         try:
-            path = self.controller.start(self.config())
+            return self.start_run()
         except BytescopeError as error:
             self._report(error)
             return None
+
+    def start_run(self, config: TrainConfig | None = None,
+                  run_dir: str | Path | None = None) -> Path:
+        """Start a run of ``config`` (default: the forms') in ``run_dir`` (default: a new
+        folder in the workspace); returns its folder. Raises InputError when it cannot."""
+        path = self.controller.start(config if config is not None else self.config(), run_dir)
         self.model.select([])
         self._reset_curves()
         return path

@@ -1,5 +1,12 @@
 """Entropy and surprisal tracks: the raw values as steps when zoomed in, the pyramid's
-min-max envelope and mean line when zoomed out, and a draggable threshold line."""
+min-max envelope and mean line when zoomed out, and a draggable threshold line.
+
+The y range follows the view (IGV's autoscale) but robustly: its top is the 99.5th percentile
+of the bins' maxima in view (:func:`robust_top`), so one spike (a 2.99-nat N, a record's first
+base) does not flatten everything else; bins above the top are drawn clipped at the edge with
+a triangle over each, so the spike is still seen. A data-driven range rather than a fixed
+0..ln 4: the interesting differences of a DNA model lie within a fraction of a nat.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,21 @@ from PySide6.QtGui import QColor
 from gui.model.pyramid import ScoreBuffer, SignalWindow
 
 from .base import AXIS_WIDTH, THRESHOLD, MessageItem, make_plot, ui_font
+
+TOP_QUANTILE = 0.995  # of the bins' maxima in view: the top of the y range...
+SPIKE_ROOM = 0.25  # ...unless the maximum lies within this fraction of the range above it
+
+
+def robust_top(high: np.ndarray, low: float) -> float:
+    """The top of the y range for bins whose maxima are ``high`` (no NaN) over ``low``.
+
+    The ``TOP_QUANTILE`` quantile of ``high`` (the value at or below it, so a lone spike
+    among a few hundred bins is left out), or ``max(high)`` when that is within
+    ``SPIKE_ROOM * (quantile - low)`` of it: only a value that would stretch the range by
+    more than a quarter is clipped."""
+    top = float(np.quantile(high, TOP_QUANTILE, method="lower"))
+    peak = float(high.max())
+    return peak if peak - top <= SPIKE_ROOM * max(top - low, 0.0) else top
 
 
 def envelope_segments(window: SignalWindow) -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +74,11 @@ class SignalTrack:
         self.line = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), skipFiniteCheck=False,
                                      connect="finite")
         self.plot.addItem(self.line, ignoreBounds=True)
+        # a triangle at the top edge over each bin clipped by the robust range
+        self.clip_marks = pg.ScatterPlotItem(symbol="t1", size=7, pen=pg.mkPen(None),
+                                             brush=pg.mkBrush(colour))
+        self.plot.addItem(self.clip_marks, ignoreBounds=True)
+        self.clipped_x = np.empty(0)  # where the last update drew them (base coordinates)
         self.message = MessageItem()
         self.plot.addItem(self.message, ignoreBounds=True)
         self.events = _LineEvents()
@@ -84,6 +111,7 @@ class SignalTrack:
         if self.buffer is None:
             self.line.setData([], [], stepMode=None)
             self.envelope.setData([], [])
+            self._mark_clipped(np.empty(0), 0.0)
 
     def set_threshold(self, value: float | None, label: str = "θ") -> None:
         line = self.threshold_line
@@ -99,15 +127,17 @@ class SignalTrack:
         line.label.valueChanged()  # a hidden label skips updates: refresh its text now
 
     def autoscale(self, window: SignalWindow) -> None:
-        """Fit y to the values in view and the threshold (IGV's autoscale), unless the
-        threshold line is being dragged (the axis must not move under the mouse)."""
+        """Fit y to the values in view (robustly: :func:`robust_top`) and the threshold,
+        unless the threshold line is being dragged (the axis must not move under the
+        mouse)."""
         line = self.threshold_line
         if line is not None and line.moving:
             return
-        known = window.low[~np.isnan(window.low)]
-        if not len(known):
+        known = ~np.isnan(window.low)
+        if not known.any():
             return
-        lo, hi = float(known.min()), float(np.nanmax(window.high))
+        lo = float(window.low[known].min())
+        hi = robust_top(window.high[known], lo)
         if line is not None and line.isVisible():
             lo, hi = min(lo, line.value()), max(hi, line.value())
         pad = max(0.06 * (hi - lo), 0.02)
@@ -115,6 +145,13 @@ class SignalTrack:
         current = self.plot.getViewBox().viewRange()[1]
         if abs(current[0] - lo) > 0.01 * (hi - lo) or abs(current[1] - hi) > 0.01 * (hi - lo):
             self.plot.setYRange(lo, hi, padding=0)
+
+    def _mark_clipped(self, x: np.ndarray, top: float) -> None:
+        self.clipped_x = x
+        if len(x):
+            self.clip_marks.setData(x, np.full(len(x), top))
+        else:
+            self.clip_marks.setData([], [])
 
     def update_view(self, x0: float, x1: float, width_px: int) -> None:
         buffer = self.buffer
@@ -124,15 +161,18 @@ class SignalTrack:
         self.drawn_level = window.level
         self.drawn_points = len(window)
         self.autoscale(window)
-        if window.level is None and window.bin == 1:  # raw values as steps over their bases
-            if self.signal == "entropy":
-                # H[p-1] is about base p: draw each value over the base it is about
-                edges = window.edges + 1
-            else:
-                edges = window.edges
-            self.line.setData(edges, window.mean.astype(np.float64), stepMode="center")
+        y0, y1 = self.plot.getViewBox().viewRange()[1]
+        mids = (window.edges[:-1] + window.edges[1:]) / 2
+        raw = window.level is None and window.bin == 1
+        # H[p-1] is about base p: draw each raw value over the base it is about
+        shift = 1 if raw and self.signal == "entropy" else 0
+        over = np.nan_to_num(window.high, nan=-np.inf) > y1
+        # the mark sits just inside the edge, where a whole triangle shows
+        self._mark_clipped(mids[over] + shift, y1 - 0.03 * (y1 - y0))
+        if raw:  # raw values as steps over their bases
+            self.line.setData(window.edges + shift, window.mean.astype(np.float64),
+                              stepMode="center")
             self.envelope.setData([], [])
             return
-        mids = (window.edges[:-1] + window.edges[1:]) / 2
         self.line.setData(mids, window.mean.astype(np.float64), stepMode=None)
         self.envelope.setData(*envelope_segments(window))

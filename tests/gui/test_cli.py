@@ -17,7 +17,7 @@ def test_screenshot_renders_the_locus_and_exits_0(qapp, capsys, genome, entropie
                                                   tmp_path):
     out = tmp_path / "shot.png"
     code = main(["gui", str(genome), "--entropies", str(entropies_npy), "--locus",
-                 "chrT:500-1500", "--screenshot", str(out), "--size", "1200x800"])
+                 "chrT:501-1500", "--screenshot", str(out), "--size", "1200x800"])
     assert code == 0, capsys.readouterr().err
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1200, 800)
@@ -45,6 +45,7 @@ def test_no_repeats_scores_with_the_network_alone(qapp, capsys, genome, tiny_mod
 @pytest.mark.parametrize("args, message", [
     (["missing.fa", "--screenshot", "x.png"], "no such file"),
     (["{genome}", "--locus", "chrZ:1-5", "--screenshot", "{out}"], "--locus"),
+    (["{genome}", "--locus", "chrT:0-100", "--screenshot", "{out}"], "positions count from 1"),
     (["{genome}", "--screenshot", "x.jpg"], "must end in .png"),
     (["{genome}", "--screenshot", "{out}", "--size", "big"], "WIDTHxHEIGHT"),
 ])
@@ -61,7 +62,7 @@ def test_plain_bytescope_without_a_screen_describes_the_sample():
                          text=True, env={"QT_QPA_PLATFORM": "offscreen", "PATH": ""},
                          timeout=120)
     assert run.returncode == 0
-    assert "lambda_phage.fa" in run.stdout and "no screen" in run.stderr
+    assert "lambda_phage.fa" in run.stdout and "no window" in run.stderr
 
 
 def test_the_engine_loads_no_qt_even_with_the_gui_command_registered():
@@ -69,3 +70,50 @@ def test_the_engine_loads_no_qt_even_with_the_gui_command_registered():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'gui')];"
             " assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)
+
+
+@pytest.mark.parametrize("content, message", [
+    (bytes(range(256)) * 4, "not a text file"),
+    (b'{"files": 3}', "not a bytescope session"),
+    (b'{"version": 1, "files": 3}', "malformed session"),
+])
+def test_a_bad_session_is_its_error_at_once_with_exit_2(qapp, capsys, tmp_path, content,
+                                                        message):
+    session = tmp_path / "bad.json"
+    session.write_bytes(content)
+    out = tmp_path / "o.png"
+    assert main(["gui", "--session", str(session), "--screenshot", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err and str(session) in err
+    assert not out.exists()
+
+
+def test_a_file_with_a_session_is_refused(qapp, capsys, genome, tmp_path):
+    session = tmp_path / "s.json"
+    session.write_text("{}")
+    assert main(["gui", str(genome), "--session", str(session), "--screenshot",
+                 str(tmp_path / "o.png")]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_the_command_line_locus_applies_on_top_of_a_session(qapp, genome, entropies_npy,
+                                                            tmp_path):
+    from engine.cli import build_parser
+    from gui.app import ErrorCollector, open_from_args, wait_until_ready
+    from gui.model.session import SessionState
+    from gui.window import MainWindow
+
+    session = tmp_path / "s.json"
+    SessionState(files=[str(genome)], locus="chrT:101-400").save(session)
+    args = build_parser().parse_args(["gui", "--session", str(session), "--entropies",
+                                      str(entropies_npy), "--locus", "chrT:1001-1400"])
+    window = MainWindow(persist=False)
+    errors = ErrorCollector(window)
+    try:
+        open_from_args(window, args)
+        wait_until_ready(window, 60, False, errors)
+        locus = window.model.locus
+        assert (locus.record_id, locus.start, locus.end) == ("chrT", 1000, 1400)
+    finally:
+        errors.close()
+        window.close()

@@ -41,10 +41,10 @@ def test_opening_a_file_shows_its_record_in_every_panel(qtbot, window, genome, t
     assert window.tracks.feature_tracks[0].item.drawn >= 4  # painted in the last frame
     assert window.tracks.entropy.drawn_points > 0
     assert window.tracks.patch_track.mode in ("patches", "density")
-    assert window.status.locus.text() == "chrT:0-3,000"
+    assert window.status.locus.text() == "chrT:1-3,000"  # IGV's numbers: bases 1 to 3,000
     assert "chrT" in window.windowTitle()
     model.set_cursor(1501)  # what the mouse over the tracks does
-    assert "chrT:1,501" in window.status.hover.text() and "gamma CDS" in window.status.hover.text()
+    assert "chrT:1,502" in window.status.hover.text() and "gamma CDS" in window.status.hover.text()
     assert all(track.cursor.isVisible() for track in window.tracks.tracks()[1:])
 
 
@@ -52,9 +52,10 @@ def test_the_locus_box_moves_the_tracks(qtbot, with_entropies):
     window = with_entropies
     box = window.tracks.locus_box
     box.clear()
-    qtbot.keyClicks(box, "chrT:1,000-1,060")
+    qtbot.keyClicks(box, "chrT:1,001-1,060")  # 1-based inclusive, as pasted from IGV
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert window.model.locus == Locus("chrT", 1000, 1060)
+    assert box.text() == "chrT:1,001-1,060"
     x0, x1 = window.tracks.master.viewRange()[0]
     assert (x0, x1) == pytest.approx((1000, 1060), abs=0.5)
     box.clear()
@@ -247,7 +248,7 @@ def test_whole_record_scoring_fills_the_view_first_then_caches_and_compares(
     monkeypatch.setattr(jobs, "SCORE_BLOCK", 512)
     model = window.model
     model.set_model_spec(str(tiny_model))
-    window.open_paths([str(genome)], locus="chrT:2200-2400")
+    window.open_paths([str(genome)], locus="chrT:2201-2400")
     qtbot.waitUntil(lambda: model.scores is not None)
     wait_ready(qtbot, window)  # the view's stretch is scored, maybe not the rest
     assert model.scores.span_around(2300)[0] <= 2200
@@ -269,7 +270,7 @@ def test_cancel_in_the_status_bar_stops_scoring_and_keeps_what_was_scored(
     big = write_gff3(tmp_path / "big.gff3", length=40_000, features=())
     model = window.model
     model.set_model_spec(str(tiny_model))
-    window.open_paths([str(big)], locus="chrT:0-200")
+    window.open_paths([str(big)], locus="chrT:1-200")
     qtbot.waitUntil(lambda: model.scores is not None and model.scores.known_bases() > 0)
     qtbot.waitUntil(lambda: window.status.task.isVisible())
     qtbot.mouseClick(window.status.cancel, Qt.MouseButton.LeftButton)
@@ -378,3 +379,225 @@ def test_the_repeat_expert_menu_item_rescores_without_it_and_back(qtbot, window,
     action.trigger()
     qtbot.waitUntil(lambda: model.scores is not None and model.scores.complete
                     and second_copy_surprisal() < 0.2)
+
+
+# -- the first window's layout -------------------------------------------------------------------
+@pytest.fixture
+def fresh_window(qtbot, settings):
+    """A window as on a first start (no saved layout), not yet shown."""
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    yield win
+    win.close()
+
+
+@pytest.mark.parametrize("size", [(1600, 1000), (1127, 666)])
+def test_the_tracks_get_most_of_the_height_and_no_dock_clips(qtbot, fresh_window, genome,
+                                                             size):
+    from PySide6.QtWidgets import QScrollArea
+
+    window = fresh_window
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    window.open_paths([str(genome)])  # its statistics and comparison texts fill the Patcher
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    qtbot.waitUntil(lambda: window.tracks.graphics.height() >= 0.6 * size[1])
+    assert window.tracks.width() >= 0.6 * size[0]
+    for title, dock in window.docks.items():
+        if not dock.isVisible():  # the tabs behind the Patch inspector
+            continue
+        content = dock.widget()
+        hint = content.minimumSizeHint()
+        assert isinstance(content, QScrollArea) or (
+            hint.width() <= content.width() and hint.height() <= content.height()), title
+
+
+def test_at_1600x1000_the_whole_patcher_shows_without_scrolling(qtbot, fresh_window, genome,
+                                                                entropies_npy):
+    window = fresh_window
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    window.open_paths([str(genome)])
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    window.open_paths([str(entropies_npy)])
+    wait_ready(qtbot, window, whole=True)
+    qtbot.waitUntil(lambda: window.model.comparison is not None)  # its longest text
+    scroll = window.docks["Patcher"].widget()
+    compare = window.patcher.comparison.parentWidget()  # the "Boundaries vs annotations" box
+    qtbot.waitUntil(lambda: compare.mapTo(scroll.viewport(), compare.rect().bottomLeft()).y()
+                    <= scroll.viewport().height())
+    assert scroll.verticalScrollBar().maximum() == 0
+    assert window.patcher.width() <= scroll.viewport().width()  # nothing cut on the right
+
+
+def test_a_first_start_takes_most_of_the_screen_and_a_saved_geometry_wins(qtbot, settings):
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    area = window.screen().availableGeometry()
+    frame = window.geometry()
+    assert 0.75 * area.width() <= frame.width() <= area.width()
+    assert 0.75 * area.height() <= frame.height() <= area.height()
+    assert area.contains(frame)
+    window.resize(700, 500)
+    window.close()  # saves the geometry
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again)
+    try:
+        assert (again.width(), again.height()) == (700, 500)
+    finally:
+        again.close()
+
+
+# -- which record opens first --------------------------------------------------------------------
+def test_the_first_file_given_is_shown_and_listed_first_when_it_finishes_loading_last(
+        qtbot, window, no_bundled_models, monkeypatch):
+    import threading
+
+    from engine.resources import sample_path
+    from gui import controller
+
+    annotated, phage = (str(sample_path(n)) for n in ("prokka_BAC_00001.gff3.gz",
+                                                       "lambda_phage.fa"))
+    phage_in = threading.Event()
+    load = controller.load_document
+
+    def annotated_last(path, reporter):  # the real load, held until the phage is open
+        if path == annotated:
+            phage_in.wait(20)
+        return load(path, reporter)
+
+    monkeypatch.setattr(controller, "load_document", annotated_last)
+    opened, shown = [], []
+
+    def on_documents(documents) -> None:
+        opened.extend(d.path for d in documents if d.path not in opened)
+        if phage in opened:
+            phage_in.set()
+
+    window.model.events.documents.connect(on_documents)
+    window.model.events.record.connect(lambda r: shown.append(r.id if r else None))
+    window.open_paths([annotated, phage])
+    qtbot.waitUntil(lambda: len(window.model.documents) == 2, timeout=20_000)
+    assert opened == [phage, annotated]  # the loads did finish in reverse order
+    assert shown == ["BAC_00001"] and window.model.record_path == annotated
+    # ... and the files are listed in the order given, in the model and the Sequences panel
+    assert [d.path for d in window.model.documents] == [annotated, phage]
+    items = window.sequences.items
+    assert items.item(0, 0).text() == "BAC_00001" and items.item(1, 5).text() == "lambda_phage.fa"
+
+
+def test_a_first_file_without_records_passes_the_turn_to_the_next(qtbot, window, tmp_path,
+                                                                  two_records,
+                                                                  no_bundled_models):
+    broken = tmp_path / "broken.gff3"
+    broken.write_text("this is not GFF3\n")
+    only_features = tmp_path / "features.gff3"
+    only_features.write_text("##gff-version 3\nfirst\tx\tCDS\t201\t500\t.\t+\t0\tID=d\n")
+    window.open_paths([str(broken), str(only_features), str(two_records)])
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    assert window.model.record.id == "first"
+    qtbot.waitUntil(lambda: len(window.model.annotation_sources) == 1)
+
+
+# -- scripting the window ------------------------------------------------------------------------
+def test_set_locus_takes_text_or_a_locus_and_switches_record(qtbot, window, two_records,
+                                                             no_bundled_models):
+    from engine.errors import InputError
+
+    window.open_paths([str(two_records)])
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    window.set_locus("first:101-200")
+    assert window.model.locus == Locus("first", 100, 200)  # 1-based inclusive, as IGV
+    assert window.tracks.locus_box.text() == "first:101-200"
+    window.set_locus(Locus("second", 100, 400))
+    assert window.model.record.id == "second" and window.model.locus == Locus("second", 100, 400)
+    assert window.tracks.master.viewRange()[0] == pytest.approx([100, 400], abs=0.5)
+    with pytest.raises(InputError):
+        window.set_locus(Locus("third", 0, 10))
+    with pytest.raises(InputError):
+        window.set_locus("no such thing")
+    assert window.model.locus == Locus("second", 100, 400)
+
+
+def test_set_patcher_takes_a_config_or_changes_and_the_panel_follows(qtbot, with_entropies):
+    from engine.errors import InputError
+
+    window = with_entropies
+    model = window.model
+    set_ = window.set_patcher(threshold=1.2)  # clears the default target size
+    assert set_ == model.patch_config and (set_.threshold, set_.target_patch_size) == (1.2, None)
+    qtbot.waitUntil(lambda: model.patches is not None and model.patches.config == set_)
+    assert window.patcher.form.values()["threshold"] == pytest.approx(1.2)
+    assert window.tracks.entropy.threshold_line.value() == pytest.approx(1.2)
+    window.set_patcher(mode="static", patch_size=7)
+    assert (model.patch_config.mode, model.patch_config.patch_size) == ("static", 7)
+    assert window.set_patcher(mode="entropy").threshold == 1.2  # the mode's own θ, back
+    config = PatchConfig(mode="dual", threshold=1.0, threshold_add=0.1)
+    assert window.set_patcher(config) == config
+    with pytest.raises(InputError):
+        window.set_patcher(min_patch_length=0)
+    assert model.patch_config == config
+
+
+def test_training_starts_pauses_resumes_and_stops_from_a_script(qtbot, window, tmp_path,
+                                                                genome, no_bundled_models):
+    from engine.train import TrainConfig, checkpoint_dirs
+
+    window.open_paths([str(genome)])
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    config = TrainConfig(files=[str(genome)], arch="hyena", model={"d_model": 16,
+                                                                   "n_layers": 1},
+                         steps=100_000, seq_len=64, batch_size=2, warmup_steps=1,
+                         eval_every=100_000, eval_batches=1, checkpoint_every=100_000,
+                         log_every=1, threads=1)  # stopped long before its end
+    live = window.training.model
+    run = window.start_training(config, tmp_path / "run")
+    assert run == tmp_path / "run" and window.training.controller.active
+    assert window.docks["Training"].isVisible()
+    window.pause_training()
+    qtbot.waitUntil(lambda: live.live.state == "paused", timeout=30_000)
+    step = live.live.step
+    window.resume_training()
+    qtbot.waitUntil(lambda: live.live.state == "running" and live.live.step > step,
+                    timeout=30_000)
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.training.controller.active, timeout=60_000)
+    assert live.live.state == "stopped" and checkpoint_dirs(run)  # stopped with a checkpoint
+
+
+def test_open_maps_inspects_the_view_of_a_run_without_a_dialog(qtbot, with_entropies,
+                                                               latent_run, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    window = with_entropies
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a: asked.append(a) or "")
+    window.set_locus(Locus("chrT", 1000, 1400))
+    window.open_maps(latent_run)
+    assert window.docks["Maps"].isVisible() and not asked
+    panel = window.maps
+    qtbot.waitUntil(lambda: panel.model.inspection is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=30_000)
+    inspected = panel.model.inspection
+    assert (inspected.record_id, inspected.start, inspected.end) == ("chrT", 1000, 1400)
+    assert panel.model.model_spec == str(latent_run)
+
+
+def test_a_bed_file_of_intervals_is_compared_as_the_cli_compares_it(qtbot, window,
+                                                                    two_records, tmp_path):
+    from tests.gui.conftest import wait_ready
+
+    # BED intervals are of type "region": with no CDS/tRNA/rRNA in that source, every interval
+    # counts, except one spanning the whole record (as bytescope compare-annotations does)
+    bed = tmp_path / "sites.bed"
+    bed.write_text("first\t100\t400\tsiteA\t0\t+\nfirst\t900\t1200\tsiteB\t0\t-\n"
+                   "first\t0\t2500\tall\t0\t+\nsecond\t10\t50\tother\t0\t+\n")
+    window.model.set_patch_config(PatchConfig(mode="static", patch_size=8))
+    window.open_paths([str(two_records), str(bed)])
+    qtbot.waitUntil(lambda: window.model.comparison is not None, timeout=20_000)
+    wait_ready(qtbot, window, whole=True)
+    comparison = window.model.comparison
+    assert window.model.record.id == "first"
+    assert comparison.n_features == 2

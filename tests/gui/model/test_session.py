@@ -64,7 +64,9 @@ def test_hover_names_base_entropy_patch_and_feature(bench):
     assert info.base == doc.sequences[0].fetch(1501, 1502).decode()
     assert info.entropy == pytest.approx(1.5)  # H[p-1]: the uncertainty about base p
     assert [hit.name for hit in info.features] == ["gamma"]
-    assert "gamma CDS 1,500-2,400 (+)" in info.describe()
+    # counted from 1 as IGV does (and as the GFF3 file writes gamma: 1501..2400)
+    assert info.describe().startswith("chrT:1,502 ")
+    assert "gamma CDS 1,501-2,400 (+)" in info.describe()
 
 
 def test_session_round_trips_through_json(bench, tmp_path):
@@ -74,9 +76,28 @@ def test_session_round_trips_through_json(bench, tmp_path):
     path = tmp_path / "s.json"
     bench.session_state().save(path)
     state = SessionState.load(path)
-    assert state.files == [doc.path] and state.locus == "chrT:10-900"
+    assert state.files == [doc.path] and state.locus == "chrT:11-900"  # the box's text
+    assert bench.parse_locus(state.locus)[2] == Locus("chrT", 10, 900)
     assert PatchConfig.from_dict(state.patcher) == bench.patch_config
     assert state.repeats is True
+
+
+def test_a_version_1_session_keeps_its_zero_based_locus_on_the_same_bases(bench, tmp_path):
+    # sessions written before the locus box counted from 1 held "chrT:10-900" for [10, 900)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"version": 1, "files": [], "locus": "chrT:10-900"}))
+    state = SessionState.load(path)
+    assert state.locus == "chrT:11-900" and state.version == 2
+    assert bench.parse_locus(state.locus)[2] == Locus("chrT", 10, 900)
+    path.write_text(json.dumps({"version": 1, "locus": "gamma"}))  # not a range: as it was
+    assert SessionState.load(path).locus == "gamma"
+
+
+def test_a_session_of_a_later_version_is_refused(tmp_path):
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps({"version": 3}))
+    with pytest.raises(FormatError, match="not a bytescope session"):
+        SessionState.load(path)
 
 
 def test_turning_the_repeat_expert_off_rescores_and_is_saved(bench, tmp_path):
@@ -110,3 +131,33 @@ def test_a_broken_session_file_names_its_line(tmp_path):
     path.write_text(json.dumps({"version": 1, "patcher": {"mode": "nonsense"}}))
     with pytest.raises(InputError, match="unknown patching mode"):
         SessionState.load(path)
+
+
+def test_each_patch_mode_keeps_its_own_threshold_and_target_for_the_session():
+    model = Workbench()
+    assert model.config_for_mode("entropy") == model.patch_config  # the default's own
+    model.set_patch_config(PatchConfig(mode="entropy", threshold=1.1))
+    model.set_patch_mode("static")
+    assert (model.patch_config.threshold, model.patch_config.target_patch_size) == (None, None)
+    model.set_patch_mode("dual")  # not used yet: from the entropy mode used last
+    assert (model.patch_config.threshold, model.patch_config.threshold_add) == (1.1, None)
+    model.set_patch_config(PatchConfig(mode="dual", threshold=0.8, threshold_add=0.1))
+    model.set_patch_mode("greedy")
+    assert model.patch_config.threshold == 0.8 and model.patch_config.threshold_add is None
+    model.set_patch_config(PatchConfig(mode="greedy", target_patch_size=9.0))
+    model.set_patch_mode("entropy")
+    assert (model.patch_config.threshold, model.patch_config.target_patch_size) == (1.1, None)
+    model.set_patch_mode("dual")
+    assert (model.patch_config.threshold, model.patch_config.threshold_add) == (0.8, 0.1)
+    model.set_patch_mode("greedy")
+    assert (model.patch_config.threshold, model.patch_config.target_patch_size) == (None, 9.0)
+
+
+def test_a_mode_switch_keeps_the_other_patcher_settings():
+    model = Workbench()
+    model.set_patch_config(PatchConfig(mode="static", patch_size=9, min_patch_length=3,
+                                       blt_compat=True))
+    model.set_patch_mode("entropy")
+    config = model.patch_config
+    assert (config.patch_size, config.min_patch_length, config.blt_compat) == (9, 3, True)
+    assert config.target_patch_size == 6.0  # the default entropy settings, remembered
