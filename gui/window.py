@@ -369,8 +369,9 @@ class MainWindow(QMainWindow):
 
     # -- scripting: the locus, the patcher, training --------------------------------------------
     def set_locus(self, locus: str | Locus) -> None:
-        """Show ``locus``: a :class:`Locus` of an open record, or what the locus box takes
-        (``record:start-end``, ``start-end`` on the record shown, a gene name, ``#patch``);
+        """Show ``locus``: a :class:`Locus` of an open record (0-based half-open), or what the
+        locus box takes (``record:start-end`` 1-based inclusive as IGV writes it, ``start-end``
+        on the record shown, a gene name, ``#patch``);
         switches record when it names another. Raises InputError when it names nothing open."""
         model = self.model
         if isinstance(locus, str):
