@@ -111,9 +111,9 @@ def wait_until_ready(window: MainWindow, timeout: float, whole: bool,
     timer.stop()
     errors.raise_first()
     if not window.controller.view_ready(whole):
-        what = "the whole record and its comparison" if whole else "the view"
+        what = "the whole record and its comparison were" if whole else "the view was"
         raise InputError(
-            f"{what} was not ready after {timeout:g} s ({window.controller.waiting_for()}); "
+            f"{what} not ready after {timeout:g} s ({window.controller.waiting_for(whole)}); "
             f"raise --timeout, use --model fast (5x faster), or give --entropies X.h5 from "
             f"bytescope score --out X.h5")
 

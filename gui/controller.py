@@ -397,7 +397,9 @@ class Controller(QObject):
     def waiting_for(self, whole: bool = False) -> str | None:
         """What the view still waits for, in a few words (``None``: it is ready)."""
         model, runner = self.model, self.runner
-        if whole and runner.busy("scores"):
+        if whole and (runner.busy("scores") or (
+                model.scores is not None and model.score_status.state == "scoring"
+                and not model.scores.complete)):
             return self._scoring_progress("scoring the whole record")
         if whole and runner.busy("compare"):
             return "comparing boundaries with annotations"

@@ -117,3 +117,16 @@ def test_the_command_line_locus_applies_on_top_of_a_session(qapp, genome, entrop
     finally:
         errors.close()
         window.close()
+
+
+def test_a_screenshot_that_times_out_says_what_it_waited_for_and_what_to_try(qapp, capsys,
+                                                                             tmp_path):
+    # the bundled default model needs ~20 s for the 470 kb sample here; 1 s cannot be enough
+    out = tmp_path / "o.png"
+    assert main(["gui", "--whole", "--timeout", "1", "--screenshot", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not ready after 1 s" in err
+    waited = err.split("not ready after 1 s (")[1].split(")")[0]
+    assert waited.startswith(("opening", "starting to score", "scoring the whole record"))
+    assert "--model fast" in err
+    assert not out.exists()
