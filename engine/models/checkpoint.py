@@ -15,6 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import os
+import typing
 from pathlib import Path
 
 import torch
@@ -58,6 +61,93 @@ LATENT_PRESETS: dict[str, dict] = {
 }
 
 
+# Sanity limits, checked before anything is built: far above any model this workbench trains
+# (HyenaDNA's longest context is 1 Mi tokens), far below what would exhaust a workstation.
+MAX_CONTEXT = 1 << 22  # max_len and the like, in bytes
+MAX_COUNT = 1024  # layers, heads, experts, memories
+MAX_WIDTH = 1 << 16  # d_model, vocabulary, buckets
+LIMITS = {"hash_buckets": 1 << 24}  # the hash n-gram tables may be larger
+MAY_BE_ZERO = frozenset({"n_experts", "n_memories", "max_patches", "memory_layer", "top_k"})
+FRACTIONS = frozenset({"dropout"})  # in [0, 1)
+ANY_SIGN = frozenset({"decay_shift"})  # every other number must be positive, loss weights >= 0
+
+
+def _type_name(hint) -> str:
+    return {int: "an integer", float: "a number", str: "a string"}.get(hint, "a list of integers")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_config_values(config_cls: type, values: dict, *, path: str | Path | None = None,
+                        ) -> None:
+    """Refuse config values of the wrong type or size, before anything is allocated.
+
+    A model folder's ``config.json`` or ``train --model-config`` can say anything
+    (``"d_model": "128"``, ``n_layers`` 10^7, ``max_len`` 10^12); each field is checked
+    against its annotation and the limits above, and every problem is named at once.
+    """
+    hints = typing.get_type_hints(config_cls)
+    problems = []
+    for field in dataclasses.fields(config_cls):
+        if field.name not in values or field.name == "arch":
+            continue
+        name, value, hint = field.name, values[field.name], hints[field.name]
+        if hint is int:
+            ok = _is_int(value)
+        elif hint is float:
+            ok = (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+        elif hint is str:
+            ok = isinstance(value, str)
+        else:  # tuple[int, ...]
+            ok = isinstance(value, (list, tuple)) and all(_is_int(v) for v in value)
+        if not ok:
+            problems.append(f"{name} must be {_type_name(hint)}, not {value!r}")
+            continue
+        if hint is int:
+            least = 0 if name in MAY_BE_ZERO else 1
+            most = LIMITS.get(name) or (
+                MAX_CONTEXT if "len" in name or name in ("window", "max_patches")
+                else MAX_COUNT if name.startswith(("n_", "top_", "memory_")) else MAX_WIDTH)
+            if not least <= value <= most:
+                problems.append(f"{name} must be in {least}..{most:,}, not {value:,}")
+        elif hint is float and name in FRACTIONS:
+            if not 0 <= value < 1:
+                problems.append(f"{name} must be in [0, 1), not {value}")
+        elif hint is float and name.endswith(("alpha", "loss")):
+            if value < 0:
+                problems.append(f"{name} must be >= 0, not {value}")
+        elif hint is float and name not in ANY_SIGN and value <= 0:
+            problems.append(f"{name} must be positive, not {value}")
+    if problems:
+        arch = values.get("arch", getattr(config_cls, "arch", "model"))
+        raise ModelError(f"{arch} config: " + "; ".join(problems), path=path)
+
+
+def check_model_size(config, *, copies: int = 1, path: str | Path | None = None) -> int:
+    """The bytes of ``config``'s parameters and buffers (counted on torch's meta device, which
+    allocates nothing), refused when ``copies`` of them (1 to load; 4 to train with AdamW:
+    weights, gradients, two moments) exceed the memory this machine has free."""
+    _, model_cls = ARCHITECTURES[config.arch]
+    with torch.device("meta"):
+        shell = model_cls(config)
+    size = sum(t.numel() * t.element_size() for t in (*shell.parameters(), *shell.buffers()))
+    free = _free_memory()
+    if free is not None and size * copies > free:
+        raise ModelError(f"this {config.arch} config needs {size * copies / 2**30:,.1f} GiB "
+                         f"for its weights{' and optimizer state' if copies > 1 else ''}; "
+                         f"{free / 2**30:,.1f} GiB are free", path=path)
+    return size
+
+
+def _free_memory() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def model_config(arch: str = "hyena", preset: str = "tiny", **overrides):
     """The config dataclass for ``arch`` at ``preset`` size, with field overrides."""
     if arch not in ARCHITECTURES:
@@ -73,6 +163,7 @@ def model_config(arch: str = "hyena", preset: str = "tiny", **overrides):
     unknown = set(values) - names
     if unknown:
         raise ModelError(f"unknown {arch} config field(s): {', '.join(sorted(unknown))}")
+    check_config_values(config_cls, values)
     return config_cls(**values)
 
 
@@ -91,7 +182,10 @@ def config_from_dict(values: dict, *, path: str | Path | None = None):
     unknown = set(values) - names
     if unknown:
         raise ModelError(f"unknown config field(s) {', '.join(sorted(unknown))}", path=path)
-    return config_cls(**values)
+    check_config_values(config_cls, values, path=path)
+    config = config_cls(**values)
+    check_model_size(config, path=path)
+    return config
 
 
 def save_model(model: nn.Module, directory: str | Path, *, extra: dict | None = None) -> Path:

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from engine.atomic import atomic_path
 from engine.errors import BytescopeError, InputError
-from engine.models.checkpoint import build_model, model_config
+from engine.models.checkpoint import build_model, check_model_size, model_config
 from engine.tokenizers import ByteTokenizer
 
 from .checkpoints import (
@@ -207,12 +207,14 @@ class Trainer:
 
     def _run(self, distributed: bool) -> dict:
         cfg = self.config
+        # the model's config first: a bad or oversized one is refused before data is read
+        mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
+        check_model_size(mcfg, copies=4)  # weights, gradients and AdamW's two moments
         self.run_dir.mkdir(parents=True, exist_ok=True)
         patched = cfg.arch == "hyena-blt"  # a patch-level model: its data carries patch starts
         data = self._data or ByteMixture(
             cfg.files, cfg.weights, cfg.held_out,
             patch_starts=EntropyPatches(cfg.patch_model, cfg.patching) if patched else None)
-        mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
         torch.manual_seed(cfg.seed)
         model = build_model(mcfg).to(self.device)
         if cfg.init_from and not self.resume:  # fine-tuning: start from trained weights
