@@ -20,8 +20,16 @@ from .display import screen_problem
 COMMANDS = (info, score, patch, compare, train, repeats, inspect, gui)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line, naming the flag, exit code 2 (the usage block
+    argparse prints would bury the one line that matters); subcommands inherit it."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="bytescope",
         description="A workbench for byte- and nucleotide-level sequence models: next-byte "
         "entropy, dynamic patching, and what the models look at.",
@@ -35,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would blame the top-level command for a subcommand's unknown flag
+        prog = f"bytescope {args.command}" if args.command else "bytescope"
+        print(f"{prog}: error: unrecognized arguments: {' '.join(extra)} (see {prog} --help)",
+              file=sys.stderr)
+        return 2
     if args.command is None:
         # Plain ``bytescope`` opens the window on the bundled samples when there is a screen to
         # show it on; headless (ssh, CI, offscreen) it describes the sample instead.

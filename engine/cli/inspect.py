@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from engine.cli.arguments import json_argument
 from engine.io import open_sequences
 from engine.loci import format_locus, parse_locus
 
@@ -30,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "BED's chrT 100 200)")
     p.add_argument("--out", type=Path, required=True, help="maps.h5")
     p.add_argument("--patch-model", help="entropy model for the patches (default: the run's)")
-    p.add_argument("--patching", type=json.loads, metavar="JSON",
+    p.add_argument("--patching", type=json_argument, metavar="JSON",
                    help="entropy patcher (default: the run's)")
     p.add_argument("--no-hyena", action="store_true",
                    help="skip the Hyena operator maps (the slowest part)")

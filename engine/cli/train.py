@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.cli.arguments import json_argument
 from engine.errors import InputError
 from engine.models import ARCHITECTURES, PRESETS
 from engine.train import TrainConfig, Trainer, TrainEvent
@@ -42,14 +43,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int,
                    help="torch threads (default: the cores other processes leave free)")
     p.add_argument("--seed", type=int)
-    p.add_argument("--model-config", type=json.loads, metavar="JSON",
+    p.add_argument("--model-config", type=json_argument, metavar="JSON",
                    help='model field overrides, e.g. \'{"d_model": 192, "n_layers": 4}\'')
     p.add_argument("--init", metavar="MODEL", dest="init_from",
                    help="fine-tune: start from these weights (a model, checkpoint or run "
                    "folder, or a bundled name such as nucleotide) instead of a fresh model")
     p.add_argument("--patch-model", metavar="MODEL",
                    help="hyena-blt: the entropy model its patches come from (default: fast)")
-    p.add_argument("--patching", type=json.loads, metavar="JSON",
+    p.add_argument("--patching", type=json_argument, metavar="JSON",
                    help='hyena-blt: the entropy patcher, e.g. \'{"mode": "entropy", '
                    '"target_patch_size": 6}\' (the default)')
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
