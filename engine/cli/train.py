@@ -9,11 +9,13 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cli.arguments import json_argument
 from engine.errors import InputError
-from engine.models import ARCHITECTURES, PRESETS
-from engine.train import TrainConfig, Trainer, TrainEvent
+
+if TYPE_CHECKING:  # torch loads when a run starts, not when the CLI starts (``info`` is quick)
+    from engine.train import TrainConfig, TrainEvent
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,8 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="run folder (created)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a stopped run")
     p.add_argument("--weights", type=float, nargs="+", help="mixture weight per FILE")
-    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None)
-    p.add_argument("--preset", choices=list(PRESETS), default=None)
+    # checked by engine.models.model_config when the run starts (one list, in the engine)
+    p.add_argument("--arch", metavar="{attention,hyena,hyena-blt}", default=None)
+    p.add_argument("--preset", metavar="{tiny,small,base}", default=None)
     p.add_argument("--steps", type=int)
     p.add_argument("--seq-len", type=int)
     p.add_argument("--batch-size", type=int)
@@ -62,6 +65,8 @@ _FLAGS = ("arch", "preset", "steps", "seq_len", "batch_size", "lr", "warmup_step
 
 
 def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
+    from engine.train import TrainConfig
+
     if args.resume:
         config_path = args.resume / "config.json"
         if not config_path.exists():
@@ -135,6 +140,7 @@ class ProgressLine:
 
 def run(args: argparse.Namespace) -> int:
     from engine.threads import set_threads
+    from engine.train import Trainer
 
     cfg, run_dir, resume = build_config(args)
     if not cfg.threads:  # else the Trainer sets the run's own count
