@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from engine.cli.arguments import count, positive_int
 from engine.errors import InputError
 from engine.io import open_annotations, open_sequences
 from engine.io.formats import DEFAULT_MAX_BYTES
@@ -42,19 +43,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--annotations", metavar="GFF|BED|GBK",
                    help="features to compare with (added to FILE's own)")
     p.add_argument("--record", metavar="ID", help="record id (default: the first record)")
-    p.add_argument("--k", type=int, default=DEFAULT_K, metavar="K",
+    p.add_argument("--k", type=count, default=DEFAULT_K, metavar="K",
                    help=f"a feature counts if a patch starts within K bases (default {DEFAULT_K})")
     p.add_argument("--anchor", choices=ANCHORS, default="start",
                    help="feature start coordinate, or its 5' end on its strand (default start)")
     p.add_argument("--types", metavar="T1,T2",
                    help=f"feature types (default {','.join(DEFAULT_TYPES)}; when the record "
                    "has none of those, as in a BED file, every feature)")
-    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS, metavar="N",
+    p.add_argument("--trials", type=positive_int, default=DEFAULT_TRIALS, metavar="N",
                    help=f"random draws (default {DEFAULT_TRIALS})")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random draws")
+    p.add_argument("--seed", type=count, default=DEFAULT_SEED, help="seed of the random draws")
     add_patch_options(p, mode_required=False)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+    p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 
+from engine.cli.arguments import positive_float
 from engine.errors import InputError
 
 from .display import screen_problem
@@ -48,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "with annotations (by default only for the view)")
     p.add_argument("--size", default="1600x1000", metavar="WxH",
                    help="window size for --screenshot (default 1600x1000)")
-    p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_float, default=300.0, metavar="SECONDS",
                    help="--screenshot waits at most this long for the view's scores "
                    "(default 300; --whole on a large genome: --model fast, or raise this)")
     p.set_defaults(run=run)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from engine.cli.arguments import positive_int
 from engine.io import FORMATS, open_sequences
 from engine.io.formats import DEFAULT_MAX_BYTES
 from engine.io.summary import summarise_file
@@ -28,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, help="skip format sniffing")
     p.add_argument("--alphabet", choices=("dna", "rna", "protein", "text", "bytes"),
                    help="override alphabet detection")
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+    p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 

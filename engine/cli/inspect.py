@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.cli.arguments import json_argument
+from engine.cli.arguments import count, json_argument, positive_int
 from engine.io import open_sequences
 from engine.loci import format_locus, parse_locus
 
@@ -35,9 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="entropy patcher (default: the run's)")
     p.add_argument("--no-hyena", action="store_true",
                    help="skip the Hyena operator maps (the slowest part)")
-    p.add_argument("--hyena-channels", type=int, default=8, metavar="N",
+    p.add_argument("--hyena-channels", type=count, default=8, metavar="N",
                    help="also write H of the first N channels of each Hyena block (default 8)")
-    p.add_argument("--threads", type=int,
+    p.add_argument("--threads", type=positive_int,
                    help="torch threads (default: the cores other processes leave free)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=run)

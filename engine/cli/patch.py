@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.cli.arguments import finite_float, positive_float, positive_int
 from engine.errors import FormatError, InputError
 from engine.io import open_sequences
 from engine.io.formats import DEFAULT_MAX_BYTES
@@ -53,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="OUT.bed|OUT.tsv|OUT.json",
                    help="output file; its suffix picks the format")
     p.add_argument("--bedgraph", metavar="OUT", help="also write the entropies as bedGraph")
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+    p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 
@@ -63,16 +64,17 @@ def add_patch_options(p: argparse.ArgumentParser, *, mode_required: bool) -> Non
     p.add_argument("--mode", required=mode_required, choices=MODES,
                    default=None if mode_required else "entropy", help="patching rule")
     limit = p.add_mutually_exclusive_group()
-    limit.add_argument("--threshold", type=float, metavar="T",
+    limit.add_argument("--threshold", type=finite_float, metavar="T",
                        help="threshold θ in nats (default: BLT's 1.335442066192627)")
-    limit.add_argument("--target-patch-size", type=float, metavar="S",
+    limit.add_argument("--target-patch-size", type=positive_float, metavar="S",
                        help="search the θ giving this mean patch length, and report it")
-    p.add_argument("--threshold-add", type=float, metavar="A",
+    p.add_argument("--threshold-add", type=finite_float, metavar="A",
                    help="dual mode: the rise H[p-1] - H[p-2] must also exceed A (default 0)")
-    p.add_argument("--patch-size", type=int, default=4, metavar="N",
+    p.add_argument("--patch-size", type=positive_int, default=4, metavar="N",
                    help="static mode: patch length (default 4)")
-    p.add_argument("--min-len", type=int, default=1, metavar="N", help="minimum patch length")
-    p.add_argument("--max-len", type=int, metavar="N", help="maximum patch length")
+    p.add_argument("--min-len", type=positive_int, default=1, metavar="N",
+                   help="minimum patch length")
+    p.add_argument("--max-len", type=positive_int, metavar="N", help="maximum patch length")
     p.add_argument("--entropies", metavar="FILE.npy|FILE.h5",
                    help=f"per-byte entropies: .npy 1-D array, or HDF5 dataset "
                    f"{H5_DATASET}/<record id> or {H5_DATASET}")
@@ -81,7 +83,7 @@ def add_patch_options(p: argparse.ArgumentParser, *, mode_required: bool) -> Non
                    "alphabet), 'fast', a model or checkpoint folder, or a run folder")
     p.add_argument("--no-repeats", action="store_true",
                    help="leave out the model's repeat expert (the network's entropies alone)")
-    p.add_argument("--threads", type=int,
+    p.add_argument("--threads", type=positive_int,
                    help="torch threads (default: the cores other processes leave free)")
 
 

@@ -8,6 +8,7 @@ import sys
 import time
 from contextlib import ExitStack
 
+from engine.cli.arguments import positive_int
 from engine.errors import InputError
 from engine.io import open_sequences
 from engine.io.formats import DEFAULT_MAX_BYTES
@@ -32,10 +33,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default 12)")
     p.add_argument("--no-reverse-complement", action="store_true",
                    help="forward copies only (text, proteins)")
-    p.add_argument("--threads", type=int,
+    p.add_argument("--threads", type=positive_int,
                    help="torch threads (default: the cores other processes leave free)")
     p.add_argument("--json", action="store_true", help="print the fit's summary as JSON")
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+    p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import atomic_open, atomic_path
+from engine.cli.arguments import count, positive_int
 from engine.errors import InputError
 from engine.io import open_sequences
 from engine.io.formats import DEFAULT_MAX_BYTES
@@ -37,15 +38,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="X.h5 (entropy + surprisal), X.bedgraph (entropy) or X.npy (entropy)")
     p.add_argument("--no-repeats", action="store_true",
                    help="leave out the model's repeat expert (the network alone)")
-    p.add_argument("--context", type=int, help="left context per chunk (default: max_len / 4)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--threads", type=int,
+    p.add_argument("--context", type=count, help="left context per chunk (default: max_len / 4)")
+    p.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--threads", type=positive_int,
                    help="torch threads (default: the cores other processes leave free)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.add_argument("--json", action="store_true",
                    help='print {"bits_per_byte", "n", "model", "repeats", "seconds", '
                    '"threads"}')
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+    p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest file opened as raw bytes (default 1 GiB)")
     p.set_defaults(run=run)
 

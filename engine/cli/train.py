@@ -11,7 +11,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli.arguments import json_argument
+from engine.cli.arguments import (
+    count,
+    json_argument,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+)
 from engine.errors import InputError
 
 if TYPE_CHECKING:  # torch loads when a run starts, not when the CLI starts (``info`` is quick)
@@ -28,24 +34,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="*", metavar="FILE")
     p.add_argument("--out", type=Path, help="run folder (created)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a stopped run")
-    p.add_argument("--weights", type=float, nargs="+", help="mixture weight per FILE")
+    p.add_argument("--weights", type=nonnegative_float, nargs="+", help="mixture weight per FILE")
     # checked by engine.models.model_config when the run starts (one list, in the engine)
     p.add_argument("--arch", metavar="{attention,hyena,hyena-blt}", default=None)
     p.add_argument("--preset", metavar="{tiny,small,base}", default=None)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--seq-len", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--warmup-steps", type=int,
+    p.add_argument("--steps", type=positive_int)
+    p.add_argument("--seq-len", type=positive_int)
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--lr", type=positive_float)
+    p.add_argument("--warmup-steps", type=count,
                    help="linear lr warm-up (default: a tenth of --steps, at most 100)")
-    p.add_argument("--eval-every", type=int)
-    p.add_argument("--checkpoint-every", type=int)
-    p.add_argument("--log-every", type=int, help="steps between metric rows (default 10)")
+    p.add_argument("--eval-every", type=positive_int)
+    p.add_argument("--checkpoint-every", type=positive_int)
+    p.add_argument("--log-every", type=positive_int, help="steps between metric rows (default 10)")
     p.add_argument("--seqlen-warmup", action="store_true", help="HyenaDNA length doubling")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--threads", type=int,
+    p.add_argument("--threads", type=positive_int,
                    help="torch threads (default: the cores other processes leave free)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=count)
     p.add_argument("--model-config", type=json_argument, metavar="JSON",
                    help='model field overrides, e.g. \'{"d_model": 192, "n_layers": 4}\'')
     p.add_argument("--init", metavar="MODEL", dest="init_from",

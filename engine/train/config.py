@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import InputError
+from engine.errors import FormatError, InputError
 
 DEFAULT_WARMUP_MAX = 100  # the default warm-up never exceeds this many steps
+# 16 Mi tokens per step, 1,000 times the 16k of bench/train.py's steps: a typo (batch 10^8)
+# stops here with its reason instead of in the kernel's out-of-memory killer
+MAX_TOKENS_PER_STEP = 1 << 24
 
 
 def default_warmup_steps(steps: int) -> int:
@@ -67,14 +71,24 @@ class TrainConfig:
             raise InputError(
                 f"{len(self.weights)} mixture weights for {len(self.files)} files; give one each"
             )
-        if any(w < 0 for w in self.weights) or (self.weights and sum(self.weights) <= 0):
-            raise InputError("mixture weights must be non-negative and not all zero")
-        for name in ("steps", "seq_len", "batch_size", "eval_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name.replace('_', '-')} must be at least 1")
+        if not all(isinstance(w, (int, float)) and math.isfinite(w) and w >= 0
+                   for w in self.weights) or (self.weights and sum(self.weights) <= 0):
+            raise InputError("mixture weights must be finite, non-negative and not all zero")
+        for name in ("steps", "seq_len", "batch_size", "eval_every", "checkpoint_every",
+                     "log_every", "eval_batches", "keep_last"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InputError(f"{name.replace('_', '-')} must be a whole number of at "
+                                 f"least 1, not {value!r}")
+        if not isinstance(self.threads, int) or self.threads < 0:
+            raise InputError(f"threads must be 0 (automatic) or more, not {self.threads!r}")
+        if self.batch_size * self.seq_len > MAX_TOKENS_PER_STEP:
+            raise InputError(f"batch-size x seq-len is {self.batch_size * self.seq_len:,} "
+                             f"tokens per step; at most {MAX_TOKENS_PER_STEP:,} (a step's "
+                             "activations would not fit a workstation's memory)")
         if self.warmup_steps is not None and self.warmup_steps < 0:
             raise InputError("warmup-steps must be 0 or more")
-        if self.lr <= 0:
+        if not math.isfinite(self.lr) or self.lr <= 0:
             raise InputError("learning rate must be positive")
         if not 0 < self.held_out < 1:
             raise InputError("held-out fraction must be between 0 and 1")
@@ -86,6 +100,14 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path: str | Path) -> TrainConfig:
-        values = json.loads(Path(path).read_text())
+        try:
+            values = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise FormatError(f"the run's config is not JSON: {error.msg}", path=path,
+                              line=error.lineno) from None
+        except UnicodeDecodeError:
+            raise FormatError("the run's config is not a text file", path=path) from None
+        if not isinstance(values, dict):
+            raise FormatError("the run's config is not a JSON object", path=path)
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
