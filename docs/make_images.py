@@ -46,11 +46,9 @@ def run_screenshot() -> None:
 
 def _app():
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gui.app import application, use_spare_cores
+    from gui.app import application
 
-    app = application()
-    use_spare_cores()
-    return app
+    return application()  # which leaves the GUI thread a core, as the window does
 
 
 def _spin(app, until, timeout: float) -> None:

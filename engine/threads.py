@@ -29,6 +29,8 @@ import os
 import time
 from pathlib import Path
 
+from engine.errors import InputError
+
 LOOK_S = 0.1  # how long the CPUs are watched; 10 scheduler ticks per core at 100 Hz
 BUSY_SHARE = 0.3  # a core counts as busy once other processes use more than this of it
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -106,6 +108,18 @@ def default_threads(reserve: int = 0, *, busy: float | None = None,
     return max(1, cores - taken - reserve)
 
 
+def spare_threads() -> int:
+    """Threads for the window's jobs and training runs: every usable core but one, which the
+    GUI thread keeps. No look at other processes: the window starts jobs for hours, and a
+    0.1 s look each time would stall what the user asked for."""
+    return default_threads(reserve=1, busy=0.0)
+
+
+def thread_env_set() -> bool:
+    """Whether the user fixed torch's thread count through the environment."""
+    return any(os.environ.get(name, "").strip() for name in THREAD_ENV)
+
+
 _torch_default: list[int] = []  # torch's own count, read before the first set_threads
 
 
@@ -120,8 +134,10 @@ def set_threads(requested: int | None = None) -> int:
 
     if not _torch_default:
         _torch_default.append(torch.get_num_threads())
+    if requested is not None and requested < 1:
+        raise InputError(f"threads must be at least 1, not {requested}")
     if requested:
         torch.set_num_threads(requested)
-    elif not any(os.environ.get(name, "").strip() for name in THREAD_ENV):
+    elif not thread_env_set():
         torch.set_num_threads(min(default_threads(), _torch_default[0]))
     return torch.get_num_threads()

@@ -4,7 +4,6 @@ calls; :func:`screenshot` renders a window offscreen and saves it."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import replace
@@ -29,16 +28,21 @@ def application() -> QApplication:
     if app is None:
         install_qt_message_filter()  # before Qt's first message: its known noise, dropped
         app = QApplication(sys.argv[:1])
+        use_spare_cores()  # a window made by a script keeps its GUI thread's core too
         app.setApplicationName("bytescope")
         app.setOrganizationName("bytescope")
     return app
 
 
 def use_spare_cores() -> None:
-    """Leave a core to the GUI thread: torch's intra-op threads would otherwise take all."""
+    """Leave a core to the GUI thread: torch's intra-op threads would otherwise take all
+    (:func:`engine.threads.spare_threads`); a count set in ``OMP_NUM_THREADS`` is kept."""
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    from engine.threads import spare_threads, thread_env_set
+
+    if not thread_env_set():
+        torch.set_num_threads(spare_threads())
 
 
 def open_from_args(window: MainWindow, args: argparse.Namespace) -> None:
@@ -61,7 +65,7 @@ def open_from_args(window: MainWindow, args: argparse.Namespace) -> None:
     else:
         files = args.files or [str(sample_path(name)) for name in SAMPLES]
         window.model.set_model_spec(args.model or "default")
-        window.open_paths(files, locus=args.locus)
+        window.open_paths(files, locus=args.locus, locus_origin="--locus")
     if args.annotations:
         window.controller.open_annotations(list(args.annotations))
     if args.no_repeats:
@@ -147,7 +151,6 @@ def run(args: argparse.Namespace) -> int:
     """The ``bytescope gui`` command (see engine/cli/gui.py for the options)."""
     size = parse_size(args.size) if args.screenshot else None
     app = application()
-    use_spare_cores()
     window = MainWindow(persist=not args.screenshot)
     errors = ErrorCollector(window) if args.screenshot else None
     try:

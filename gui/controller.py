@@ -60,6 +60,7 @@ class Controller(QObject):
         self._pending_locus: str | None = None  # a locus to show once the files are open
         self._pending_record: tuple[str, str] | None = None
         self._pending_entropies: str | None = None
+        self._locus_origin = "locus"
         self._opening: set[str] = set()
         self._order: list[str] = []  # every file asked for, in order: the documents' order
         # files asked for while no record is shown, in the order given: the first of them with
@@ -80,11 +81,13 @@ class Controller(QObject):
             self._subs.connect(signal, slot)
 
     # -- opening ---------------------------------------------------------------------------------
-    def open_files(self, paths: list[str], locus: str | None = None) -> None:
+    def open_files(self, paths: list[str], locus: str | None = None,
+                   locus_origin: str = "locus") -> None:
         """Open sequence files in the background; show ``locus``, else (when no record is
         shown yet) the first record of the first of ``paths`` that has records."""
         if locus is not None:
             self._pending_locus = locus
+            self._locus_origin = locus_origin  # what an error about it names
         for path in paths:
             path = str(path)
             self._opening.add(path)
@@ -132,7 +135,7 @@ class Controller(QObject):
         if state.record is not None:
             self._pending_record = (state.record["path"], state.record["id"])
         self._pending_entropies = state.entropies
-        self.open_files(state.files, locus=state.locus)
+        self.open_files(state.files, locus=state.locus, locus_origin="the session's locus")
         self.open_annotations(state.annotations)
 
     def _on_document(self, document: Document) -> None:
@@ -198,7 +201,7 @@ class Controller(QObject):
                 if self._opening:
                     return  # the record or feature may be in a file still opening
                 self._pending_locus = None
-                model.report_error(InputError(f"--locus: {error.message}"))
+                model.report_error(InputError(f"{self._locus_origin}: {error.message}"))
             else:
                 self._pending_locus = None
                 model.set_record(path, record, locus)

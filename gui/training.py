@@ -14,7 +14,6 @@ fewer than the machine has.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import traceback
@@ -39,7 +38,9 @@ THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()  # so tests can check none
 
 def default_threads() -> int:
     """torch threads for training: every core but one, which the window keeps."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    from engine.threads import spare_threads
+
+    return spare_threads()
 
 
 class TrainingThread(QThread):

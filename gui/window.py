@@ -275,7 +275,8 @@ class MainWindow(QMainWindow):
         self._rebuild_recent()
 
     # -- opening -----------------------------------------------------------------------------------
-    def open_paths(self, paths: list[str], locus: str | None = None) -> None:
+    def open_paths(self, paths: list[str], locus: str | None = None,
+                   locus_origin: str = "locus") -> None:
         """Open files by kind (entropies, annotation-only files, sequences) in the background.
 
         ``locus`` (locus-box text) is shown once the file holding it is open; without it, when
@@ -292,7 +293,7 @@ class MainWindow(QMainWindow):
             else:
                 sequences.append(path)
         if sequences:
-            self.controller.open_files(sequences, locus=locus)
+            self.controller.open_files(sequences, locus=locus, locus_origin=locus_origin)
         if annotations:
             self.controller.open_annotations(annotations)
         for path in sequences + annotations:

@@ -55,8 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = screen_problem()
         if problem is None:
             args = parser.parse_args(["gui"])
+            args.screen_checked = True  # gui.run need not ask again
         else:
-            print(f"bytescope: no window ({problem}); describing the bundled sample instead "
+            print(f"bytescope: no window: {problem}; describing the bundled sample instead "
                   "(bytescope gui --screenshot OUT.png renders the window offscreen)",
                   file=sys.stderr)
             args = parser.parse_args(["info"])

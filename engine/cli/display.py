@@ -110,6 +110,8 @@ def screen_problem(env: dict[str, str] | None = None) -> str | None:
             packages = " ".join(debian_package(m) for m in missing)
             return (f"Qt's xcb plugin needs system libraries that are missing: "
                     f"{', '.join(missing)} (Debian/Ubuntu: apt install {packages})")
+    if not env.get("DISPLAY"):
+        return "QT_QPA_PLATFORM=xcb, but DISPLAY is not set"
     if not display_answers(env):
-        return f"the X display {env.get('DISPLAY', '')!r} does not answer (is DISPLAY stale?)"
+        return f"the X display {env['DISPLAY']!r} does not answer: is DISPLAY stale?"
     return None

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                          f"{args.session!r}); open more files into a session with File ▸ Open")
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    else:
+    elif not getattr(args, "screen_checked", False):
         problem = screen_problem()
         if problem is not None:
             raise InputError(f"cannot open a window: {problem}; --screenshot OUT.png renders "

@@ -20,6 +20,7 @@ from engine.errors import FormatError, InputError
 from engine.io import open_sequences
 from engine.io.formats import DEFAULT_MAX_BYTES
 from engine.io.records import Record, check_range
+from engine.loci import format_locus
 from engine.patching import MODES, PatchConfig, Patcher
 from engine.patching.output import patch_rows, write_bed, write_bedgraph, write_json, write_tsv
 
@@ -226,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
 
     theta = "" if result.threshold is None else f", threshold {result.threshold!r}"
     patches = "patch" if result.count == 1 else "patches"
-    print(f"{record.id}:{start}-{end} {config.mode}: {result.count} {patches}, mean length "
-          f"{result.mean_length:.3f}, median {result.median_length:g}, max "
+    print(f"{format_locus(record.id, start, end)} {config.mode}: {result.count} {patches}, "
+          f"mean length {result.mean_length:.3f}, median {result.median_length:g}, max "
           f"{result.max_length}{theta} -> {out}")
     return 0

@@ -16,6 +16,7 @@ from engine.cli.arguments import count, positive_int
 from engine.errors import InputError
 from engine.io import open_sequences
 from engine.io.formats import DEFAULT_MAX_BYTES
+from engine.loci import format_locus
 from engine.patching.output import write_bedgraph
 
 from .regions import parse_region
@@ -84,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"bits_per_byte": scores.bits_per_byte, "n": n, "model": str(folder),
                           "repeats": repeats, "seconds": seconds, "threads": threads}))
     else:
-        print(f"{record.id}:{scores.start}-{scores.end}  {scores.bits_per_byte:.4f} bits/byte  "
+        print(f"{format_locus(record.id, scores.start, scores.end)}  "
+              f"{scores.bits_per_byte:.4f} bits/byte  "
               f"mean entropy {scores.entropy.mean() / math.log(2):.4f} bits  "
               f"{n:,} bytes in {seconds:.2f}s ({n / max(seconds, 1e-9):,.0f} bytes/s, "
               f"{threads} thread{'s' if threads > 1 else ''})  "

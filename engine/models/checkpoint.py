@@ -142,10 +142,28 @@ def check_model_size(config, *, copies: int = 1, path: str | Path | None = None)
 
 
 def _free_memory() -> int | None:
+    """Memory a new allocation can have: Linux's MemAvailable (free pages plus the page cache
+    it can drop), cut to a cgroup's ``memory.max``; elsewhere the free pages."""
+    free = None
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                free = int(line.split()[1]) * 1024
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    if free is None:
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            free = min(free, int(limit))
+    except (OSError, ValueError):
+        pass
+    return free
 
 
 def model_config(arch: str = "hyena", preset: str = "tiny", **overrides):

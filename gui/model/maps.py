@@ -506,11 +506,11 @@ def use_worker_threads() -> None:
     Under OpenMP the count is per thread (ARCHITECTURE.md), so the GUI thread's is untouched.
     It matters: on 2 cores shared with a training run, a tiny model's forward took 1.4 s with
     two contending threads and 3 ms with one."""
-    import os
-
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    from engine.threads import spare_threads
+
+    torch.set_num_threads(spare_threads())
 
 
 def load_maps_model(spec: str, reporter) -> LoadedModel:

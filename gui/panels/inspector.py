@@ -27,7 +27,7 @@ from gui.model.locus import centre_on
 from gui.model.patches import PatchView
 from gui.model.session import Workbench
 
-COLUMNS = ("patch", "start", "end", "length", "mean H", "bases")
+COLUMNS = ("patch", "start (0-based)", "end", "length", "mean H", "bases")  # as BED writes them
 MAX_BASES_SHOWN = 48
 REFRESH_MS = 120
 

@@ -88,3 +88,11 @@ def test_the_cli_leaves_a_count_set_by_omp_num_threads(capsys, monkeypatch):
     assert main(["score", str(LAMBDA), "--region", "0-300", "--model", "fast", "--no-cache",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["threads"] == above
+
+
+def test_a_thread_count_below_one_is_an_input_error_not_a_torch_traceback():
+    from engine.errors import InputError
+    from engine.threads import set_threads
+
+    with pytest.raises(InputError, match="at least 1"):
+        set_threads(-2)

@@ -130,3 +130,14 @@ def test_a_screenshot_that_times_out_says_what_it_waited_for_and_what_to_try(qap
     assert waited.startswith(("opening", "starting to score", "scoring the whole record"))
     assert "--model fast" in err
     assert not out.exists()
+
+
+def test_a_sessions_bad_locus_is_blamed_on_the_session(qapp, capsys, genome, tmp_path):
+    from gui.model.session import SessionState
+
+    session = tmp_path / "s.json"
+    SessionState(files=[str(genome)], locus="chrZ:1-100").save(session)
+    assert main(["gui", "--session", str(session), "--screenshot",
+                 str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert "the session's locus" in err and "--locus" not in err
