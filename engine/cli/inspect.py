@@ -8,7 +8,9 @@ import json
 import sys
 from pathlib import Path
 
+from engine.atomic import check_writable
 from engine.cli.arguments import count, json_argument, positive_int
+from engine.errors import InputError
 from engine.io import open_sequences
 from engine.loci import format_locus, parse_locus
 
@@ -48,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.analysis.maps_file import write_maps
     from engine.threads import set_threads
 
+    if Path(args.out).suffix.lower() not in (".h5", ".hdf5"):
+        raise InputError(f"--out {str(args.out)!r}: maps are HDF5; the name must end in .h5")
+    check_writable(args.out)
     set_threads(args.threads)
     record_id, start, end = parse_locus(args.locus)
     model, folder = load_latent(args.model)

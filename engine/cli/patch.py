@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import check_writable
 from engine.cli.arguments import finite_float, positive_float, positive_int
 from engine.errors import FormatError, InputError
 from engine.io import open_sequences
@@ -194,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"--out {args.out!r}: the name must end in .bed, .tsv or .json")
+    check_writable(out)
+    if args.bedgraph:
+        check_writable(args.bedgraph, "--bedgraph")
     config = config_from_args(args)
 
     with open_sequences(args.file, max_bytes=args.max_bytes) as sequences:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.atomic import atomic_open, atomic_path
+from engine.atomic import atomic_open, atomic_path, check_writable
 from engine.cli.arguments import count, positive_int
 from engine.errors import InputError
 from engine.io import open_sequences
@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.suffix.lower() not in (".h5", ".bedgraph", ".npy"):
         raise InputError("--out must end in .h5, .bedgraph or .npy", path=args.out)
+    if args.out is not None:
+        check_writable(args.out)
     threads = set_threads(args.threads)
     start, end = parse_region(args.region)
     with open_sequences(args.file, max_bytes=args.max_bytes) as sf:

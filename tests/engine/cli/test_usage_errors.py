@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.cli import main
@@ -66,3 +68,26 @@ def test_resuming_a_run_whose_config_is_corrupt_names_the_file_and_line(tmp_path
     assert main(["train", "--resume", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "config.json:2" in err and "not JSON" in err
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("args, flag", [
+    (["score", "{lam}", "--region", "0-500", "--out", "/proc/x.h5"], "--out"),
+    (["patch", "{lam}", "--mode", "static", "--out", "/proc/o.bed"], "--out"),
+    (["patch", "{lam}", "--mode", "static", "--out", "{tmp}/o.bed", "--bedgraph",
+      "/proc/x.bedgraph"], "--bedgraph"),
+])
+def test_an_output_nothing_can_be_written_to_is_refused_before_the_work(
+        lambda_path, tmp_path, capsys, args, flag):
+    assert main([a.format(lam=lambda_path, tmp=tmp_path) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{flag}: cannot write in /proc" in err
+    assert not list(tmp_path.iterdir())  # not even the BED beside the refused bedGraph
+
+
+def test_an_output_that_is_a_folder_is_refused(lambda_path, tmp_path, capsys):
+    folder = tmp_path / "scores.h5"
+    folder.mkdir()
+    assert main(["score", str(lambda_path), "--region", "0-500", "--out", str(folder)]) == 2
+    assert "names a folder" in capsys.readouterr().err
+    assert list(folder.iterdir()) == []
