@@ -29,6 +29,7 @@ from engine.errors import InputError
 from .checkpoints import checkpoint_dirs
 from .config import TrainConfig
 
+LOCK_NAME = ".lock"  # held (flock) by the one process writing the folder; see RunLock
 STATUS_NAME = "status.json"
 LOG_NAME = "run.log"
 STATES = ("running", "paused", "stopped", "finished", "failed", "interrupted", "new")
@@ -204,3 +205,46 @@ def new_run_name(workspace: str | Path, arch: str, preset: str) -> Path:
         path = Path(workspace) / f"{stem}-{n}"
         n += 1
     return path
+
+
+class RunInUse(InputError):
+    """Another process is writing this run folder."""
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``RUN_DIR/.lock``, held while a Trainer writes the folder.
+
+    Two runs started on one folder at once would interleave their logs and overwrite each
+    other's checkpoints; the second is refused with the holder's pid and host (written into
+    the file). The kernel drops the lock when its process dies, even by ``kill -9``, so a
+    stale file never blocks a restart. Where ``fcntl`` is missing (Windows) nothing is locked.
+    """
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.path = Path(run_dir) / LOCK_NAME
+        self._handle = None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:
+            return
+        handle = open(self.path, "a+", encoding="utf-8")  # held until release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise RunInUse(f"this run folder is in use by {holder}; wait for that run, or "
+                           "give another --out", path=self.path.parent) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file releases the flock
+            self._handle = None

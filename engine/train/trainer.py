@@ -51,7 +51,7 @@ from .config import TrainConfig
 from .data import ByteMixture
 from .metrics import MetricsWriter
 from .patches import EntropyPatches
-from .runs import append_log, write_status
+from .runs import RunInUse, RunLock, append_log, write_status
 
 LN2 = math.log(2)
 
@@ -181,11 +181,12 @@ class Trainer:
         distributed = self.world > 1
         if distributed:
             self._init_distributed()
+        self._lock = RunLock(self.run_dir)
         try:
             return self._run(distributed)
         except Exception as error:  # every failure is announced; the caller still gets it
             message = str(error) or type(error).__name__
-            if self.run_dir.is_dir():
+            if self.run_dir.is_dir() and not isinstance(error, RunInUse):  # not its folder
                 try:
                     self.log(f"failed at step {self.step}: {message}", "error")
                     self._status("failed", message)
@@ -194,6 +195,7 @@ class Trainer:
             self._emit("failed", message=message)
             raise
         finally:
+            self._lock.release()
             if distributed and torch.distributed.is_initialized():
                 torch.distributed.destroy_process_group()
 
@@ -211,6 +213,11 @@ class Trainer:
         mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
         check_model_size(mcfg, copies=4)  # weights, gradients and AdamW's two moments
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.rank == 0:  # one writer per folder; the check for a run already there follows
+            self._lock.acquire()
+            if not self.resume and (self.run_dir / "config.json").exists():
+                raise RunInUse("this folder already holds a run (resume it, or give another "
+                               "--out)", path=self.run_dir)
         patched = cfg.arch == "hyena-blt"  # a patch-level model: its data carries patch starts
         data = self._data or ByteMixture(
             cfg.files, cfg.weights, cfg.held_out,
