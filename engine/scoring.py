@@ -302,6 +302,10 @@ def score_region(
     from engine.models.checkpoint import model_hash
 
     start, end = check_range(record.id, record.length, start, end)
+    if end == start:  # bits per byte of nothing is no number; say so instead of printing 0
+        what = (f"record {record.id!r} is empty (a header with no sequence)" if not record.length
+                else f"region {start}-{end} of record {record.id!r} is empty")
+        raise InputError(f"{what}: nothing to score", path=sf_path)
     if not use_cache:
         return score(model, record, start, end, **kwargs)
     cache = ScoreCache(content_hash(sf_path),

@@ -213,16 +213,25 @@ class Controller(QObject):
             model.set_entropy_file(path)
 
     def _show_first_opened(self) -> None:
-        """Show the first record of the first file asked for that has records, once every file
-        before it has finished opening (failed, cancelled or annotation-only files are passed
-        over): the order the files were given in, never the order their loads finish in."""
+        """Show the first non-empty record of the first file asked for that has one, once
+        every file before it has finished opening (failed, cancelled, annotation-only and
+        empty files are passed over): the order the files were given in, never the order
+        their loads finish in."""
         for path in self._show_first:
             if path in self._opening:
                 return  # an earlier file is still opening: it comes first
             document = self.model.document(path)
-            if document is not None and len(document.sequences):
+            first = None if document is None else next(
+                (r for r in document.sequences if r.length), None)
+            if first is not None:
                 self._show_first = []
-                self.model.set_record(path, document.sequences[0])
+                self.model.set_record(path, first)
+                return
+            if document is not None and len(document.sequences):  # every record empty
+                self._show_first.remove(path)
+                self.model.report_error(InputError(
+                    "every record in this file is empty (headers with no sequence)", path=path))
+                self._show_first_opened()
                 return
 
     def show_record(self, path: str, record_id: str, locus: Locus | None = None) -> None:

@@ -240,7 +240,13 @@ class Workbench:
     # -- the record and the locus --------------------------------------------------------------
     def set_record(self, path: str | None, record: Record | None,
                    locus: Locus | None = None) -> None:
-        """Show ``record`` (of the file at ``path``), at ``locus`` or whole."""
+        """Show ``record`` (of the file at ``path``), at ``locus`` or whole. An empty record
+        (a FASTA header with no sequence) has nothing to show: it is refused with a dialog and
+        the record shown stays."""
+        if record is not None and record.length == 0:
+            self.report_error(InputError(f"record {record.id!r} is empty (a header with no "
+                                         "sequence): nothing to show", path=path))
+            return
         if record is self.record and path == self.record_path:
             if locus is not None:
                 self.set_locus(locus)

@@ -601,3 +601,35 @@ def test_a_bed_file_of_intervals_is_compared_as_the_cli_compares_it(qtbot, windo
     comparison = window.model.comparison
     assert window.model.record.id == "first"
     assert comparison.n_features == 2
+
+
+def test_an_empty_record_is_listed_but_the_first_non_empty_one_is_shown(qtbot, window,
+                                                                        tmp_path):
+    from tests.conftest import lambda_bases
+    from tests.gui.conftest import wait_ready
+
+    fasta = tmp_path / "e.fa"
+    fasta.write_text(">empty1\n>real\n" + lambda_bases(600) + "\n>empty2\n")
+    errors = []
+    window.model.events.error.connect(errors.append)
+    window.open_paths([str(fasta)])
+    wait_ready(qtbot, window)
+    assert window.model.record.id == "real" and not errors
+    assert window.sequences.view.model().rowCount() == 3  # the empty ones are listed
+    document = window.model.documents[0]
+    window.model.set_record(document.path, document.sequences["empty2"])
+    assert window.model.record.id == "real"  # refused, with a dialog saying why
+    assert len(errors) == 1 and "'empty2' is empty" in str(errors[0])
+    window.model.events.error.disconnect(errors.append)
+
+
+def test_a_file_of_empty_records_says_so(qtbot, window, tmp_path):
+    fasta = tmp_path / "e.fa"
+    fasta.write_text(">a\n>b\n")
+    errors = []
+    window.model.events.error.connect(errors.append)
+    window.open_paths([str(fasta)])
+    qtbot.waitUntil(lambda: bool(errors), timeout=20_000)
+    assert "every record in this file is empty" in str(errors[0])
+    assert window.model.record is None
+    window.model.events.error.disconnect(errors.append)

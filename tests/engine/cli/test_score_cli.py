@@ -105,3 +105,16 @@ def test_fit_repeats_names_a_folder_that_is_no_model(capsys, tmp_path):
     assert main(["fit-repeats", str(tmp_path), str(fasta)]) == 2
     err = capsys.readouterr().err
     assert "no model here" in err and str(tmp_path) in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "record 'empty1' is empty"),
+    (["--record", "real", "--region", "5-5"], "region 5-5 of record 'real' is empty"),
+])
+def test_nothing_to_score_is_refused_not_reported_as_zero_bits(capsys, tmp_path, argv,
+                                                               message):
+    fasta = tmp_path / "e.fa"
+    fasta.write_text(">empty1\n>real\n" + "ACGT" * 40 + "\n>empty2\n")
+    assert main(["score", str(fasta), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "nothing to score" in err
