@@ -358,8 +358,13 @@ def index_fasta(
     # The scan reads the file into memory once (a map's exported buffer cannot be closed while
     # an exception's traceback still holds an array view of it).
     raw = Path(data_path).read_bytes()
+    # Classic Mac OS line ends (CR alone): read them as line breaks. Same length, so every
+    # offset the scan reports holds; the copy is normalised so readers see plain LF lines.
+    cr_only = b"\n" not in raw[start:] and b"\r" in raw[start:]
+    if cr_only:
+        raw = raw.replace(b"\r", b"\n")
     scan = scan_fasta(np.frombuffer(raw, dtype=np.uint8), path, start=start, first_line=first_line)
-    if not scan.regular:
+    if cr_only or not scan.regular:
         entries, descriptions = normalise(raw, scan, normalised)
         fai = Path(str(normalised) + ".fai")
         write_fai(entries, fai)

@@ -285,3 +285,12 @@ def test_random_fetch_windows_equal_slices_of_lambda(data):
     b = data.draw(st.integers(a, min(len(full), a + 20_000)))
     with open_sequences(LAMBDA) as sf:
         assert sf.fetch(name, a, b).decode() == full[a:b]
+
+
+def test_classic_mac_line_ends_read_as_line_breaks(tmp_path):
+    path = tmp_path / "cr.fa"
+    path.write_bytes(b">one first\rACGTACGTAC\rGTAC\r>two\rTTTTGGGG\r")
+    for _ in range(2):  # first open normalises the copy; the reopen finds it
+        with open_sequences(path) as sf:
+            got = [(r.id, r.description, r.length, r.fetch(0, r.length)) for r in sf]
+        assert got == [("one", "first", 14, b"ACGTACGTACGTAC"), ("two", "", 8, b"TTTTGGGG")]
