@@ -385,14 +385,14 @@ class Controller(QObject):
     def request_comparison(self) -> None:
         model = self.model
         patches, record = model.patches, model.record
-        features = model.compared_features()
+        features, types = model.compared_features()
         if patches is None or record is None or not patches.complete or not features:
             self.runner.cancel("compare")
             model.set_comparison(None)
             return
         settings = model.compare_settings
         request = CompareRequest(patches.starts, features, record.length, settings.k,
-                                 settings.anchor)
+                                 settings.anchor, types=types)
         self.runner.submit("compare", partial(compare_patches, request),
                            on_done=model.set_comparison)
 

@@ -289,14 +289,10 @@ class CompareRequest:
     anchor: str = "start"
     trials: int = 8
     seed: int = 0
+    types: tuple[str, ...] = DEFAULT_TYPES  # as Workbench.compared_features chose them
 
 
 def compare_patches(request: CompareRequest, reporter: Reporter) -> BoundaryAgreement:
-    """Boundaries vs ``request.features``, which are already the ones to compare (chosen by
-    ``Workbench.compared_features``): every type among them counts."""
-    present = dict.fromkeys(f.type for f in request.features)
-    types = (*(t for t in DEFAULT_TYPES if t in present),
-             *(t for t in present if t not in DEFAULT_TYPES))
     return boundary_agreement(request.starts, request.features, request.length, k=request.k,
-                              types=types, anchor=request.anchor, trials=request.trials,
-                              seed=request.seed)
+                              types=request.types, anchor=request.anchor,
+                              trials=request.trials, seed=request.seed)

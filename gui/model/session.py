@@ -398,15 +398,18 @@ class Workbench:
         """Every feature of the current record (its own and from annotation files)."""
         return [f for source in self._feature_sources() for f in source]
 
-    def compared_features(self) -> tuple:
-        """The features boundaries are compared with: per source, as ``bytescope
+    def compared_features(self) -> tuple[tuple, tuple[str, ...]]:
+        """``(features, types)`` boundaries are compared with: per source, as ``bytescope
         compare-annotations`` chooses them (:func:`engine.patching.compare.choose_features`:
         CDS/tRNA/rRNA, or every feature of a source without those, such as a BED file)."""
         if self.record is None:
-            return ()
+            return (), ()
         length = self.record.length
-        return tuple(f for source in self._feature_sources()
-                     for f in choose_features(source, length).features)
+        choices = [choose_features(source, length) for source in self._feature_sources()]
+        features = tuple(f for choice in choices for f in choice.features)
+        types = tuple(dict.fromkeys(t for choice in choices if choice.features
+                                    for t in choice.types))
+        return features, types
 
     def _feature_sources(self) -> list[list]:
         if self.record is None:
