@@ -20,7 +20,11 @@ restarts from nothing every 8,192 bytes.
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import shutil
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.atomic import atomic_path
+from engine.atomic import atomic_path, remove_stale_temporaries
 from engine.errors import InputError
 from engine.io.cache import cache_dir
 from engine.io.records import Record, check_range
@@ -41,6 +45,8 @@ from engine.tokenizers import ByteTokenizer
 
 BOS = ByteTokenizer.BOS
 PAD = ByteTokenizer.PAD
+
+log = logging.getLogger(__name__)
 
 
 class Cancelled(Exception):
@@ -233,6 +239,11 @@ class ScoreCache:
     with a non-default ``context`` are kept apart (``-ctx<C>``): they are different numbers.
     So are scores without a model's repeat expert: their model hash leaves it out
     (``model_hash(folder, repeats=False)``).
+
+    The cache is never trusted: an entry that cannot be read, holds another record, has the
+    wrong length or dtype, or a value that is not finite, is removed and recomputed (a note on
+    the ``engine.scoring`` logger, not an error). A cache that cannot be written (disk full,
+    no permission) costs a warning, not the scores.
     """
 
     def __init__(
@@ -241,6 +252,7 @@ class ScoreCache:
     ) -> None:
         key = model_hash if context is None else f"{model_hash}-ctx{context}"
         self.folder = (root or cache_dir("scores")) / file_hash / key
+        remove_stale_temporaries(self.folder)  # left by scorers killed while saving
 
     def _path(self, record_id: str) -> Path:
         import hashlib
@@ -248,24 +260,89 @@ class ScoreCache:
         key = hashlib.blake2b(record_id.encode(), digest_size=8).hexdigest()
         return self.folder / f"{key}.h5"
 
-    def load(self, record_id: str) -> Scores | None:
+    def load(self, record_id: str, length: int | None = None) -> Scores | None:
+        """The cached whole record (of ``length`` bytes, when given), or None; a damaged
+        entry is removed."""
         path = self._path(record_id)
-        if not path.exists():
+        try:
+            before = os.stat(path, follow_symlinks=False)
+        except OSError:
             return None
         try:
-            with h5py.File(path, "r") as h5:
-                if h5.attrs.get("record_id") != record_id:
-                    return None
-                return Scores(record_id, 0, h5["entropy"][()], h5["surprisal"][()])
-        except (OSError, KeyError):  # a damaged cache entry is recomputed, not an error
-            return None
+            scores, problem = self._read(path, record_id, length)
+        except (OSError, KeyError, ValueError) as error:  # h5py's ways of failing
+            scores, problem = None, f"unreadable ({error})"
+        if problem is not None:
+            self._discard(path, before, problem)
+        return scores
+
+    @staticmethod
+    def _read(path: Path, record_id: str, length: int | None) -> tuple[Scores | None, str | None]:
+        """(scores, None) for a sound entry, else (None, what is wrong)."""
+        if not path.is_file():
+            return None, "not a file"
+        with h5py.File(path, "r") as h5:
+            if h5.attrs.get("record_id") != record_id:
+                return None, "holds another record"
+            arrays = []
+            for name in ("entropy", "surprisal"):
+                data = h5.get(name)
+                if not isinstance(data, h5py.Dataset):
+                    return None, f"no {name} dataset"
+                if data.dtype != np.float32 or data.ndim != 1:
+                    return None, f"{name} is {data.dtype} of shape {data.shape}"
+                if length is not None and data.shape[0] != length:  # checked before reading
+                    return None, f"{name} has {data.shape[0]:,} values for {length:,} bytes"
+                arrays.append(data[()])
+        entropy, surprisal = arrays
+        if len(entropy) != len(surprisal):
+            return None, "entropy and surprisal differ in length"
+        if not (np.isfinite(entropy).all() and np.isfinite(surprisal).all()):
+            return None, "holds values that are not finite"
+        return Scores(record_id, 0, entropy, surprisal), None
+
+    @staticmethod
+    def _discard(path: Path, seen: os.stat_result, problem: str) -> None:
+        """Remove the damaged entry, unless another scorer has replaced it meanwhile."""
+        log.info("score cache entry %s %s: removed, scores recomputed", path, problem)
+        try:
+            now = os.stat(path, follow_symlinks=False)
+            if (now.st_ino, now.st_dev, now.st_mtime_ns) != (seen.st_ino, seen.st_dev,
+                                                              seen.st_mtime_ns):
+                return
+            if stat.S_ISDIR(now.st_mode):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError as error:
+            log.info("could not remove %s: %s", path, error)
+
+    def _make_folder(self) -> None:
+        """Create the entry's folder; a file where one of its folders belongs is removed."""
+        for folder in (self.folder.parent, self.folder):
+            if (folder.is_symlink() or folder.exists()) and not folder.is_dir():
+                log.info("score cache %s is not a folder: removed", folder)
+                folder.unlink()
+        self.folder.mkdir(parents=True, exist_ok=True)
 
     def save(self, scores: Scores) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self._path(scores.record_id)) as tmp, h5py.File(tmp, "w") as h5:
-            h5.attrs["record_id"] = scores.record_id
-            h5.create_dataset("entropy", data=scores.entropy)
-            h5.create_dataset("surprisal", data=scores.surprisal)
+        """Store a whole record's scores; not finite ones, which no load would accept, are
+        not stored."""
+        if not (np.isfinite(scores.entropy).all() and np.isfinite(scores.surprisal).all()):
+            log.info("scores of %r are not all finite: not cached", scores.record_id)
+            return
+        path = self._path(scores.record_id)
+        try:
+            self._make_folder()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)  # a folder where the entry belongs: os.replace would fail
+            with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+                h5.attrs["record_id"] = scores.record_id
+                h5.create_dataset("entropy", data=np.asarray(scores.entropy, np.float32))
+                h5.create_dataset("surprisal", data=np.asarray(scores.surprisal, np.float32))
+        except OSError as error:
+            log.warning("score cache not written (%s): %s", path,
+                        error.strerror or error)
 
 
 def score_record_cached(
@@ -274,8 +351,8 @@ def score_record_cached(
 ) -> Scores:
     """Scores for ``[start, end)``, sliced from the cached whole record (computed if absent)."""
     start, end = check_range(record.id, record.length, start, end)
-    whole = cache.load(record.id)
-    if whole is None or len(whole) != record.length:
+    whole = cache.load(record.id, record.length)
+    if whole is None:
         whole = score(model, record, **kwargs)
         cache.save(whole)
     return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])
@@ -311,8 +388,8 @@ def score_region(
     cache = ScoreCache(content_hash(sf_path),
                        model_hash(model_dir, repeats=kwargs.get("repeats", True)),
                        context=kwargs.get("context"))
-    whole = cache.load(record.id)
-    if whole is not None and len(whole) == record.length:
+    whole = cache.load(record.id, record.length)
+    if whole is not None:
         return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])
     if (start, end) == (0, record.length):
         return score_record_cached(model, cache, record, **kwargs)

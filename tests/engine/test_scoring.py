@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -15,11 +17,13 @@ from engine.models.repeats import N_STATES, RepeatConfig
 from engine.scoring import (
     Cancelled,
     ScoreCache,
+    Scores,
     copy_guesses,
     iter_scores,
     score,
     score_record_cached,
 )
+from tests.engine.killed_writer import killed_writer
 
 
 def record_of(data: bytes) -> Record:
@@ -204,3 +208,127 @@ def test_region_with_a_repeat_expert_equals_the_slice_and_reuses_given_guesses()
     assert np.allclose(part.entropy, whole.entropy[170:260], atol=1e-6)
     given = score(model, rec, 170, 260, context=8, guesses=copy_guesses(model.repeats, rec))
     assert np.array_equal(given.surprisal, part.surprisal)
+
+
+# --------------------------------------------------------------------------------------------
+# a damaged cache is recomputed, never trusted
+
+
+def _short(path):
+    with h5py.File(path, "r+") as h5:
+        data = h5["entropy"][:-10]
+        del h5["entropy"]
+        h5["entropy"] = data
+
+
+def _nan(path):
+    with h5py.File(path, "r+") as h5:
+        h5["surprisal"][5] = np.nan
+
+
+def _inf(path):
+    with h5py.File(path, "r+") as h5:
+        h5["entropy"][0] = np.inf
+
+
+def _float64(path):
+    with h5py.File(path, "r+") as h5:
+        data = h5["entropy"][()].astype(np.float64)
+        del h5["entropy"]
+        h5["entropy"] = data
+
+
+def _group(path):
+    with h5py.File(path, "r+") as h5:
+        del h5["surprisal"]
+        h5.create_group("surprisal")
+
+
+def _other_record(path):
+    with h5py.File(path, "r+") as h5:
+        h5.attrs["record_id"] = "another"
+
+
+def _truncated(path):
+    with open(path, "r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+
+
+def _emptied(path):
+    path.write_bytes(b"")
+
+
+def _garbage(path):
+    path.write_bytes(random_bytes(3000, seed=1))
+
+
+def _folder(path):
+    path.unlink()
+    path.mkdir()
+    (path / "inside").write_text("x")
+
+
+DAMAGE = [_short, _nan, _inf, _float64, _group, _other_record, _truncated, _emptied, _garbage,
+          _folder]
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__.strip("_") for d in DAMAGE])
+def test_a_damaged_cache_entry_is_removed_and_recomputed(tmp_path, damage, caplog):
+    model = tiny()
+    rec = record_of(random_bytes(90))
+    cache = ScoreCache("filehash", "modelA", root=tmp_path)
+    fresh = score_record_cached(model, cache, rec)
+    (entry,) = cache.folder.iterdir()
+    damage(entry)
+    with caplog.at_level(logging.INFO, logger="engine.scoring"):
+        assert cache.load("r", rec.length) is None
+    assert not entry.exists()
+    assert "removed, scores recomputed" in caplog.text and caplog.records[0].levelname == "INFO"
+    again = score_record_cached(model, cache, rec, 10, 20)
+    assert np.array_equal(again.entropy, fresh.entropy[10:20])
+    assert np.array_equal(again.surprisal, fresh.surprisal[10:20])
+    stored = cache.load("r", rec.length)
+    assert np.array_equal(stored.surprisal, fresh.surprisal)
+
+
+def test_an_entry_of_the_wrong_length_is_refused_before_it_is_read(tmp_path):
+    model = tiny()
+    cache = ScoreCache("filehash", "modelA", root=tmp_path)
+    score_record_cached(model, cache, record_of(random_bytes(90)))
+    assert cache.load("r", 91) is None and list(cache.folder.iterdir()) == []
+
+
+def test_a_file_where_the_cache_folder_belongs_is_replaced(tmp_path):
+    cache = ScoreCache("filehash", "modelA", root=tmp_path)
+    cache.folder.parent.mkdir()
+    cache.folder.write_text("not a folder")
+    rec = record_of(random_bytes(90))
+    fresh = score_record_cached(tiny(), cache, rec)
+    assert np.array_equal(cache.load("r", rec.length).entropy, fresh.entropy)
+
+
+def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_scores(tmp_path, caplog):
+    root = tmp_path / "cache"
+    root.write_text("a file where the cache folder should be")
+    cache = ScoreCache("filehash", "modelA", root=root)
+    rec = record_of(random_bytes(90))
+    with caplog.at_level(logging.WARNING, logger="engine.scoring"):
+        got = score_record_cached(tiny(), cache, rec)
+    assert np.array_equal(got.entropy, score(tiny(), rec).entropy)
+    assert "score cache not written" in caplog.text
+    assert root.read_text().startswith("a file")
+
+
+def test_scores_that_are_not_finite_are_not_cached(tmp_path):
+    cache = ScoreCache("filehash", "modelA", root=tmp_path)
+    values = np.array([0.5, np.nan, 1.0], np.float32)
+    cache.save(Scores("r", 0, values, values))
+    assert cache.load("r", 3) is None and not cache.folder.exists()
+
+
+def test_opening_the_cache_removes_temporaries_of_killed_scorers(tmp_path):
+    cache = ScoreCache("filehash", "modelA", root=tmp_path)
+    cache.folder.mkdir(parents=True)
+    left = killed_writer(cache.folder / "0123456789abcdef.h5")
+    ScoreCache("filehash", "modelA", root=tmp_path)
+    assert not left.exists()

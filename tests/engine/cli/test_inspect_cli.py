@@ -103,3 +103,12 @@ def test_the_summary_line_names_the_locus_as_typed_and_the_file_holds_it_zero_ba
     assert capsys.readouterr().out.startswith("chrT:1-300: ")
     _, attrs, coords = read_maps(out)
     assert (attrs["start"], attrs["end"]) == (0, 300) and coords["bytes"][0] == 0
+
+
+def test_maps_are_hdf5_so_another_suffix_is_refused(capsys, tmp_path, lambda_path):
+    out = tmp_path / "m.txt"
+    code = main(["inspect", str(lambda_path), "--model", str(tmp_path / "run"), "--locus",
+                 "x:1-100", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "must end in .h5" in err
+    assert not out.exists()

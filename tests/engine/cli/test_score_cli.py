@@ -110,6 +110,7 @@ def test_fit_repeats_names_a_folder_that_is_no_model(capsys, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     ([], "record 'empty1' is empty"),
     (["--record", "real", "--region", "5-5"], "region 5-5 of record 'real' is empty"),
+    (["--record", "real", "--region", "0-0"], "region 0-0 of record 'real' is empty"),
 ])
 def test_nothing_to_score_is_refused_not_reported_as_zero_bits(capsys, tmp_path, argv,
                                                                message):
@@ -118,3 +119,26 @@ def test_nothing_to_score_is_refused_not_reported_as_zero_bits(capsys, tmp_path,
     assert main(["score", str(fasta), *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "nothing to score" in err
+
+
+@pytest.mark.parametrize("damage", ["too_few_values", "nan", "a_folder"])
+def test_a_damaged_score_cache_is_recomputed_not_reported(capsys, tmp_path, model_dir,
+                                                          isolated_cache, damage):
+    fasta = write_fasta(tmp_path / "g.fa", genome())
+    first = run_json(capsys, "score", str(fasta), "--model", str(model_dir), "--json")
+    (entry,) = (isolated_cache / "scores").rglob("*.h5")
+    if damage == "a_folder":
+        entry.unlink()
+        entry.mkdir()
+    else:
+        with h5py.File(entry, "r+") as h5:
+            values = h5["surprisal"][()]
+            del h5["surprisal"]
+            if damage == "nan":
+                values[::2] = np.nan
+            h5["surprisal"] = values if damage == "nan" else values[:100]
+    again = run_json(capsys, "score", str(fasta), "--model", str(model_dir), "--json")
+    assert again["bits_per_byte"] == first["bits_per_byte"]
+    assert capsys.readouterr().err == ""
+    with h5py.File(entry) as h5:  # and the entry is sound again
+        assert len(h5["surprisal"]) == len(genome())

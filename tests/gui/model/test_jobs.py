@@ -112,6 +112,21 @@ def test_a_scored_record_comes_back_from_the_cache(genome, record, tiny_model):
     np.testing.assert_array_equal(again.buffer.values("entropy"), first.buffer.values("entropy"))
 
 
+def test_a_damaged_cache_entry_is_scored_again_not_shown(genome, record, tiny_model,
+                                                         isolated_cache):
+    import h5py
+
+    request = ScoreRequest(str(genome), record, str(tiny_model))
+    first = score_record(request, Reporter())
+    (entry,) = (isolated_cache / "scores").rglob("*.h5")
+    with h5py.File(entry, "r+") as h5:
+        h5["entropy"][7] = np.nan
+    again = score_record(request, Reporter())
+    assert again.status == "scored"
+    np.testing.assert_array_equal(again.buffer.values("entropy"), first.buffer.values("entropy"))
+    assert score_record(request, Reporter()).status == "cached"
+
+
 def test_scoring_stops_when_cancelled(genome, record, tiny_model):
     reporter = Reporter()
     reporter.cancel.set()
