@@ -118,14 +118,16 @@ class TrainingController(QObject):
         return run_dir
 
     def resume(self, run_dir: str | Path, steps: int | None = None) -> None:
-        """Continue a stopped run from its latest checkpoint (optionally to a new step count)."""
+        """Continue a stopped run from its latest checkpoint (optionally to a new step count);
+        one that ended before its first checkpoint starts again from step 0 (the Trainer logs
+        a note saying so)."""
         if self.active:
             raise InputError("a run is already going; stop it first")
         run_dir = Path(run_dir)
         info = read_run(run_dir)
         if not info.resumable:
-            raise InputError(f"this run cannot be resumed ({info.state}, no checkpoint "
-                             "to go on from)" if info.state != "finished" else
+            raise InputError(f"this run cannot be resumed: it is {info.state}"
+                             if info.state != "finished" else
                              "this run has finished; give it more steps to go on", path=run_dir)
         config = TrainConfig.from_json(run_dir / "config.json")
         if steps is not None:

@@ -33,7 +33,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("files", nargs="*", metavar="FILE")
     p.add_argument("--out", type=Path, help="run folder (created)")
-    p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a stopped run")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                   help="continue a stopped run from its latest checkpoint (one that ended "
+                   "before its first checkpoint starts again from step 0)")
+    p.add_argument("--restart", action="store_true",
+                   help="with --out: delete the run already in that folder (its checkpoints, "
+                   "metrics and config; run.log keeps its history) and start this one")
     p.add_argument("--weights", type=nonnegative_float, nargs="+", help="mixture weight per FILE")
     # checked by engine.models.model_config when the run starts (one list, in the engine)
     p.add_argument("--arch", metavar="{attention,hyena,hyena-blt}", default=None)
@@ -72,7 +77,11 @@ _FLAGS = ("arch", "preset", "steps", "seq_len", "batch_size", "lr", "warmup_step
 
 def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
     from engine.train import TrainConfig
+    from engine.train.runs import occupied
 
+    if args.resume and args.restart:
+        raise InputError("--restart goes with FILE... --out RUN_DIR (a new run in place of the "
+                         "old); --resume goes on with the run's own config")
     if args.resume:
         config_path = args.resume / "config.json"
         if not config_path.exists():
@@ -86,9 +95,8 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
         return cfg, args.resume, True
     if not args.files or args.out is None:
         raise InputError("give training FILEs and --out RUN_DIR (or --resume RUN_DIR)")
-    if (args.out / "config.json").exists():
-        raise InputError("run folder already holds a run; use --resume or another --out",
-                         path=args.out)
+    if (args.out / "config.json").exists() and not args.restart:
+        raise InputError(occupied(args.out), path=args.out)  # before any data is read
     cfg = TrainConfig(files=[str(Path(f).resolve()) for f in args.files],
                       weights=args.weights or [])
     for name in _FLAGS:
@@ -125,6 +133,8 @@ class ProgressLine:
             if not self.tty:
                 print(f"step {event.step}/{self.total}  val {self.last_val:.4f} bits/byte",
                       file=sys.stderr, flush=True)
+        elif event.kind == "log" and event.metrics.get("level") == "warning":
+            print(f"note: {event.message}", file=sys.stderr, flush=True)  # before any step
         elif event.kind == "step" and self.tty:
             self.last_row = event.metrics
             self.draw(event.step)
@@ -147,11 +157,12 @@ class ProgressLine:
 def run(args: argparse.Namespace) -> int:
     from engine.threads import set_threads
     from engine.train import Trainer
+    from engine.train.trainer import describe_outcome
 
     cfg, run_dir, resume = build_config(args)
     if not cfg.threads:  # else the Trainer sets the run's own count
         set_threads()
-    trainer = Trainer(cfg, run_dir, resume=resume)
+    trainer = Trainer(cfg, run_dir, resume=resume, restart=args.restart)
     trainer.subscribe(ProgressLine(cfg.steps))
 
     def on_interrupt(signum, frame):  # first Ctrl-C: stop at the end of the step, checkpoint
@@ -173,7 +184,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"resume with: bytescope train --resume {run_dir}", file=sys.stderr)
         state = "stopped" if summary["stopped"] else "finished"
         print(f"{state} at step {summary['step']}/{summary['steps']} in "
-              f"{summary['seconds']:.1f}s: best val {summary['best_val_bits_per_byte']:.4f} "
-              f"bits/byte, {summary['parameters']:,} parameters, best checkpoint "
-              f"{summary['best_checkpoint']}")
+              f"{summary['seconds']:.1f}s, {summary['parameters']:,} parameters: "
+              f"{describe_outcome(summary, run_dir)} (in {run_dir})")
     return 0

@@ -1,6 +1,6 @@
 """Training byte models: the Trainer, its config, data mixture, checkpoints and metrics."""
 
-from .checkpoints import checkpoint_dirs, load_checkpoint
+from .checkpoints import RunWriteError, checkpoint_dirs, load_checkpoint
 from .config import TrainConfig
 from .data import ByteMixture
 from .metrics import read_metrics
@@ -8,6 +8,7 @@ from .trainer import Trainer, TrainEvent, TrainingFailed, lr_at, seq_len_at
 
 __all__ = [
     "ByteMixture",
+    "RunWriteError",
     "TrainConfig",
     "TrainEvent",
     "Trainer",

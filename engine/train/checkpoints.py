@@ -10,27 +10,60 @@
 
 A checkpoint is written into ``step-N.tmp`` and renamed into place, and an old one is renamed
 to ``step-N.del`` before it is deleted, so a directory named exactly ``step-N`` is always
-complete. Nothing is pickled: tensors go to safetensors, the rest
-to JSON.
+complete. A write that fails (disk full, no permission) removes its ``step-N.tmp`` at once; one
+left by a killed run is removed when the folder is next opened (:func:`remove_partial`).
+Nothing is pickled: tensors go to safetensors, the rest to JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from engine.errors import ModelError
+from engine.errors import BytescopeError, ModelError
 from engine.models.checkpoint import save_model
 
 CHECKPOINTS = "checkpoints"
 _COMPLETE = re.compile(r"step-\d+")  # step-N.tmp (being written) and step-N.del are not
+_PARTIAL = re.compile(r"step-\d+\.(tmp|del)")
+_OS_ERROR = re.compile(r"os error (\d+)")  # how safetensors (Rust) reports an errno
+
+
+class RunWriteError(BytescopeError):
+    """A file of the run folder could not be written (disk full, no permission, read-only);
+    the run stops, and its last complete checkpoint is kept."""
+
+
+def write_problem(error: BaseException) -> str:
+    """One line for a failed write: the errno's text (``No space left on device``), not h5py's
+    or safetensors' multi-line report of it."""
+    number = getattr(error, "errno", None)
+    if not number:
+        found = _OS_ERROR.search(str(error))
+        number = int(found.group(1)) if found else None
+    if number:
+        return os.strerror(number)
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+@contextlib.contextmanager
+def writing(run_dir: Path, name: str) -> Iterator[None]:
+    """Report a failed write of ``name`` (a file of ``run_dir``) as one :class:`RunWriteError`."""
+    try:
+        yield
+    except (OSError, SafetensorError) as error:
+        raise RunWriteError(f"cannot write {name}: {write_problem(error)}",
+                            path=run_dir) from None
 
 
 def _remove(folder: Path) -> None:
@@ -80,26 +113,56 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     state: dict,
 ) -> Path:
-    """Write checkpoint ``step`` atomically (``step-N.tmp``, then one rename)."""
+    """Write checkpoint ``step`` atomically (``step-N.tmp``, then one rename).
+
+    A failed write raises :class:`RunWriteError` and leaves no ``step-N.tmp`` behind: on a
+    full disk, half a checkpoint would keep it full. An older ``step-N`` stays until the new
+    one is in place.
+    """
     folder = run_dir / CHECKPOINTS
     final = folder / f"step-{step:07d}"
     tmp = folder / f"step-{step:07d}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_model(model, tmp)
-    tensors, meta = optimizer_tensors(optimizer)
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    state = dict(state, optimizer=meta, torch_rng=torch.get_rng_state().tolist())
-    if torch.cuda.is_available():  # dropout on the GPU draws from the CUDA generators
-        state["cuda_rng"] = [t.tolist() for t in torch.cuda.get_rng_state_all()]
-    (tmp / "state.json").write_text(json.dumps(state))
-    for path in tmp.iterdir():  # make the bytes durable before the rename publishes them
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
-    if final.exists():
-        _remove(final)
-    os.replace(tmp, final)
+    doomed = folder / f"step-{step:07d}.del"
+    moved = False  # whether the old step-N is set aside as step-N.del by this call
+    try:
+        with writing(run_dir, f"{CHECKPOINTS}/{final.name}"):
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            save_model(model, tmp)
+            tensors, meta = optimizer_tensors(optimizer)
+            save_file(tensors, str(tmp / "optimizer.safetensors"))
+            state = dict(state, optimizer=meta, torch_rng=torch.get_rng_state().tolist())
+            if torch.cuda.is_available():  # dropout on the GPU draws from the CUDA generators
+                state["cuda_rng"] = [t.tolist() for t in torch.cuda.get_rng_state_all()]
+            (tmp / "state.json").write_text(json.dumps(state))
+            for path in tmp.iterdir():  # make the bytes durable before the rename publishes
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+            if final.exists():
+                os.replace(final, doomed)
+                moved = True
+            os.replace(tmp, final)
+    except BaseException:
+        if moved and not final.exists():
+            os.replace(doomed, final)  # the rename failed: the old checkpoint stays
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(doomed, ignore_errors=True)
     return final
+
+
+def remove_partial(run_dir: str | Path) -> list[Path]:
+    """Remove what a killed run left half-done: ``step-N.tmp`` and ``step-N.del`` folders, and
+    a ``checkpoints.del`` of :func:`engine.train.runs.clear_run`. Call it only holding the run
+    folder's lock, so no live writer's folder is touched."""
+    folder = Path(run_dir) / CHECKPOINTS
+    partial = [p for p in folder.iterdir() if p.is_dir() and _PARTIAL.fullmatch(p.name)] \
+        if folder.is_dir() else []
+    cleared = folder.with_name(f"{CHECKPOINTS}.del")
+    partial += [cleared] if cleared.is_dir() else []
+    for path in partial:
+        shutil.rmtree(path, ignore_errors=True)
+    return partial
 
 
 def prune_checkpoints(run_dir: Path, keep_last: int, protect: Path | None = None) -> None:

@@ -3,10 +3,12 @@
     /step/{step, time, loss, aux_loss, lr, grad_norm, tokens_per_s, seq_len}   per logged step
     /eval/{step, time, val_loss, val_bits_per_byte}                   one row per evaluation
 
-Each column is a resizable 1-D dataset. Readers open with ``read_metrics`` (``swmr=True``)
-and see every row the writer has flushed. On resume the file is rewritten with the rows up to
-the checkpoint's step, so the history matches the weights (and a killed writer's file, still
-flagged as open, is replaced).
+Each column is a resizable 1-D dataset, written with HDF5's chunk cache off (``rdcc_nbytes=0``):
+a write that fails (disk full) fails at once, as an OSError, instead of being retried from the
+cache when the file is collected, which crashes the process at exit. Readers open with
+``read_metrics`` (``swmr=True``) and see every row the writer has flushed. On resume the file
+is rewritten with the rows up to the checkpoint's step, so the history matches the weights (and
+a killed writer's file, still flagged as open, is replaced).
 """
 
 from __future__ import annotations
@@ -39,14 +41,15 @@ class MetricsWriter:
             for group, columns in old.items():
                 keep = int(np.searchsorted(columns["step"], resume_step, side="right"))
                 kept[group] = {name: values[:keep] for name, values in columns.items()}
-        with atomic_path(path) as tmp, h5py.File(tmp, "w", libver="latest") as h5:
+        with atomic_path(path) as tmp, h5py.File(tmp, "w", libver="latest",
+                                                  rdcc_nbytes=0) as h5:
             for group, columns in (("step", STEP_COLUMNS), ("eval", EVAL_COLUMNS)):
                 g = h5.create_group(group)
                 rows = len(kept.get(group, {}).get("step", ()))
                 for name in columns:  # a column newer than the file: NaN for its old rows
                     data = kept.get(group, {}).get(name, np.full(rows, np.nan))
                     g.create_dataset(name, data=data, maxshape=(None,), dtype="f8", chunks=(256,))
-        self.h5 = h5py.File(path, "a", libver="latest")
+        self.h5 = h5py.File(path, "a", libver="latest", rdcc_nbytes=0)
         self.h5.swmr_mode = True
 
     def append(self, group: str, row: dict) -> None:
@@ -59,9 +62,18 @@ class MetricsWriter:
     def flush(self) -> None:
         self.h5.flush()
 
-    def close(self) -> None:
-        if self.h5.id.valid:
-            self.h5.close()
+    def close(self, *, quiet: bool = False) -> None:
+        """Close the file; ``quiet`` swallows a failed final write (an error is already being
+        reported). Either way the handle is gone: h5py would retry the write when the object
+        is collected, and crash the process at exit."""
+        try:
+            if self.h5 is not None and self.h5.id.valid:
+                self.h5.close()
+        except OSError:
+            if not quiet:
+                raise
+        finally:
+            self.h5 = None
 
 
 def read_metrics(path: str | Path) -> dict[str, dict[str, np.ndarray]]:

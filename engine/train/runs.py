@@ -26,7 +26,7 @@ import numpy as np
 from engine.atomic import atomic_path
 from engine.errors import InputError
 
-from .checkpoints import checkpoint_dirs
+from .checkpoints import CHECKPOINTS, checkpoint_dirs
 from .config import TrainConfig
 
 LOCK_NAME = ".lock"  # held (flock) by the one process writing the folder; see RunLock
@@ -107,7 +107,10 @@ class RunInfo:
 
     @property
     def resumable(self) -> bool:
-        return self.state in ("stopped", "interrupted", "failed") and self.checkpoints > 0
+        """Whether the run can go on: from its latest checkpoint, or, when it ended before its
+        first one (killed, diverged), again from step 0 with its saved config."""
+        return self.state in ("stopped", "interrupted", "failed") or (
+            self.state == "new" and self.checkpoints == 0)
 
 
 def read_run(run_dir: str | Path) -> RunInfo:
@@ -194,6 +197,40 @@ def delete_run(run_dir: str | Path) -> None:
     doomed = run_dir.with_name(run_dir.name + ".deleting")
     os.replace(run_dir, doomed)  # a run disappears from listings at once, never half-deleted
     shutil.rmtree(doomed, ignore_errors=True)
+
+
+# What a previous run leaves in its folder besides run.log (kept: the folder's history),
+# config.json (kept until the new run writes its own, so a kill in between leaves a run to
+# start again, not a folder nothing can resume) and the lock.
+_RUN_FILES = (STATUS_NAME, "best.json", "metrics.h5")
+
+
+def clear_run(run_dir: str | Path) -> None:
+    """Remove the previous run from its folder, to start one again there: its checkpoints,
+    metrics, status and best. Other files are not touched. Call it holding the folder's
+    :class:`RunLock`, and write the new run's config.json next."""
+    run_dir = Path(run_dir)
+    checkpoints = run_dir / CHECKPOINTS
+    if checkpoints.exists():
+        doomed = run_dir / f"{CHECKPOINTS}.del"  # renamed first: never a half-deleted step-N
+        shutil.rmtree(doomed, ignore_errors=True)
+        os.replace(checkpoints, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+    for name in _RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def occupied(run_dir: str | Path) -> str:
+    """Why a new run does not start in a folder holding one, and what to do instead."""
+    done = checkpoint_dirs(run_dir)
+    if not done:
+        return ("this folder already holds a run with no complete checkpoint (it ended before "
+                "its first); start it again here with --restart (or --resume, from its saved "
+                "config), or give another --out")
+    latest = int(done[-1].name.split("-")[1])
+    return (f"this folder already holds a run ({len(done)} complete checkpoint"
+            f"{'s' if len(done) > 1 else ''}, the latest at step {latest}); go on with "
+            "--resume, give another --out, or add --restart to delete it and start again")
 
 
 def new_run_name(workspace: str | Path, arch: str, preset: str) -> Path:

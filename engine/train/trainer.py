@@ -20,6 +20,7 @@ nothing here knows about Qt. The run folder's ``status.json`` and ``run.log``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -40,18 +41,22 @@ from engine.models.checkpoint import build_model, check_model_size, model_config
 from engine.tokenizers import ByteTokenizer
 
 from .checkpoints import (
+    CHECKPOINTS,
+    RunWriteError,
     checkpoint_dirs,
     load_checkpoint,
     prune_checkpoints,
+    remove_partial,
     rng_from_state,
     rng_state,
     save_checkpoint,
+    writing,
 )
 from .config import TrainConfig
 from .data import ByteMixture
 from .metrics import MetricsWriter
 from .patches import EntropyPatches
-from .runs import RunInUse, RunLock, append_log, write_status
+from .runs import RunInUse, RunLock, append_log, clear_run, occupied, write_status
 
 LN2 = math.log(2)
 
@@ -106,16 +111,23 @@ def pick_device(name: str) -> torch.device:
 
 
 class Trainer:
-    """Trains a byte model into a run folder; ``run()`` blocks until finished or stopped."""
+    """Trains a byte model into a run folder; ``run()`` blocks until finished or stopped.
+
+    ``resume`` goes on from the folder's latest complete checkpoint, or, when the run ended
+    before its first (killed, diverged), starts it again from step 0, saying so (as Lightning's
+    ``ckpt_path="last"``). A folder already holding a run is refused unless ``restart`` asks
+    to delete that run first (as the HF Trainer's ``overwrite_output_dir``).
+    """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
-                 data: ByteMixture | None = None) -> None:
+                 restart: bool = False, data: ByteMixture | None = None) -> None:
         config.validate()
         # A copy with the warm-up resolved: config.json then says what ran, and a resumed run
         # keeps its warm-up even when given more steps. The caller's config is left as it was.
         self.config = dataclasses.replace(config, warmup_steps=config.resolved_warmup_steps())
         self.run_dir = Path(run_dir)
         self.resume = resume
+        self.restart = restart
         self._data = data
         self._subscribers: list[Callable[[TrainEvent], None]] = []
         self._stop = threading.Event()
@@ -164,12 +176,14 @@ class Trainer:
         if self.rank != 0:
             return
         if self.run_dir.is_dir():
-            append_log(self.run_dir, level, text)
+            with writing(self.run_dir, "run.log"):
+                append_log(self.run_dir, level, text)
         self._emit("log", {"level": level}, text)
 
     def _status(self, state: str, message: str = "") -> None:
         if self.rank == 0 and self.run_dir.is_dir():
-            write_status(self.run_dir, state, self.step, self.config.steps, message)
+            with writing(self.run_dir, "status.json"):
+                write_status(self.run_dir, state, self.step, self.config.steps, message)
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -185,14 +199,16 @@ class Trainer:
         try:
             return self._run(distributed)
         except Exception as error:  # every failure is announced; the caller still gets it
-            message = str(error) or type(error).__name__
+            failure = self._fault(error)
+            message = str(failure or error) or type(error).__name__
             if self.run_dir.is_dir() and not isinstance(error, RunInUse):  # not its folder
-                try:
-                    self.log(f"failed at step {self.step}: {message}", "error")
+                with contextlib.suppress(RunWriteError):  # the folder may be what failed
                     self._status("failed", message)
-                except OSError:
-                    pass  # the folder itself may be what failed; the event still goes out
+                with contextlib.suppress(RunWriteError):
+                    self.log(f"failed at step {self.step}: {message}", "error")
             self._emit("failed", message=message)
+            if failure is not None:
+                raise failure from None
             raise
         finally:
             self._lock.release()
@@ -212,12 +228,16 @@ class Trainer:
         # the model's config first: a bad or oversized one is refused before data is read
         mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
         check_model_size(mcfg, copies=4)  # weights, gradients and AdamW's two moments
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.rank == 0:  # one writer per folder; the check for a run already there follows
-            self._lock.acquire()
-            if not self.resume and (self.run_dir / "config.json").exists():
-                raise RunInUse("this folder already holds a run (resume it, or give another "
-                               "--out)", path=self.run_dir)
+        with writing(self.run_dir, "the run folder"):
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        note = ""
+        if self.rank == 0:  # one writer per folder; what it holds is settled under the lock
+            with writing(self.run_dir, ".lock"):
+                self._lock.acquire()
+            remove_partial(self.run_dir)  # a killed run's step-N.tmp / step-N.del
+            note = self._settle_folder()
+        elif self.resume and not checkpoint_dirs(self.run_dir):
+            self.resume = False  # as rank 0 decides: start again from step 0
         patched = cfg.arch == "hyena-blt"  # a patch-level model: its data carries patch starts
         data = self._data or ByteMixture(
             cfg.files, cfg.weights, cfg.held_out,
@@ -232,8 +252,6 @@ class Trainer:
         start_time_offset = 0.0
         if self.resume:
             latest = checkpoint_dirs(self.run_dir)
-            if not latest:
-                raise InputError("no complete checkpoint to resume from", path=self.run_dir)
             state = load_checkpoint(latest[-1], model, optimizer)
             self.step = state["step"]
             self.best_val = state.get("best_val", math.inf)
@@ -242,9 +260,12 @@ class Trainer:
             self.last_checkpoint = latest[-1]
             self.best_checkpoint = _saved_best(self.run_dir, state.get("best_checkpoint"))
         if self.rank == 0:  # on resume: the effective config (a new --steps, device, threads)
-            with atomic_path(self.run_dir / "config.json") as tmp:
+            with writing(self.run_dir, "config.json"), \
+                    atomic_path(self.run_dir / "config.json") as tmp:
                 tmp.write_text(cfg.to_json())
         self._status("running")
+        if note:
+            self.log(note, "warning")
         n_params = sum(p.numel() for p in model.parameters())
         where = f"resumed at step {self.step}" if self.resume else "started"
         self.log(f"{where}: {cfg.arch} {cfg.preset}, {n_params:,} parameters, "
@@ -260,7 +281,8 @@ class Trainer:
         metrics = None
         if self.rank == 0:
             resume_step = self.step if self.resume else None
-            metrics = MetricsWriter(self.run_dir / "metrics.h5", resume_step=resume_step)
+            with writing(self.run_dir, "metrics.h5"):
+                metrics = MetricsWriter(self.run_dir / "metrics.h5", resume_step=resume_step)
         val_windows = data.validation_windows(cfg.seq_len, cfg.eval_batches * cfg.batch_size,
                                               with_starts=patched)
         autocast = self.device.type == "cuda"
@@ -333,8 +355,9 @@ class Trainer:
                     }
                     tokens_since, time_since = 0, now
                     if metrics is not None:
-                        metrics.append("step", row)
-                        metrics.flush()
+                        with writing(self.run_dir, "metrics.h5"):
+                            metrics.append("step", row)
+                            metrics.flush()
                     self._emit("step", row)
                 due_ckpt = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
                 if self.step % cfg.eval_every == 0 or due_ckpt:
@@ -345,30 +368,76 @@ class Trainer:
             stopped = self.step < cfg.steps
             if stopped and self.step > 0 and self._checkpointed_at != self.step:
                 self._checkpoint(model, optimizer, rng, t0, distributed)  # stop = save first
-        finally:
+        except BaseException:
             if metrics is not None:
+                metrics.close(quiet=True)  # the error under way is the one to report
+            raise
+        if metrics is not None:
+            with writing(self.run_dir, "metrics.h5"):
                 metrics.close()
         stopped = self.step < cfg.steps
-        self._status("stopped" if stopped else "finished")
-        self.log(f"{'stopped' if stopped else 'finished'} at step {self.step}/{cfg.steps}, "
-                 f"best validation {self.best_val:.4f} bits/byte")
+        last_eval = getattr(self, "_last_eval", None)
         summary = {
             "step": self.step,
             "steps": cfg.steps,
             "stopped": self.step < cfg.steps,
-            "best_val_bits_per_byte": self.best_val,
+            # None (JSON null), not inf, when no checkpoint was validated
+            "best_val_bits_per_byte": self.best_val if math.isfinite(self.best_val) else None,
             "seconds": time.perf_counter() - t0,
             "run_dir": str(self.run_dir),
             "best_checkpoint": str(self.best_checkpoint) if self.best_checkpoint else None,
+            "last_checkpoint": str(self.last_checkpoint) if self.last_checkpoint else None,
+            "last_val": {"step": last_eval[0], "bits_per_byte": last_eval[1]}
+            if last_eval else None,
             "parameters": sum(p.numel() for p in model.parameters()),
         }
+        self._status("stopped" if stopped else "finished")
+        self.log(f"{'stopped' if stopped else 'finished'} at step {self.step}/{cfg.steps}, "
+                 f"{describe_outcome(summary, self.run_dir)}")
         if distributed:
             summary["replica_checksums"] = self._replica_checksums(model)
         self._emit("finished", summary)
         return summary
 
+    def _settle_folder(self) -> str:
+        """Under the lock: refuse, clear or keep what the folder holds; a note on what was done.
+
+        ``resume`` with no complete checkpoint starts over (there are no weights to lose); a new
+        run replaces a previous one only when ``restart`` says so.
+        """
+        held = (self.run_dir / "config.json").exists()
+        if self.resume and not checkpoint_dirs(self.run_dir):
+            if not held:
+                raise InputError("no run to resume in this folder (no config.json)",
+                                 path=self.run_dir)
+            self.resume = False
+            with writing(self.run_dir, "the run folder"):
+                clear_run(self.run_dir)
+            return ("no complete checkpoint to resume from (the run ended before its first); "
+                    "starting it again from step 0")
+        if not self.resume and held:
+            if not self.restart:
+                raise RunInUse(occupied(self.run_dir), path=self.run_dir)
+            with writing(self.run_dir, "the run folder"):
+                clear_run(self.run_dir)
+            return "restarted: the previous run in this folder was deleted"
+        return ""
+
+    def _fault(self, error: BaseException) -> RunWriteError | None:
+        """A failed write of the run folder (disk full, permission), as one line saying where
+        the run stopped and what is kept; None for any other error (an OSError no write site
+        named keeps its traceback: it is not known to be the folder's)."""
+        if not isinstance(error, RunWriteError):
+            return None
+        kept = (f"the last complete checkpoint, {_relative(self.last_checkpoint, self.run_dir)}"
+                ", is kept (go on from it with --resume once the folder can be written again)"
+                if self.last_checkpoint else "no checkpoint had been written")
+        return RunWriteError(f"{error.message}; training stopped at step {self.step}, {kept}",
+                             path=self.run_dir)
+
     def _diverged(self, what: str, value: float) -> TrainingFailed:
-        last = self.last_checkpoint or "none yet"
+        last = self.last_checkpoint or (
+            "none yet (start again with other settings, e.g. a lower --lr, and --restart)")
         return TrainingFailed(
             f"{what} became {value} at step {self.step + 1}; stopped. Last good checkpoint: "
             f"{last}",
@@ -414,8 +483,9 @@ class Trainer:
                "val_bits_per_byte": val_loss / LN2}
         self._last_eval = (self.step, row["val_bits_per_byte"])
         if metrics is not None:
-            metrics.append("eval", row)
-            metrics.flush()
+            with writing(self.run_dir, "metrics.h5"):
+                metrics.append("eval", row)
+                metrics.flush()
         self.log(f"step {self.step}: validation {row['val_bits_per_byte']:.4f} bits/byte")
         self._emit("eval", row)
 
@@ -450,8 +520,10 @@ class Trainer:
         self.last_checkpoint = path
         if is_best:
             self.best_checkpoint = path
-            _point_best(self.run_dir, path, val)  # before pruning, so best.json never dangles
-        prune_checkpoints(self.run_dir, cfg.keep_last, protect=self.best_checkpoint)
+            with writing(self.run_dir, "best.json"):  # before pruning: best.json never dangles
+                _point_best(self.run_dir, path, val)
+        with writing(self.run_dir, CHECKPOINTS):
+            prune_checkpoints(self.run_dir, cfg.keep_last, protect=self.best_checkpoint)
         self._status("paused" if self.paused else "running")
         self._emit("checkpoint", {"path": str(path), "best": is_best})
 
@@ -463,6 +535,32 @@ class Trainer:
         out = [torch.zeros(1, dtype=local.dtype) for _ in range(self.world)]
         torch.distributed.all_gather(out, local)
         return [float(t) for t in out]
+
+
+def describe_outcome(summary: dict, run_dir: str | Path) -> str:
+    """What a run ended with, in words: its best checkpoint, else what there is (a run stopped
+    before any validation or checkpoint says so, never "inf" or "None")."""
+    run_dir = Path(run_dir)
+    best, last = summary.get("best_checkpoint"), summary.get("last_checkpoint")
+    value = summary.get("best_val_bits_per_byte")
+    if best and value is not None:
+        return f"best validation {value:.4f} bits/byte at {_relative(best, run_dir)}"
+    if value is not None:  # resumed from an older version whose best was pruned
+        return f"best validation {value:.4f} bits/byte (its checkpoint is gone)"
+    seen = summary.get("last_val")
+    validated = (f"validation {seen['bits_per_byte']:.4f} bits/byte at step {seen['step']}, "
+                 "not checkpointed" if seen else "no validation ran")
+    if last:
+        return f"{validated}; latest checkpoint {_relative(last, run_dir)}"
+    return f"{validated}; no checkpoint was written"
+
+
+def _relative(path: str | Path, run_dir: Path) -> str:
+    """A checkpoint as the run folder names it (``checkpoints/step-0000008``)."""
+    try:
+        return Path(path).relative_to(run_dir).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _load_initial_weights(model: torch.nn.Module, spec: str) -> None:

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import BytescopeError
+from engine.io.summary import summary_lengths
 from engine.models import ARCHITECTURES, PRESETS, model_config
 from engine.train import TrainConfig, read_metrics
 from engine.train.runs import read_log
@@ -522,7 +523,7 @@ class TrainingPanel(QWidget):
     # -- reading the models --------------------------------------------------------------------
     def _on_documents(self, documents) -> None:
         self.dataset.set_open_files([
-            (d.path, sum(int(row["length"]) for row in d.summaries)) for d in documents])
+            (d.path, int(summary_lengths(d.summaries).sum())) for d in documents])
         self._count_unknown()
 
     def _count_unknown(self) -> None:

@@ -10,10 +10,11 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtWidgets import QMessageBox
 
 from engine.models import ARCHITECTURES, build_model, model_config
-from engine.train import TrainConfig, Trainer, checkpoint_dirs, read_metrics
+from engine.train import TrainConfig, Trainer, TrainingFailed, checkpoint_dirs, read_metrics
 from engine.train.runs import read_log, read_run
 from gui.panels.training import MODEL_EXCLUDE, TRAIN_EXCLUDE
 from tests.gui.conftest import wait_ready
@@ -257,3 +258,31 @@ def test_sequence_and_dict_fields_are_edited_as_text(qtbot, panel):
     patching.editor.setText("{mode: entropy")
     with pytest.raises(InputError, match="not a valid dict"):
         panel.config()
+
+
+def test_a_run_that_diverged_before_its_first_checkpoint_resumes_from_step_0(
+        qtbot, panel, genome):
+    workspace = panel.model.workspace
+    config = TrainConfig(files=[str(genome)], model={"d_model": 16, "n_layers": 1},
+                         **dict(TINY, steps=6))
+    run = workspace / "diverged"
+    trainer = Trainer(config, run)
+
+    def poison(event):  # NaN weights at step 2, before the first checkpoint (step 5)
+        if event.kind == "step" and event.step == 2:
+            with torch.no_grad():
+                next(iter(trainer.model.parameters())).fill_(float("nan"))
+
+    trainer.subscribe(poison)
+    with pytest.raises(TrainingFailed):
+        trainer.run()
+    panel.runs.buttons["refresh"].click()
+    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["failed"])
+    panel.runs.select_paths([run])
+    assert panel.runs.buttons["resume"].isEnabled()  # not a dead end
+    panel.runs.buttons["resume"].click()
+    qtbot.waitUntil(lambda: not panel.controller.active, timeout=30_000)
+    assert live_state(panel) == "finished" and panel.model.live.step == 6
+    assert [p.name for p in checkpoint_dirs(run)] == ["step-0000005", "step-0000006"]
+    assert any(level == "warning" and "starting it again from step 0" in text
+               for level, text in read_log(run))
