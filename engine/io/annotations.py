@@ -6,7 +6,12 @@ Every reader converts to the one convention of :mod:`engine.io.records`: 0-based
 
 Paths may be plain, gzip, bgzip, xz or bzip2; the compression is sniffed from the magic bytes
 (:mod:`engine.io.compression`), never from the extension. Bad input raises
-:class:`FormatError` with the path and 1-based line.
+:class:`FormatError` with the path and 1-based line; nothing is skipped silently: a GFF3 or BED
+line that cannot be read, or a GenBank/EMBL feature whose location cannot be, refuses the file.
+
+Annotation files are parsed into memory, so every reader streams its input in bounded lines and
+stops at :data:`MAX_LINE_BYTES` per line and :data:`MAX_ANNOTATION_BYTES` per file (decompressed)
+before allocating more; coordinates above :data:`MAX_COORDINATE` are refused.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import io
 import lzma
 import re
+import threading
+import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,12 +28,12 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
-from Bio import SeqIO
+from Bio import BiopythonWarning, SeqIO
 from Bio.Seq import UndefinedSequenceError
-from Bio.SeqFeature import SeqFeature
+from Bio.SeqFeature import Location, SeqFeature
 from Bio.SeqIO.InsdcIO import _insdc_location_string
 
-from engine.errors import FormatError, InputError
+from engine.errors import BytescopeError, FormatError, InputError
 from engine.io.compression import open_decompressed, sniff_compression
 from engine.io.records import Feature, MemorySource, Record
 
@@ -35,6 +42,18 @@ from engine.io.records import Feature, MemorySource, Record
 _DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
 
 Source = str | Path | IO[str] | IO[bytes]
+
+# A line longer than this is no annotation: the longest real GFF3 lines (alignment Gap
+# attributes, long Dbxref lists) and GenBank/EMBL lines are kilobytes. Lines are read at most
+# this long, so a 2 GiB line (a gzip bomb of one comment) costs 1 MiB, not 2 GiB.
+MAX_LINE_BYTES = 1 << 20
+# Decompressed bytes read from one annotation file. The largest public annotations (GENCODE
+# and RefSeq human GFF3, about 1.5-2 GB) fit; beyond it the features in memory would need
+# tens of GB. Readers take ``max_bytes`` to lower it.
+MAX_ANNOTATION_BYTES = 4 << 30
+# The largest coordinate taken (2^53): exact as a float64, as the views draw, and far from
+# int64 overflow in the arrays features go into; no sequence comes near it.
+MAX_COORDINATE = 1 << 53
 
 
 # -- opening ------------------------------------------------------------------------------------
@@ -79,36 +98,104 @@ class _Line:
     text: str  # without the line ending
 
 
-def _iter_lines(handle: IO[str] | IO[bytes], path: str) -> Iterator[_Line]:
+def _iter_lines(
+    handle: IO[str] | IO[bytes], path: str, max_bytes: int = MAX_ANNOTATION_BYTES
+) -> Iterator[_Line]:
     """Lines of a text or binary stream with their numbers and byte offsets.
 
     Offsets are exact for binary streams (and text streams opened with ``newline=""``); a
-    text stream that translated ``\\r\\n`` counts one byte per line ending.
+    text stream that translated ``\\r\\n`` counts one byte per line ending. Each line is read
+    at most :data:`MAX_LINE_BYTES` long and the stream at most ``max_bytes``: past either, a
+    FormatError / InputError before anything larger is read. The stream is left just after the
+    last line yielded.
     """
     offset = 0
     number = 0
-    lines = iter(handle)
     while True:
         try:
-            raw = next(lines)
-        except StopIteration:
-            return
+            raw = handle.readline(MAX_LINE_BYTES + 1)
         except _DECOMPRESSION_ERRORS as error:
             raise _describe_decompression_error(path, error) from None
         except UnicodeDecodeError:  # a strict text stream; it decodes ahead, so no exact line
             raise FormatError(
                 f"not UTF-8 text (at or after line {number + 1})", path=path
             ) from None
+        if not raw:
+            return
         number += 1
         if isinstance(raw, bytes):
             size = len(raw)
+            ended = raw.endswith(b"\n")
             # Latin-1 names in free-text attributes are common; they must not block a genome.
             text = raw.decode("utf-8", errors="replace")
         else:
             text = raw
             size = len(raw) if raw.isascii() else len(raw.encode("utf-8"))
-        yield _Line(number, offset, offset + size, text.rstrip("\r\n"))
+            ended = raw.endswith("\n")
+        if len(raw) > MAX_LINE_BYTES and not ended:
+            raise FormatError(
+                f"line longer than {MAX_LINE_BYTES:,} bytes: not an annotation file",
+                path=path,
+                line=number,
+            )
+        if offset + size > max_bytes:
+            raise _too_large(path, max_bytes, number)
+        text = text.rstrip("\r\n")
+        if "\r" in text:  # GFF3 and BED escape a CR; a bare one is a Mac OS line end
+            raise FormatError(
+                "carriage return (CR) inside the line: lines must end in LF or CR LF",
+                path=path,
+                line=number,
+            )
+        if "\0" in text:
+            raise FormatError("NUL byte in the line (UTF-16 or binary data?)", path=path,
+                              line=number)
+        yield _Line(number, offset, offset + size, text)
         offset += size
+
+
+def _too_large(path: str, max_bytes: int, line: int | None = None) -> InputError:
+    return InputError(
+        f"more than {max_bytes:,} bytes (decompressed): annotation files are read into memory "
+        "and stop there",
+        path=path,
+        line=line,
+    )
+
+
+def _one_line(text: str, limit: int = 240) -> str:
+    """A third-party message as one line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _shown(text: str, limit: int = 24) -> str:
+    """``text`` quoted for a message, a long one cut (a 10^6-digit number is not echoed)."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+# Optional minus, ASCII digits only: int() would also take "+5", " 5", "5_000" and "٥".
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _integer(text: str) -> int | None:
+    """``text`` as an int, or None when it is not a plain decimal integer."""
+    if not _INTEGER.fullmatch(text):
+        return None
+    digits = len(text.lstrip("-"))
+    # Beyond 17 digits it is over MAX_COORDINATE anyway; int() of 10^6 digits is slow/refused.
+    return int(text) if digits <= 17 else (MAX_COORDINATE + 1) * (-1 if text[0] == "-" else 1)
+
+
+def _check_coordinate(value: int, name: str, text: str, path: str, number: int) -> None:
+    if value > MAX_COORDINATE:
+        raise FormatError(
+            f"{name} {_shown(text)} is above {MAX_COORDINATE:,}, the largest coordinate taken",
+            path=path,
+            line=number,
+        )
 
 
 def _source_name(handle: object, path: str | Path | None) -> str:
@@ -120,6 +207,8 @@ def _source_name(handle: object, path: str | Path | None) -> str:
 # -- GFF3 ---------------------------------------------------------------------------------------
 
 _GFF3_STRANDS = {"+": 1, "-": -1, ".": 0, "?": 0}
+# Column 8: bases to drop from a CDS to reach the next codon (GFF3 spec); "." for none.
+_GFF3_PHASES = frozenset(("0", "1", "2", "."))
 # GFF3 column 9: the name shown for a feature, in order of preference.
 _NAME_KEYS = ("Name", "ID", "locus_tag", "gene")
 
@@ -141,20 +230,24 @@ class Gff3Result:
     sequence_regions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def read_gff3(source: Source, *, path: str | Path | None = None) -> Gff3Result:
+def read_gff3(
+    source: Source, *, path: str | Path | None = None, max_bytes: int = MAX_ANNOTATION_BYTES
+) -> Gff3Result:
     """Features of a GFF3 file, stopping where its ``##FASTA`` section starts.
 
     GFF3 (https://github.com/The-Sequence-Ontology/Specifications/blob/master/gff3.md) counts
     1-based inclusive; features come back 0-based half-open. ``source`` is a path or an open
     text/binary stream (``path`` then names it in errors); a stream is left just after the
     ``##FASTA`` line so the caller can read the sequences from it (a FASTA section that
-    starts with ``>`` and no directive has had that ``>`` line consumed).
+    starts with ``>`` and no directive has had that ``>`` line consumed). ``max_bytes`` caps
+    the bytes read (:data:`MAX_ANNOTATION_BYTES`).
     """
     if isinstance(source, (str, Path)):
         name = str(source)
         with _open_binary(source) as handle:
-            return _parse_gff3(_iter_lines(handle, name), name)
-    return _parse_gff3(_iter_lines(source, _source_name(source, path)), _source_name(source, path))
+            return _parse_gff3(_iter_lines(handle, name, max_bytes), name)
+    name = _source_name(source, path)
+    return _parse_gff3(_iter_lines(source, name, max_bytes), name)
 
 
 def _parse_gff3(lines: Iterator[_Line], path: str) -> Gff3Result:
@@ -181,11 +274,11 @@ def _add_sequence_region(
     regions: dict[str, tuple[int, int]], text: str, path: str, number: int
 ) -> None:
     parts = text.split()
-    if len(parts) != 4 or not (parts[2].isdigit() and parts[3].isdigit()):
+    if len(parts) != 4:
         raise FormatError(
             "##sequence-region needs a seqid, a start and an end", path=path, line=number
         )
-    regions[_unescape(parts[1])] = (int(parts[2]) - 1, int(parts[3]))
+    regions[_unescape(parts[1])] = _gff3_coordinates(parts[2], parts[3], path, number)
 
 
 def _gff3_feature(text: str, path: str, number: int) -> Feature:
@@ -195,12 +288,22 @@ def _gff3_feature(text: str, path: str, number: int) -> Feature:
         raise FormatError(
             f"expected 9 tab-separated columns, found {len(cols)}", path=path, line=number
         )
-    seqid, _source, type_, start_text, end_text, _score, strand_text, _phase, attr_text = cols
+    seqid, _source, type_, start_text, end_text, _score, strand_text, phase, attr_text = cols
+    if not seqid or not type_:
+        raise FormatError(
+            f"column {1 if not seqid else 3} ({'seqid' if not seqid else 'type'}) is empty",
+            path=path,
+            line=number,
+        )
     start, end = _gff3_coordinates(start_text, end_text, path, number)
     strand = _GFF3_STRANDS.get(strand_text)
     if strand is None:
         raise FormatError(
-            f"strand must be one of + - . ?, found {strand_text!r}", path=path, line=number
+            f"strand must be one of + - . ?, found {_shown(strand_text)}", path=path, line=number
+        )
+    if phase not in _GFF3_PHASES:
+        raise FormatError(
+            f"phase must be 0, 1, 2 or ., found {_shown(phase)}", path=path, line=number
         )
     attributes = _gff3_attributes(attr_text, path, number)
     name = next((attributes[key] for key in _NAME_KEYS if key in attributes), "")
@@ -209,14 +312,15 @@ def _gff3_feature(text: str, path: str, number: int) -> Feature:
 
 def _gff3_coordinates(start_text: str, end_text: str, path: str, number: int) -> tuple[int, int]:
     """1-based inclusive ``start..end`` -> 0-based half-open ``[start - 1, end)``."""
-    try:
-        start, end = int(start_text), int(end_text)
-    except ValueError:
+    start, end = _integer(start_text), _integer(end_text)
+    if start is None or end is None:
         raise FormatError(
-            f"start and end must be integers, found {start_text!r} and {end_text!r}",
+            f"start and end must be integers, found {_shown(start_text)} and "
+            f"{_shown(end_text)}",
             path=path,
             line=number,
-        ) from None
+        )
+    _check_coordinate(end, "end", end_text, path, number)
     if start < 1:
         raise FormatError(f"start {start} is below 1 (GFF3 is 1-based)", path=path, line=number)
     if start > end:
@@ -267,7 +371,9 @@ _BED_EXTRA = (
 )
 
 
-def read_bed(source: Source, *, path: str | Path | None = None) -> list[Feature]:
+def read_bed(
+    source: Source, *, path: str | Path | None = None, max_bytes: int = MAX_ANNOTATION_BYTES
+) -> list[Feature]:
     """Features of a BED3..BED12 file (UCSC; already 0-based half-open).
 
     ``track``, ``browser``, ``#`` and blank lines are skipped. Fields are tab-separated (a
@@ -278,8 +384,9 @@ def read_bed(source: Source, *, path: str | Path | None = None) -> list[Feature]
     if isinstance(source, (str, Path)):
         name = str(source)
         with _open_binary(source) as handle:
-            return _parse_bed(_iter_lines(handle, name), name)
-    return _parse_bed(_iter_lines(source, _source_name(source, path)), _source_name(source, path))
+            return _parse_bed(_iter_lines(handle, name, max_bytes), name)
+    name = _source_name(source, path)
+    return _parse_bed(_iter_lines(source, name, max_bytes), name)
 
 
 def _parse_bed(lines: Iterator[_Line], path: str) -> list[Feature]:
@@ -307,14 +414,14 @@ def _bed_feature(text: str, path: str, number: int) -> Feature:
             path=path,
             line=number,
         )
-    try:
-        start, end = int(cols[1]), int(cols[2])
-    except ValueError:
+    start, end = _integer(cols[1]), _integer(cols[2])
+    if start is None or end is None:
         raise FormatError(
-            f"start and end must be integers, found {cols[1]!r} and {cols[2]!r}",
+            f"start and end must be integers, found {_shown(cols[1])} and {_shown(cols[2])}",
             path=path,
             line=number,
-        ) from None
+        )
+    _check_coordinate(end, "end", cols[2], path, number)
     if start < 0 or start > end:
         raise FormatError(
             f"need 0 <= start <= end (BED is 0-based half-open), found {start} and {end}",
@@ -325,7 +432,7 @@ def _bed_feature(text: str, path: str, number: int) -> Feature:
     strand = _BED_STRANDS.get(strand_text)
     if strand is None:
         raise FormatError(
-            f"strand must be one of + - ., found {strand_text!r}", path=path, line=number
+            f"strand must be one of + - ., found {_shown(strand_text)}", path=path, line=number
         )
     name = cols[3] if len(cols) > 3 and cols[3] != "." else ""
     return Feature(cols[0], start, end, strand, "region", name, _bed_attributes(cols))
@@ -344,37 +451,131 @@ def _bed_attributes(cols: list[str]) -> dict[str, str]:
 
 # Qualifiers naming a feature, in order of preference.
 _INSDC_NAME_KEYS = ("gene", "locus_tag", "product", "label")
+# The INSDC feature table (section 3.3) puts the key at column 6, the location at column 22.
+_LOCATION_COLUMN = 21
+# Biopython's text when it drops a feature's location (it only warns).
+_LOCATION_DROPPED = "setting feature location to None"
+# Biopython's text when it skips a feature-table line (it only warns).
+_LINE_SKIPPED = "line too short to contain a feature"
+# Biopython's error for a feature whose lines it cannot split into location and qualifiers.
+_PROBLEM_FEATURE = re.compile(r"Problem with '(.+?)' feature")
+
+
+@dataclass(slots=True)
+class _FeatureStart:
+    """A feature-table line that starts a feature: its number, key and location as written."""
+
+    number: int
+    key: str
+    location: str
+    qualified: bool = False  # a ``/qualifier`` line seen: the location is complete
 
 
 class _CountingReader:
-    """A text stream that watches what Biopython reads: the line count (to say where parsing
-    stopped), the last non-blank line and each record's declared length (to catch truncation,
-    which Biopython only warns about).
+    """A text stream that watches what Biopython reads, to say where things are.
+
+    It counts lines (where parsing stopped), keeps the last non-blank line and each record's
+    declared length (truncation, which Biopython only warns about) and each record's feature
+    starts, in the order Biopython makes its features (to name a bad feature's line). It reads
+    lines at most :data:`MAX_LINE_BYTES` long and at most ``max_bytes`` in all.
     """
 
-    def __init__(self, handle: IO[str], header: re.Pattern[str]) -> None:
+    def __init__(self, handle: IO[str], flavour: _Flavour, path: str, max_bytes: int) -> None:
         self._handle = handle
-        self._header = header
+        self._flavour = flavour
+        self._path = path
+        self._max_bytes = max_bytes
+        self._in_table = False
         self.lines_read = 0
+        self.chars_read = 0
         self.last_line = ""
         self.declared_lengths: list[int | None] = []
+        self.circular: list[bool] = []
+        self.features: list[list[_FeatureStart]] = []  # one list per record
 
     def readline(self) -> str:
-        line = self._handle.readline()
-        if line:
-            self.lines_read += 1
-            if line.strip():
-                self.last_line = line.strip()
-            if line.startswith(("LOCUS", "ID ")):
-                match = self._header.match(line)
-                self.declared_lengths.append(int(match.group(1)) if match else None)
+        line = self._handle.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return line
+        self.lines_read += 1
+        self.chars_read += len(line)
+        if len(line) > MAX_LINE_BYTES and not line.endswith("\n"):
+            raise FormatError(
+                f"line longer than {MAX_LINE_BYTES:,} bytes: not a {self._flavour.label} file",
+                path=self._path,
+                line=self.lines_read,
+            )
+        if self.chars_read > self._max_bytes:
+            raise _too_large(self._path, self._max_bytes, self.lines_read)
+        if line.strip():
+            self.last_line = line.strip()
+        if line.startswith(("LOCUS", "ID ")):
+            match = self._flavour.header.match(line)
+            self.declared_lengths.append(int(match.group(1)) if match else None)
+            self.circular.append("circular" in line.lower())
+            self.features.append([])
+        self._watch_features(line)
         return line
+
+    def _watch_features(self, line: str) -> None:
+        """Note feature starts as Biopython's scanner finds them (``parse_features``)."""
+        if self._flavour is _EMBL:
+            self._in_table = line.startswith("FT")
+        elif line.startswith("FEATURES"):
+            self._in_table = True
+            return
+        elif line[:1] not in (" ", "\n", "\r", ""):  # ORIGIN, CONTIG, BASE COUNT, //
+            self._in_table = False
+        if not self._in_table or not self.features:
+            return
+        text = line.rstrip()
+        if text[:2] in ("  ", "FT") and not text[2:_LOCATION_COLUMN].strip():
+            if self.features[-1] and text[_LOCATION_COLUMN:].strip():  # a continuation
+                feature = self.features[-1][-1]
+                more = text[_LOCATION_COLUMN:].strip()
+                feature.qualified = feature.qualified or more.startswith("/")
+                if not feature.qualified:
+                    feature.location += more
+        elif len(text) >= _LOCATION_COLUMN:  # a key: a new feature; split as Biopython does
+            if text[_LOCATION_COLUMN] != " " and " " in text[_LOCATION_COLUMN:]:
+                key, location = text[2:].split(None, 1)  # a key over-indenting its location
+            else:
+                key, location = text[2:_LOCATION_COLUMN].strip(), text[_LOCATION_COLUMN:]
+            self.features[-1].append(_FeatureStart(self.lines_read, key, location.strip()))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.readline, "")
 
     def read(self, size: int = -1) -> str:
-        return self._handle.read(size)
+        return self._handle.read(size)  # Biopython only calls read(0), to check the mode
+
+    def feature_named(self, key: str | None) -> _FeatureStart | None:
+        """The feature Biopython is splitting into location and qualifiers: the last one of
+        the last record with this key (any key: None), but not the line it read ahead."""
+        starts = self.features[-1] if self.features else []
+        return next(
+            (s for s in reversed(starts) if key in (None, s.key) and s.number != self.lines_read),
+            None,
+        )
+
+    def unreadable_location(self) -> _FeatureStart | None:
+        """The first feature of the last record whose location Biopython cannot parse.
+
+        Parsed as Biopython's ``_FeatureConsumer.location`` does: whitespace removed, the
+        declared length and topology given.
+        """
+        if not self.features:
+            return None
+        length, circular = self.declared_lengths[-1], self.circular[-1]
+        for feature in self.features[-1]:
+            location = "".join(feature.location.split())
+            if "replace" in location:  # replace(266,"c"): Biopython keeps the position only
+                location = location[8 : location.find(",")]
+            try:
+                Location.fromstring(location, length, circular)
+            except Exception:  # whatever Biopython raises on it (it asserts, too)
+                return feature
+        return None
 
 
 class _MissingSequence:
@@ -407,80 +608,175 @@ _GENBANK = _Flavour("genbank", "GenBank", "LOCUS", re.compile(r"LOCUS\s.*?\b(\d+
 _EMBL = _Flavour("embl", "EMBL", "ID", re.compile(r"ID\s.*?\b(\d+) (?:BP|AA)\b"))
 
 
-def read_genbank(path: str | Path) -> list[Record]:
+def read_genbank(path: str | Path, *, max_bytes: int = MAX_ANNOTATION_BYTES) -> list[Record]:
     """Records of a GenBank flat file, with their sequences and features (Biopython)."""
-    return _read_insdc(path, _GENBANK)
+    return _read_insdc(path, _GENBANK, max_bytes)
 
 
-def read_embl(path: str | Path) -> list[Record]:
+def read_embl(path: str | Path, *, max_bytes: int = MAX_ANNOTATION_BYTES) -> list[Record]:
     """Records of an EMBL flat file, with their sequences and features (Biopython)."""
-    return _read_insdc(path, _EMBL)
+    return _read_insdc(path, _EMBL, max_bytes)
 
 
-def read_genbank_or_embl(path: str | Path, format: str) -> list[Record]:
+def read_genbank_or_embl(
+    path: str | Path, format: str, *, max_bytes: int = MAX_ANNOTATION_BYTES
+) -> list[Record]:
     """:func:`read_genbank` or :func:`read_embl` by name (``"genbank"`` / ``"embl"``)."""
     flavours = {"genbank": _GENBANK, "embl": _EMBL}
     if format not in flavours:
         raise ValueError(f"format must be 'genbank' or 'embl', not {format!r}")
-    return _read_insdc(path, flavours[format])
+    return _read_insdc(path, flavours[format], max_bytes)
 
 
-def _read_insdc(path: str | Path, flavour: _Flavour) -> list[Record]:
+def _read_insdc(path: str | Path, flavour: _Flavour, max_bytes: int) -> list[Record]:
     """GenBank/EMBL via ``Bio.SeqIO.parse``; locations are 1-based inclusive in the file,
     0-based half-open in Biopython and here.
 
     The ``source`` feature is kept: it is in the file and carries organism, mol_type and
-    db_xref (so feature counts include it).
+    db_xref (so feature counts include it). Biopython's warnings are caught, never printed:
+    those that mean something was dropped (a feature line skipped, a location unreadable)
+    refuse the file with its line; the rest (a LOCUS line laid out loosely, a qualifier quoted
+    oddly) describe what Biopython tidied, and the result stands.
     """
     name = str(path)
     with _open_binary(path) as binary, io.TextIOWrapper(binary, encoding="utf-8") as text:
-        reader = _CountingReader(text, flavour.header)
-        try:  # only Biopython's parsing: errors in our own conversion are bugs, not input
-            parsed = list(SeqIO.parse(reader, flavour.biopython_format))
-        except _DECOMPRESSION_ERRORS as error:
-            raise _describe_decompression_error(name, error) from None
-        except UnicodeDecodeError:
-            raise FormatError(
-                f"not UTF-8 text (not a {flavour.label} file?)",
-                path=name,
-                line=reader.lines_read + 1,
-            ) from None
-        except ValueError as error:  # Biopython's parse errors
-            raise FormatError(
-                f"not a valid {flavour.label} file: {error} (parser stopped at this line)",
-                path=name,
-                line=reader.lines_read or None,
-            ) from None
-    records = [_insdc_record(rec, name) for rec in parsed]
-    if not records:
+        reader = _CountingReader(text, flavour, name, max_bytes)
+        parsed, caught = _parse_insdc(reader, flavour, name)
+    if not parsed:
         if reader.lines_read == 0:
             raise InputError("empty file", path=name)
         raise FormatError(
             f"no {flavour.label} record found (no line starts with {flavour.first_key})",
             path=name,
         )
-    _check_complete(records, reader, name)
-    return records
+    _check_complete(parsed, reader, name)
+    for message, line in caught:
+        if message.startswith(_LINE_SKIPPED):
+            raise FormatError(_one_line(message), path=name, line=line)
+    dropped = iter([message for message, _ in caught if _LOCATION_DROPPED in message])
+    return [
+        _insdc_record(rec, starts, dropped, name)
+        for rec, starts in zip(parsed, _pad(reader.features, len(parsed)), strict=True)
+    ]
 
 
-def _check_complete(records: list[Record], reader: _CountingReader, path: str) -> None:
+def _pad(lists: list[list[_FeatureStart]], n: int) -> list[list[_FeatureStart]]:
+    """``lists`` cut or padded with empty lists to ``n`` (a header Biopython read otherwise)."""
+    return (lists + [[] for _ in range(n)])[:n]
+
+
+# catch_warnings swaps process-wide state; one parse at a time, so two files opened together
+# (the window opens each in its own worker) cannot restore each other's hook.
+_BIOPYTHON_LOCK = threading.Lock()
+
+
+def _parse_insdc(
+    reader: _CountingReader, flavour: _Flavour, path: str
+) -> tuple[list[SeqIO.SeqRecord], list[tuple[str, int]]]:
+    """``Bio.SeqIO.parse`` over ``reader``; its warnings come back as (message, line read)."""
+    caught: list[tuple[str, int]] = []
+    with _BIOPYTHON_LOCK, warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def catch(message, category, filename, lineno, file=None, line=None) -> None:
+            if issubclass(category, BiopythonWarning):
+                caught.append((str(message), reader.lines_read))
+            else:  # another thread's warning: shown as it would have been
+                shown(message, category, filename, lineno, file, line)
+
+        # Every file reports its own, not only the first file with a given warning.
+        warnings.simplefilter("always", BiopythonWarning)
+        warnings.showwarning = catch
+        try:  # only Biopython's parsing: errors in our own conversion are bugs, not input
+            return list(SeqIO.parse(reader, flavour.biopython_format)), caught
+        except BytescopeError:  # the reader's limits
+            raise
+        except _DECOMPRESSION_ERRORS as error:
+            raise _describe_decompression_error(path, error) from None
+        except UnicodeDecodeError:
+            raise FormatError(
+                f"not UTF-8 text (not a {flavour.label} file?)",
+                path=path,
+                line=reader.lines_read + 1,
+            ) from None
+        except MemoryError:
+            raise
+        except Exception as error:  # ValueError, and its scanner's AssertionError, IndexError...
+            raise _parse_failure(error, reader, flavour, path) from None
+
+
+def _parse_failure(
+    error: Exception, reader: _CountingReader, flavour: _Flavour, path: str
+) -> FormatError:
+    """Biopython's exception on malformed text as one line, at the bad feature if one is."""
+    message = _one_line(str(error))
+    if isinstance(error, ValueError):  # Biopython's parse errors; one may name the feature
+        named = _PROBLEM_FEATURE.match(message)
+        bad = reader.feature_named(named.group(1)) if named else None
+        if bad is not None:
+            return FormatError(message, path=path, line=bad.number)
+        return FormatError(
+            f"not a valid {flavour.label} file: {message} (parser stopped at this line)",
+            path=path,
+            line=reader.lines_read or None,
+        )
+    # Biopython's own checks failing (an assert on a location, an index past a short line).
+    message = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    module, function = _raised_at(error)
+    if module == "Bio.SeqFeature":  # parsing a location: the table is read by then; find it
+        bad = reader.unreadable_location()
+        if bad is not None:
+            return FormatError(
+                f"{_shown(bad.key)} feature: location {_shown(bad.location, 60)} cannot be "
+                f"read ({message})",
+                path=path,
+                line=bad.number,
+            )
+    if function == "parse_feature":  # splitting a feature's lines, just read
+        bad = reader.feature_named(None)
+        if bad is not None:
+            return FormatError(
+                f"{_shown(bad.key)} feature: its lines cannot be read ({message})",
+                path=path,
+                line=bad.number,
+            )
+    return FormatError(
+        f"{flavour.label} parser failed: {message} (parser stopped at this line)",
+        path=path,
+        line=reader.lines_read or None,
+    )
+
+
+def _raised_at(error: BaseException) -> tuple[str, str]:
+    """The module and function that raised ``error``."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "", ""
+    return tb.tb_frame.f_globals.get("__name__", ""), tb.tb_frame.f_code.co_name
+
+
+def _check_complete(parsed: list[SeqIO.SeqRecord], reader: _CountingReader, path: str) -> None:
     """Raise where Biopython would only warn: a cut-off file or a sequence of the wrong length."""
     if reader.last_line != "//":
         raise FormatError(
             "truncated: the last record does not end with '//'", path=path, line=reader.lines_read
         )
-    if len(reader.declared_lengths) != len(records):
+    if len(reader.declared_lengths) != len(parsed):
         return  # a header we could not pair with its record; Biopython has checked it
-    for record, declared in zip(records, reader.declared_lengths, strict=True):
-        if declared is not None and declared != record.length:
+    for rec, declared in zip(parsed, reader.declared_lengths, strict=True):
+        if declared is not None and declared != len(rec.seq):
             raise FormatError(
-                f"record {record.id!r} declares {declared} residues but its sequence has "
-                f"{record.length}",
+                f"record {rec.id!r} declares {declared} residues but its sequence has "
+                f"{len(rec.seq)}",
                 path=path,
             )
 
 
-def _insdc_record(rec: SeqIO.SeqRecord, path: str) -> Record:
+def _insdc_record(
+    rec: SeqIO.SeqRecord, starts: list[_FeatureStart], dropped: Iterator[str], path: str
+) -> Record:
     length = len(rec.seq)
     try:
         data = bytes(rec.seq)
@@ -488,7 +784,16 @@ def _insdc_record(rec: SeqIO.SeqRecord, path: str) -> Record:
     except UndefinedSequenceError:
         data = b""
         source = _MissingSequence(rec.id, path)
-    features = [f for f in (_insdc_feature(rec.id, sf, length) for sf in rec.features) if f]
+    # Biopython makes one feature per feature start, in order; the key confirms the pairing.
+    lines = [
+        s.number if s.key == f.type else None
+        for s, f in zip(starts, rec.features, strict=False)
+    ]
+    lines += [None] * (len(rec.features) - len(lines))
+    features = [
+        _insdc_feature(rec.id, sf, length, path, line, dropped)
+        for sf, line in zip(rec.features, lines, strict=True)
+    ]
     return Record(
         rec.id,
         length,
@@ -515,19 +820,43 @@ def _insdc_alphabet(molecule_type: str, data: bytes) -> str | None:
     return None
 
 
-def _insdc_feature(record_id: str, feature: SeqFeature, length: int) -> Feature | None:
+def _insdc_feature(
+    record_id: str,
+    feature: SeqFeature,
+    length: int,
+    path: str,
+    line: int | None,
+    dropped: Iterator[str],
+) -> Feature:
     """A Biopython feature as a Feature; compound locations keep their outer bounds.
 
     A feature wrapping the origin of a circular record (``join(4000..4500,1..100)``) thus
     spans ``[0, 4500)``; the exact location string is kept in ``attributes["location"]``.
+    A location Biopython dropped, one without coordinates or one past the record's end
+    (unless it points into another entry, ``J00194.1:100..202``) is a FormatError.
     """
+    where = "" if line is not None else f" (record {record_id!r})"
     location = feature.location
-    if location is None:
-        return None
+    if location is None:  # Biopython warned, in order, for each one it dropped
+        reason = _one_line(next(dropped, "its location cannot be parsed"))
+        reason = reason.removesuffix(".").removesuffix(f"; {_LOCATION_DROPPED}")
+        raise FormatError(f"{_shown(feature.type)} feature{where}: {reason}", path=path, line=line)
     try:
         start, end = int(location.start), int(location.end)
-    except (TypeError, ValueError):  # UnknownPosition: no coordinates to show
-        return None
+    except (TypeError, ValueError):  # UnknownPosition
+        raise FormatError(
+            f"{_shown(feature.type)} feature{where}: location {location} has no known position",
+            path=path,
+            line=line,
+        ) from None
+    remote = any(part.ref for part in location.parts)
+    if end > MAX_COORDINATE or (end > length and not remote):
+        raise FormatError(
+            f"{_shown(feature.type)} feature{where}: location ends at {_shown(str(end))}, past the "
+            f"end of record {record_id!r} ({length:,} residues)",
+            path=path,
+            line=line,
+        )
     attributes = {key: ",".join(map(str, values)) for key, values in feature.qualifiers.items()}
     attributes["location"] = _insdc_location_string(location, length)
     name = next((attributes[key] for key in _INSDC_NAME_KEYS if key in attributes), "")
