@@ -27,7 +27,13 @@ from engine.patching.compare import (
     choose_features,
 )
 
-from .patch import add_patch_options, config_from_args, load_entropies, model_entropies
+from .patch import (
+    add_patch_options,
+    check_config_fits,
+    config_from_args,
+    load_entropies,
+    model_entropies,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         if len(sequences) == 0:
             raise InputError("no sequence records to patch", path=args.file)
         record = sequences[args.record] if args.record is not None else sequences[0]
+        check_config_fits(config, record.id, 0, len(record))
         annotated: list = []
         sources = [(str(args.file), list(record.features))]
         if args.annotations:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,8 @@ from .regions import parse_region
 
 OUTPUT_SUFFIXES = (".bed", ".tsv", ".json")
 H5_DATASET = "entropies"  # per record: entropies/<record id>; else this one dataset
+# Modes whose threshold is an entropy level (or, for greedy, a budget of entropy): never < 0.
+LEVEL_MODES = ("entropy", "dual", "greedy", "optimal")
 
 # PatchConfig's field names as this command spells them, for its error messages.
 _FLAG_NAMES = {
@@ -92,7 +95,7 @@ def add_patch_options(p: argparse.ArgumentParser, *, mode_required: bool) -> Non
 def config_from_args(args: argparse.Namespace) -> PatchConfig:
     """The PatchConfig the options describe; its errors name the command's flags."""
     try:
-        return PatchConfig(
+        config = PatchConfig(
             mode=args.mode,
             threshold=args.threshold,
             threshold_add=args.threshold_add,
@@ -106,72 +109,139 @@ def config_from_args(args: argparse.Namespace) -> PatchConfig:
         names = re.compile(r"\b(" + "|".join(_FLAG_NAMES) + r")\b")
         message = names.sub(lambda match: _FLAG_NAMES[match.group(1)], error.message)
         raise InputError(message) from None
+    if config.threshold is not None and config.threshold < 0 and config.mode in LEVEL_MODES:
+        raise InputError(
+            f"--threshold {config.threshold:g} is below 0: in mode {config.mode!r} it is an "
+            "amount of entropy in nats, which is never negative (only 'monotonic' takes a "
+            "negative threshold: a fall in entropy)")
+    return config
 
 
-def _read_entropy_file(path: Path, record_id: str) -> tuple[np.ndarray, int | None]:
-    """The values, and the record offset of the first one when the file says (HDF5 from
-    ``bytescope score --out``: attributes ``record_id`` and ``start``)."""
-    if not path.exists():
-        raise InputError("no such file", path=path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            return np.load(path, mmap_mode="r", allow_pickle=False), None
-        if suffix in (".h5", ".hdf5"):
-            import h5py
+def check_config_fits(config: PatchConfig, record_id: str, start: int, end: int) -> None:
+    """Refuse settings the region cannot meet: a mean patch length above its length."""
+    target = config.target_patch_size
+    if target is not None and target > end - start:
+        raise InputError(
+            f"--target-patch-size {target:g} is longer than region {start}-{end} of record "
+            f"{record_id!r} ({end - start:,} bytes): one patch of the whole region is the "
+            "longest mean there is")
 
-            with h5py.File(path, "r") as store:
-                per_record = f"{H5_DATASET}/{record_id}"
-                if per_record in store and isinstance(store[per_record], h5py.Dataset):
-                    return store[per_record][()], None
-                if H5_DATASET in store and isinstance(store[H5_DATASET], h5py.Dataset):
-                    written_for = store.attrs.get("record_id")
-                    if written_for is not None and written_for != record_id:
-                        raise InputError(
-                            f"these entropies were scored for record {written_for!r}, not "
-                            f"{record_id!r}",
-                            path=path,
-                        )
-                    start = store.attrs.get("start")
-                    return store[H5_DATASET][()], None if start is None else int(start)
-                raise FormatError(
-                    f"no dataset {per_record!r} or {H5_DATASET!r} in this HDF5 file", path=path
-                )
-    except (OSError, ValueError) as error:
-        raise FormatError(f"cannot read entropies: {error}", path=path) from None
-    raise InputError("entropies must be a .npy or .h5 file", path=path)
+
+def _npy_values(path: Path) -> np.ndarray:
+    """A ``.npy`` mapped, not read, after its header is checked against the file's size (a
+    4 KB file may declare billions of values) and for pickled objects (never loaded)."""
+    from numpy.lib import format as npy
+
+    with open(path, "rb") as handle:
+        try:
+            version = npy.read_magic(handle)
+            read_header = {(1, 0): npy.read_array_header_1_0,
+                           (2, 0): npy.read_array_header_2_0}.get(version)
+            header = read_header(handle) if read_header is not None else None
+        except ValueError as error:
+            raise FormatError(f"not a .npy array: {error}", path=path) from None
+        data_start = handle.tell()
+    if header is not None:  # version 3 headers go straight to np.load, which checks them too
+        shape, _, dtype = header
+        if dtype.hasobject:
+            raise FormatError("this .npy holds Python objects (a pickle); bytescope never "
+                              "unpickles, save plain numbers", path=path)
+        declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        held = path.stat().st_size - data_start
+        if declared > held:
+            raise FormatError(f"the header declares {shape} {dtype} ({declared:,} bytes) but "
+                              f"the file holds {max(held, 0):,} after it: truncated", path=path)
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def _h5_values(path: Path, record_id: str, stack: ExitStack) -> tuple[object, int | None]:
+    """The entropies dataset of an HDF5 file, checked but not read, and the record offset of
+    its first value when the file says (``bytescope score --out``: attributes ``record_id``
+    and ``start``)."""
+    import h5py
+
+    from engine.io.store import check_stored
+
+    store = stack.enter_context(h5py.File(path, "r"))
+    per_record = f"{H5_DATASET}/{record_id}"
+    if per_record in store and isinstance(store[per_record], h5py.Dataset):
+        dataset, first = store[per_record], None
+    elif H5_DATASET in store and isinstance(store[H5_DATASET], h5py.Dataset):
+        dataset = store[H5_DATASET]
+        written_for = store.attrs.get("record_id")
+        if isinstance(written_for, bytes):
+            written_for = written_for.decode("utf-8", "replace")
+        if written_for is not None and written_for != record_id:
+            raise InputError(f"these entropies were scored for record {written_for!r}, not "
+                             f"{record_id!r}", path=path)
+        first = store.attrs.get("start")
+        if first is not None:
+            if isinstance(first, (bool, np.bool_)) or not isinstance(first, (int, np.integer)) \
+                    or first < 0:
+                raise FormatError(f"attribute 'start' is {first!r}, not a record offset",
+                                  path=path)
+            first = int(first)
+    else:
+        raise FormatError(
+            f"no dataset {per_record!r} or {H5_DATASET!r} in this HDF5 file", path=path)
+    check_stored(dataset, path)
+    return dataset, first
+
+
+def _wanted_slice(shape: tuple, dtype: np.dtype, first: int | None, record: Record,
+                  start: int, end: int, path: Path) -> tuple[int, int]:
+    """Which values of a file of ``shape`` hold region ``[start, end)``: checked against the
+    record before anything is read."""
+    if len(shape) != 1 or not (
+        np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)
+    ):
+        raise FormatError(f"entropies must be a 1-D array of numbers, not {dtype} {shape}",
+                          path=path)
+    n = shape[0]
+    if first is not None:  # a scored region: it must lie in the record and contain the one asked
+        if first + n > record.length:
+            raise InputError(f"these entropies cover {record.id}:{first}-{first + n}, past the "
+                             f"end of the record ({record.length} bytes)", path=path)
+        if not (first <= start and end <= first + n):
+            raise InputError(f"these entropies cover {record.id}:{first}-{first + n}, which "
+                             f"does not contain {start}-{end}", path=path)
+        return start - first, end - first
+    if n == end - start:
+        return 0, n
+    if n == record.length:
+        return start, end
+    raise InputError(
+        f"{n} entropies, but region {start}-{end} of record {record.id!r} has "
+        f"{end - start} bytes (the record has {record.length}); give one per byte",
+        path=path,
+    )
 
 
 def load_entropies(path: str | Path, record: Record, start: int, end: int) -> np.ndarray:
-    """The region's entropies from a file holding the region's or the whole record's."""
+    """The region's entropies from a file holding the region's or the whole record's.
+
+    ``.npy`` files are mapped and HDF5 datasets sliced: only the region is read, after the
+    file's declared size is checked against the record and against the bytes it holds.
+    """
     path = Path(path)
-    values, first = _read_entropy_file(path, record.id)
-    if values.ndim != 1 or not (
-        np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)
-    ):
-        raise FormatError(
-            f"entropies must be a 1-D array of numbers, not {values.dtype} {values.shape}",
-            path=path,
-        )
-    if first is not None and first != 0:  # a scored region: it must contain the one asked for
-        if not (first <= start and end <= first + len(values)):
-            raise InputError(
-                f"these entropies cover {record.id}:{first}-{first + len(values)}, which does "
-                f"not contain {start}-{end}",
-                path=path,
-            )
-        region = values[start - first : end - first]
-    elif len(values) == end - start:
-        region = values
-    elif len(values) == record.length:
-        region = values[start:end]
-    else:
-        raise InputError(
-            f"{len(values)} entropies, but region {start}-{end} of record {record.id!r} has "
-            f"{end - start} bytes (the record has {record.length}); give one per byte",
-            path=path,
-        )
-    region = np.ascontiguousarray(region)
+    if not path.exists():
+        raise InputError("no such file", path=path)
+    if path.is_dir():
+        raise InputError("is a folder, not a file", path=path)
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".h5", ".hdf5"):
+        raise InputError("entropies must be a .npy or .h5 file", path=path)
+    try:
+        with ExitStack() as stack:
+            if suffix == ".npy":
+                values, first = _npy_values(path), None
+            else:
+                values, first = _h5_values(path, record.id, stack)
+            lo, hi = _wanted_slice(values.shape, values.dtype, first, record, start, end, path)
+            region = np.ascontiguousarray(values[lo:hi])
+    # what numpy and h5py raise for a damaged file (unreadable chunks, broken links, bad types)
+    except (OSError, KeyError, TypeError, ValueError) as error:
+        raise FormatError(f"cannot read entropies: {error}", path=path) from None
     if not np.isfinite(region).all():
         where = int(np.flatnonzero(~np.isfinite(region))[0])
         raise InputError(f"entropy for byte {start + where} is not a finite number", path=path)
@@ -208,6 +278,7 @@ def run(args: argparse.Namespace) -> int:
         if end == start:
             raise InputError(f"region {start}-{end} of record {record.id!r} is empty: "
                              "nothing to patch")
+        check_config_fits(config, record.id, start, end)
         entropies = None
         if args.entropies:
             entropies = load_entropies(args.entropies, record, start, end)

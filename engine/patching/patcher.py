@@ -96,6 +96,11 @@ class PatchConfig:
                     f"target_patch_size must be at least 1 (a mean length), "
                     f"not {self.target_patch_size}"
                 )
+            if self.max_patch_length is not None and self.target_patch_size > self.max_patch_length:
+                raise InputError(
+                    f"target_patch_size {self.target_patch_size:g} is above max_patch_length "
+                    f"{self.max_patch_length}: no patch is longer, so neither is their mean"
+                )
 
     @property
     def needs_entropies(self) -> bool:

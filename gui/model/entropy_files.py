@@ -7,6 +7,7 @@ writes; read by :func:`engine.cli.patch.load_entropies`); a bedGraph (``chrom st
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +18,30 @@ from engine.io.records import Record
 from .pyramid import ScoreBuffer
 
 BEDGRAPH_SUFFIXES = (".bedgraph", ".bdg", ".bg")
+# chrom (<= 255 characters in BED), start, end, value, or a track line: a longer line is
+# another kind of file, and reading it whole could take any amount of memory.
+MAX_LINE = 1 << 16
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_bedgraph(path: str | Path, record_id: str, length: int) -> np.ndarray:
-    """A float32 array of ``length`` with the file's values for ``record_id`` (NaN elsewhere)."""
-    starts: list[int] = []
-    ends: list[int] = []
-    values: list[float] = []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
+    """A float32 array of ``length`` with the file's values for ``record_id`` (NaN elsewhere).
+
+    Each line is written straight into the array, so memory is the record's length whatever
+    the file holds; lines for one record must not overlap (bedGraph's rule), values must be
+    finite, and a line longer than :data:`MAX_LINE` is not bedGraph.
+    """
+    out = np.full(length, np.nan, dtype=np.float32)
+    found = False
+    try:
+        handle = open(path, encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror}", path=path) from None
+    with handle:
+        for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE + 1), ""), 1):
+            if len(line) > MAX_LINE:
+                raise FormatError(f"line longer than {MAX_LINE:,} characters: not bedGraph",
+                                  path=path, line=number)
             if not line.strip() or line.startswith(("#", "track", "browser")):
                 continue
             cols = line.split()
@@ -39,20 +55,19 @@ def read_bedgraph(path: str | Path, record_id: str, length: int) -> np.ndarray:
             except ValueError:
                 raise FormatError("start and end must be integers and value a number",
                                   path=path, line=number) from None
+            if not math.isfinite(v) or abs(v) > _FLOAT32_MAX:  # values are kept as float32
+                raise FormatError(f"value {cols[3]!r} is not a finite number",
+                                  path=path, line=number)
             if not 0 <= s < e <= length:
                 raise InputError(f"{s}-{e} is outside record {record_id!r} ({length:,} bases)",
                                  path=path, line=number)
-            starts.append(s)
-            ends.append(e)
-            values.append(v)
-    if not starts:
+            if not np.isnan(out[s:e]).all():  # NaN marks bases no earlier line gave
+                raise FormatError(f"{s}-{e} overlaps an earlier line for {record_id!r}",
+                                  path=path, line=number)
+            out[s:e] = v
+            found = True
+    if not found:
         raise InputError(f"no bedGraph lines for record {record_id!r}", path=path)
-    out = np.full(length, np.nan, dtype=np.float32)
-    s_arr = np.array(starts, dtype=np.int64)
-    run = np.array(ends, dtype=np.int64) - s_arr
-    # positions of every base of every run, without a loop over runs
-    offsets = np.arange(int(run.sum())) - np.repeat(np.cumsum(run) - run, run)
-    out[np.repeat(s_arr, run) + offsets] = np.repeat(np.array(values, np.float32), run)
     return out
 
 
@@ -63,6 +78,8 @@ def read_entropy_file(path: str | Path, record: Record) -> ScoreBuffer:
     path = Path(path)
     if not path.exists():
         raise InputError("no such file", path=path)
+    if path.is_dir():
+        raise InputError("is a folder, not a file", path=path)
     buffer = ScoreBuffer(record.id, record.length, signals=("entropy",), source=str(path))
     if path.suffix.lower() in BEDGRAPH_SUFFIXES:
         values = read_bedgraph(path, record.id, record.length)
