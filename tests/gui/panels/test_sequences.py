@@ -31,12 +31,12 @@ def panel(qtbot, tmp_path):
 
 
 def shown(panel) -> list[str]:
-    proxy = panel.proxy
-    return [proxy.data(proxy.index(row, 0)) for row in range(proxy.rowCount())]
+    table = panel.view.model()
+    return [table.data(table.index(row, 0)) for row in range(table.rowCount())]
 
 
 def click_header(qtbot, panel, name: str) -> None:
-    header = panel.view.header()
+    header = panel.view.horizontalHeader()
     column = COLUMNS.index(name)
     x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
@@ -45,13 +45,13 @@ def click_header(qtbot, panel, name: str) -> None:
 
 def test_rows_start_in_file_order_without_a_sort_indicator(panel):
     assert shown(panel) == FILE_ORDER
-    assert panel.view.header().sortIndicatorSection() not in range(len(COLUMNS))
+    assert panel.view.horizontalHeader().sortIndicatorSection() not in range(len(COLUMNS))
 
 
 def test_a_click_on_length_puts_the_longest_first(qtbot, panel):
     click_header(qtbot, panel, "length")
     assert shown(panel) == ["beta", "alpha", "zeta"]
-    assert panel.view.header().sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert panel.view.horizontalHeader().sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
     click_header(qtbot, panel, "length")
     assert shown(panel) == ["zeta", "alpha", "beta"]
 
