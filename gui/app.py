@@ -12,10 +12,10 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from engine.atomic import atomic_path
 from engine.errors import BytescopeError, InputError
 from engine.resources import SAMPLES, sample_path
 
+from .exports import png_bytes, write_bytes
 from .model.session import SessionState
 from .qt_messages import install_qt_message_filter
 from .window import MainWindow
@@ -130,11 +130,9 @@ def screenshot(window: MainWindow, path: str | Path, size: tuple[int, int],
     wait_until_ready(window, timeout, whole, errors)
     application().processEvents()
     image = window.grab()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        if not image.save(str(tmp), "PNG"):
-            raise InputError("could not write the PNG", path=path)
-    return path
+    # encoded in memory, then written with checked file I/O: QImage.save to a file name
+    # drops a failed write (a full disk would leave a short PNG, reported as written)
+    return write_bytes(path, png_bytes(image.toImage(), path))
 
 
 def parse_size(text: str) -> tuple[int, int]:

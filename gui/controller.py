@@ -124,11 +124,15 @@ class Controller(QObject):
         self.model.set_entropy_file(str(path))
 
     def apply_session(self, state: SessionState) -> None:
-        """Open a saved session's files and restore its record, locus and settings."""
+        """Open a saved session's files and restore its record, locus and settings.
+
+        ``state`` comes checked from :meth:`SessionState.load`; its settings are built before
+        anything closes, so one that is wrong all the same raises with nothing changed."""
+        config, compare = state.patch_config(), state.compare_settings()
         self.runner.cancel_all_and_wait()  # no job may still read a file we are closing
         self.model.close_all()
-        self.model.set_patch_config(PatchConfig.from_dict(state.patcher))
-        self.model.set_compare_settings(CompareSettings(**state.compare))
+        self.model.set_patch_config(config)
+        self.model.set_compare_settings(compare)
         with self.model.events.model_spec.blocked():
             self.model.set_model_spec(state.model)
             self.model.set_repeats(state.repeats)

@@ -2,6 +2,12 @@
 (the training curves, a map with its colour bar) as PNG or SVG; the patches as BED; the
 entropies as bedGraph or CSV. Files are written atomically (``engine.atomic``); the data
 exports reuse the engine's writers (``engine.patching.output``).
+
+Images are encoded in memory and written with Python's file I/O, never by Qt into the file:
+``QSvgGenerator`` and ``QImage.save`` on a file name drop a failed write (a full disk leaves a
+0- or 8,192-byte SVG, reported as written), where Python's ``write`` raises. A failed write
+is an :class:`InputError` naming the path asked for (not its temporary), and the file that
+was there stays as it was.
 """
 
 from __future__ import annotations
@@ -14,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters
-from PySide6.QtCore import QRectF, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
-from engine.atomic import atomic_open, atomic_path
+from engine.atomic import atomic_open
 from engine.errors import InputError
 from engine.patching.output import PatchRows, write_bed, write_bedgraph
 from gui.model.patches import PatchView
@@ -28,6 +34,39 @@ from gui.model.pyramid import ScoreBuffer
 VIEW_FORMATS = (".png", ".svg")
 SCENE_FORMATS = (".png", ".svg")
 CSV_CHUNK = 1 << 16
+
+
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """An ``OSError`` while writing ``path`` (a full disk, no permission, a folder there) as
+    an :class:`InputError` naming ``path``: the one the user chose, never the temporary file
+    the error was raised on."""
+    try:
+        yield
+    except OSError as error:
+        raise InputError(f"cannot write: {error.strerror or error}", path=path) from None
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """``data`` into ``path`` atomically, every write checked (see the module docstring)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("cannot write: a folder has this name", path=path)
+    with writing(path), atomic_open(path, "wb") as out:
+        out.write(data)
+    return path
+
+
+def png_bytes(image: QImage, path: str | Path) -> bytes:
+    """``image`` encoded as PNG, in memory (``path`` names it in the error)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise InputError(f"cannot encode the {image.width()}x{image.height()} image as PNG",
+                         path=path)
+    buffer.close()
+    return data.data()
 
 
 def export_view(widget: QWidget, path: str | Path, scale: float = 1.0) -> Path:
@@ -49,28 +88,29 @@ def export_view(widget: QWidget, path: str | Path, scale: float = 1.0) -> Path:
         painter.scale(scale, scale)
         widget.render(painter)
         painter.end()
-        with atomic_path(path) as tmp:
-            if not image.save(str(tmp), "PNG"):
-                raise InputError("could not write the image", path=path)
-        return path
-    with atomic_path(path) as tmp:
-        generator = QSvgGenerator()
-        generator.setFileName(str(tmp))
-        generator.setSize(size)
-        generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
-        generator.setTitle("bytescope view")
-        painter = QPainter(generator)
-        widget.render(painter)
-        painter.end()
-    return path
+        return write_bytes(path, png_bytes(image, path))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(size)
+    generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+    generator.setTitle("bytescope view")
+    painter = QPainter(generator)
+    widget.render(painter)
+    painter.end()  # the SVG's closing tags: the document is whole only now
+    buffer.close()
+    return write_bytes(path, data.data())
 
 
 def export_patches_bed(path: str | Path, patches: PatchView) -> Path:
     """The patches as BED6 (score = mean entropy scaled to 0-1000, as ``bytescope patch``)."""
     rows = PatchRows(patches.index, patches.starts, patches.ends,
                      patches.mean_entropy(0, patches.count))
-    write_bed(path, patches.record_id, rows,
-              track_name=f"{patches.record_id} {patches.config.mode} patches")
+    with writing(path):
+        write_bed(path, patches.record_id, rows,
+                  track_name=f"{patches.record_id} {patches.config.mode} patches")
     return Path(path)
 
 
@@ -82,8 +122,9 @@ def export_entropies_bedgraph(path: str | Path, buffer: ScoreBuffer, around: int
     if span is None:
         raise InputError("no entropies to export yet")
     a, b = span
-    write_bedgraph(path, buffer.record_id, buffer.values("entropy", a, b), offset=a,
-                   track_name=f"{buffer.record_id} entropy (nats)")
+    with writing(path):
+        write_bedgraph(path, buffer.record_id, buffer.values("entropy", a, b), offset=a,
+                       track_name=f"{buffer.record_id} entropy (nats)")
     return Path(path)
 
 
@@ -93,7 +134,7 @@ def export_scores_csv(path: str | Path, buffer: ScoreBuffer, start: int = 0,
     (nats; empty where unknown), written in chunks."""
     end = buffer.length if end is None else end
     has_surprisal = "surprisal" in buffer.signals
-    with atomic_open(path, "w", encoding="utf-8", newline="\n") as out:
+    with writing(path), atomic_open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write("record,position,entropy,surprisal\n")
         record = buffer.record_id.replace('"', '""')
         quoted = f'"{record}"' if any(c in record for c in ',"\n') else record
@@ -123,20 +164,12 @@ def export_scene(scene, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in SCENE_FORMATS:
         raise InputError("a plot exports as .png or .svg", path=path)
-    try:
-        if suffix == ".png":
-            image = pg.exporters.ImageExporter(scene).export(toBytes=True)
-            with atomic_path(path) as tmp:
-                if not image.save(str(tmp), "PNG"):
-                    raise InputError("cannot write: the PNG could not be saved", path=path)
-        else:
-            with _svg_paths_without_z():
-                data = pg.exporters.SVGExporter(scene).export(toBytes=True)
-            with atomic_open(path, "wb") as out:
-                out.write(data)
-    except OSError as error:
-        raise InputError(f"cannot write: {error.strerror or error}", path=path) from error
-    return path
+    if suffix == ".png":
+        data = png_bytes(pg.exporters.ImageExporter(scene).export(toBytes=True), path)
+    else:
+        with _svg_paths_without_z():
+            data = bytes(pg.exporters.SVGExporter(scene).export(toBytes=True))
+    return write_bytes(path, data)
 
 
 def svg_close_as_line(d: str) -> str:

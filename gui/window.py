@@ -33,6 +33,7 @@ from .exports import (
     export_patches_bed,
     export_scores_csv,
     export_view,
+    writing,
 )
 from .model.entropy_files import BEDGRAPH_SUFFIXES
 from .model.events import Subscriptions
@@ -451,29 +452,25 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, title, default, filter_)
         return path or None
 
-    def _run_export(self, fn, *args) -> Path | None:
+    def _run_export(self, target: str, write) -> Path | None:
+        """``write()`` the file at ``target``; a failure is a dialog naming ``target`` (the
+        path the user chose: an OSError's own file name is often the hidden temporary)."""
         try:
-            path = fn(*args)
+            with writing(target):  # a full disk, a read-only folder: a dialog, not a traceback
+                path = write()
         except BytescopeError as error:
             self.model.report_error(error)
-            return None
-        except OSError as error:  # a full disk, a read-only folder: a dialog, not a traceback
-            target = args[-1] if args else ""
-            self.model.report_error(InputError(f"cannot write: {error.strerror or error}",
-                                               path=getattr(error, "filename", None) or target))
             return None
         self.model.log(f"wrote {path}")
         return path
 
     def _export_in_background(self, what: str, fn, *args) -> int:
-        """Whole-record exports (millions of lines) are written by a job, never here."""
+        """Whole-record exports (millions of lines) are written by a job, never here;
+        ``args[0]`` is the path chosen, which an error names."""
 
         def job(reporter):
-            try:
+            with writing(args[0]):
                 return fn(*args)
-            except OSError as error:
-                raise InputError(f"cannot write: {error.strerror or error}",
-                                 path=getattr(error, "filename", None) or args[0]) from None
 
         return self.controller.runner.submit(
             f"export:{args[0]}", job, lambda path: self.model.log(f"wrote {path}"),
@@ -482,7 +479,7 @@ class MainWindow(QMainWindow):
 
     def export_view(self, path: str, scale: float = 1.0) -> Path | None:
         # Rendering the scene is Qt painting, which belongs to the GUI thread; it is O(pixels).
-        return self._run_export(export_view, self.tracks.graphics, path, scale)
+        return self._run_export(path, partial(export_view, self.tracks.graphics, path, scale))
 
     def export_patches(self, path: str) -> int | None:
         """Write the patches as BED in the background; returns the job's request id."""
@@ -534,7 +531,13 @@ class MainWindow(QMainWindow):
 
     # -- sessions ----------------------------------------------------------------------------------
     def save_session(self, path: str) -> Path | None:
-        return self._run_export(lambda p: (self.model.session_state().save(p), Path(p))[1], path)
+        state = self.model.session_state()
+
+        def write() -> Path:
+            state.save(path)
+            return Path(path)
+
+        return self._run_export(path, write)
 
     def load_session(self, path: str) -> bool:
         """Open a saved session (a dialog says why when it cannot be read)."""

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 
+from engine.atomic import check_writable
 from engine.cli.arguments import positive_float
 from engine.errors import InputError
 
@@ -58,9 +59,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.screenshot and not args.screenshot.lower().endswith(".png"):
         raise InputError(f"--screenshot {args.screenshot!r}: the name must end in .png")
+    if args.screenshot:
+        check_writable(args.screenshot, "--screenshot")  # before the window and its scores
     if args.session and args.files:
         raise InputError(f"give FILE or --session, not both ({args.files[0]!r} with --session "
                          f"{args.session!r}); open more files into a session with File ▸ Open")
+    if args.session:
+        # A bad session is its error at once, before a screen, Qt or a window is needed (the
+        # window reads the file again, as from its menu). The view model is Qt-free.
+        importlib.import_module("gui.model.session").SessionState.load(args.session)
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     elif not getattr(args, "screen_checked", False):

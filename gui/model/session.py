@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import re
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,9 +22,10 @@ from typing import Any
 from engine.atomic import atomic_open
 from engine.errors import BytescopeError, FormatError, InputError
 from engine.io.records import Record
-from engine.loci import format_locus, format_position, format_range
+from engine.io.summary import summary_ids, summary_lengths
+from engine.loci import format_locus, format_position, format_range, is_range, parse_range
 from engine.patching import ENTROPY_MODES, PatchConfig
-from engine.patching.compare import DEFAULT_K, BoundaryAgreement, choose_features
+from engine.patching.compare import ANCHORS, DEFAULT_K, BoundaryAgreement, choose_features
 
 from .events import EventGroup
 from .features import FeatureHit, FeatureIndex
@@ -40,6 +42,10 @@ MODE_SETTINGS = ("threshold", "target_patch_size", "threshold_add")
 # 0-based half-open (``chrT:0-3,000``); they still load, their locus converted on reading.
 SESSION_VERSION = 2
 _V1_LOCUS = re.compile(r"^(.+):([\d,]+)-([\d,]+)$")
+# A session names files and settings; it holds no data, so a larger file is not one (and is
+# not read into memory to find that out).
+MAX_SESSION_BYTES = 16 << 20
+MAX_COMPARE_K = 10_000  # bases; the Patcher panel's k box goes as far
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,19 @@ class ScoreStatus:
 
 @dataclass(frozen=True)
 class CompareSettings:
+    """How patch starts are compared with feature anchors: within ``k`` bases of one."""
+
     k: int = DEFAULT_K
     anchor: str = "start"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or \
+                not 0 <= self.k <= MAX_COMPARE_K:
+            raise InputError(f"'k' must be a whole number of bases, 0 to {MAX_COMPARE_K:,}, "
+                             f"not {_shown(self.k)}")
+        if not isinstance(self.anchor, str) or self.anchor not in ANCHORS:
+            raise InputError(f"'anchor' must be one of {', '.join(ANCHORS)}, "
+                             f"not {_shown(self.anchor)}")
 
 
 @dataclass(frozen=True)
@@ -116,43 +133,191 @@ class SessionState:
     version: int = SESSION_VERSION
 
     def save(self, path: str | Path) -> None:
-        with atomic_open(path, "w", encoding="utf-8") as handle:
-            json.dump(asdict(self), handle, indent=1)
-            handle.write("\n")
+        """Write the session as JSON, atomically; a failed write (a full disk, no permission)
+        is an InputError naming ``path``, and leaves the file there as it was."""
+        try:
+            with atomic_open(path, "w", encoding="utf-8") as handle:
+                json.dump(asdict(self), handle, indent=1)
+                handle.write("\n")
+        except OSError as error:
+            raise InputError(f"cannot write: {error.strerror or error}", path=path) from None
 
     @classmethod
     def load(cls, path: str | Path) -> SessionState:
+        """Read and check a session file (:meth:`from_dict`); nothing is applied here."""
+        text = _read_session_text(Path(path))
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError("no such file", path=path) from None
+            data = json.loads(text)
         except json.JSONDecodeError as error:
             raise FormatError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
-        except UnicodeDecodeError:
-            raise FormatError("not a text file", path=path) from None
-        if not isinstance(data, dict) or data.get("version") not in (1, SESSION_VERSION):
+        except RecursionError:  # json's parser recurses once per level of nesting
+            raise FormatError("not a bytescope session: JSON nested too deeply",
+                              path=path) from None
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: object, path: str | Path | None = None) -> SessionState:
+        """A session from its parsed JSON, every field checked before anything uses it (the
+        patcher by :class:`PatchConfig`, the comparison by :class:`CompareSettings`, the
+        locus's form, the types of the rest): a bad one is a :class:`FormatError` naming
+        the file and the field, so a bad session changes nothing."""
+        version = data.get("version") if isinstance(data, dict) else None
+        if type(version) is not int or version not in (1, SESSION_VERSION):  # not True, 1.0
             raise FormatError(f"not a bytescope session (version 1 to {SESSION_VERSION})",
                               path=path)
         if data["version"] == 1:
             data = {**data, "version": SESSION_VERSION, "locus": _v1_locus(data.get("locus"))}
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
         if unknown:
-            raise FormatError(f"unknown session keys: {', '.join(unknown)}", path=path)
-        state = cls(**data)
-        PatchConfig.from_dict(state.patcher)  # a bad patcher section is an error now, not later
-        # ... and so is any other malformed section (types, missing keys), with this file's name
+            raise FormatError(f"unknown session keys: {', '.join(map(repr, unknown))}",
+                              path=path)
+        for name, value in data.items():
+            problem = _FIELD_PROBLEMS[name](value)
+            if problem is not None:
+                raise FormatError(f"malformed session: {problem}", path=path)
+        return cls(**data)
+
+    def patch_config(self) -> PatchConfig:
+        return PatchConfig.from_dict(self.patcher)
+
+    def compare_settings(self) -> CompareSettings:
+        return CompareSettings(**self.compare)
+
+
+def _read_session_text(path: Path) -> str:
+    """The text of a session file: a regular file (a FIFO would block the window), at most
+    ``MAX_SESSION_BYTES``, UTF-8."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError("is a folder, not a session file", path=path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("not a regular file", path=path)
+        if info.st_size > MAX_SESSION_BYTES:
+            raise FormatError(f"not a bytescope session: {info.st_size:,} bytes (a session "
+                              f"is at most {MAX_SESSION_BYTES:,})", path=path)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_SESSION_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except OSError as error:  # permission, a symlink loop, an I/O error
+        raise InputError(f"cannot read: {error.strerror or error}", path=path) from None
+    if len(raw) > MAX_SESSION_BYTES:  # it grew after the stat
+        raise FormatError(f"not a bytescope session: over {MAX_SESSION_BYTES:,} bytes",
+                          path=path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError("not a text file", path=path) from None
+
+
+def _shown(value: object, width: int = 60) -> str:
+    """``repr(value)``, cut to ``width`` characters: a message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _is_name(value: object) -> bool:
+    """A usable file name or model spec: text, not blank, without NUL or line breaks."""
+    return isinstance(value, str) and bool(value.strip()) and not any(
+        c in value for c in "\0\n\r")
+
+
+def _names_problem(field_name: str):
+    def problem(value: object) -> str | None:
+        if not isinstance(value, list) or not all(_is_name(v) for v in value):
+            return (f"'{field_name}' must be a list of file names, not {_shown(value)}")
+        return None
+    return problem
+
+
+def _record_problem(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"path", "id"} or \
+            not _is_name(value["path"]) or not isinstance(value["id"], str):
+        return f"'record' must be null or {{\"path\": FILE, \"id\": RECORD}}, not {_shown(value)}"
+    return None
+
+
+def _locus_problem(value: object) -> str | None:
+    """The locus box's text: its ranges are checked here (1-based, START <= END); the
+    record or feature it names is looked up once the files are open."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or "\n" in value or len(value) > 1000:
+        return ("'locus' must be null or the locus box's text (record:start-end, a record "
+                f"or a feature name), not {_shown(value)}")
+    _record_id, sep, tail = value.strip().rpartition(":")
+    span = tail if sep else value
+    if is_range(span):
         try:
-            CompareSettings(**state.compare)
-            if state.record is not None:
-                str(state.record["path"]), str(state.record["id"])
-            if not all(isinstance(f, str) for f in [*state.files, *state.annotations]):
-                raise TypeError("file names must be strings")
-            if not isinstance(state.repeats, bool):
-                raise TypeError(f"'repeats' must be true or false, not {state.repeats!r}")
-        except (TypeError, KeyError) as error:
-            raise FormatError(f"malformed session: {error}", path=path) from None
-        return state
+            parse_range(span)
+        except InputError as error:
+            return f"'locus' {error.message}"
+    return None
+
+
+def _patcher_problem(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return f"'patcher' must be an object of patcher settings, not {_shown(value)}"
+    for setting in dataclasses.fields(PatchConfig):  # PatchConfig checks numbers, not flags
+        flag = value.get(setting.name)
+        if isinstance(setting.default, bool) and setting.name in value and \
+                not isinstance(flag, bool):
+            return f"'patcher': {setting.name} must be true or false, not {_shown(flag)}"
+    try:
+        PatchConfig.from_dict(value)
+    except InputError as error:
+        return f"'patcher': {error.message}"
+    return None
+
+
+def _compare_problem(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return f"'compare' must be an object with 'k' and 'anchor', not {_shown(value)}"
+    unknown = sorted(set(value) - {f.name for f in dataclasses.fields(CompareSettings)})
+    if unknown:
+        return f"'compare': unknown settings {', '.join(map(repr, unknown))}"
+    try:
+        CompareSettings(**value)
+    except InputError as error:
+        return f"'compare': {error.message}"
+    return None
+
+
+def _model_problem(value: object) -> str | None:
+    if not _is_name(value):
+        return ("'model' must be 'default', 'fast' or a model folder's path, "
+                f"not {_shown(value)}")
+    return None
+
+
+def _entropies_problem(value: object) -> str | None:
+    if value is not None and not _is_name(value):
+        return f"'entropies' must be null or a file name, not {_shown(value)}"
+    return None
+
+
+def _repeats_problem(value: object) -> str | None:
+    if not isinstance(value, bool):
+        return f"'repeats' must be true or false, not {_shown(value)}"
+    return None
+
+
+# What is wrong with each field's value (None: nothing); every field of SessionState has one.
+_FIELD_PROBLEMS: dict[str, Callable[[object], str | None]] = {
+    "files": _names_problem("files"),
+    "annotations": _names_problem("annotations"),
+    "record": _record_problem,
+    "locus": _locus_problem,
+    "patcher": _patcher_problem,
+    "model": _model_problem,
+    "repeats": _repeats_problem,
+    "entropies": _entropies_problem,
+    "compare": _compare_problem,
+    "version": lambda value: None,  # checked first, with the file's kind
+}
 
 
 def _v1_locus(locus: object) -> object:
@@ -228,7 +393,8 @@ class Workbench:
         """Open records by id (the first file wins when two share an id)."""
         lengths: dict[str, int] = {}
         for document in reversed(self.documents):  # from the summaries: no Record per read
-            lengths.update((row["id"], row["length"]) for row in document.summaries)
+            rows = document.summaries  # by column: no dict per row of a 10^6-record file
+            lengths.update(zip(summary_ids(rows), summary_lengths(rows).tolist(), strict=True))
         return lengths
 
     def find_record(self, record_id: str) -> tuple[str, Record] | None:

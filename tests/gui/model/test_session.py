@@ -129,8 +129,9 @@ def test_a_broken_session_file_names_its_line(tmp_path):
         SessionState.load(path)
     assert error.value.line is not None
     path.write_text(json.dumps({"version": 1, "patcher": {"mode": "nonsense"}}))
-    with pytest.raises(InputError, match="unknown patching mode"):
+    with pytest.raises(FormatError, match="'patcher': unknown patching mode") as error:
         SessionState.load(path)
+    assert error.value.path == str(path)
 
 
 def test_each_patch_mode_keeps_its_own_threshold_and_target_for_the_session():
