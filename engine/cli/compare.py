@@ -62,7 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_patch_options(p, mode_required=False)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
-                   help="largest file opened as raw bytes (default 1 GiB)")
+                   help="largest raw-bytes file, and most a compressed file may inflate to "
+                        "(default 1 GiB)")
     p.set_defaults(run=run)
 
 

@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alphabet", choices=("dna", "rna", "protein", "text", "bytes"),
                    help="override alphabet detection")
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
-                   help="largest file opened as raw bytes (default 1 GiB)")
+                   help="largest raw-bytes file, and most a compressed file may inflate to "
+                        "(default 1 GiB)")
     p.set_defaults(run=run)
 
 

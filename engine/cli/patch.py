@@ -60,7 +60,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="output file; its suffix picks the format")
     p.add_argument("--bedgraph", metavar="OUT", help="also write the entropies as bedGraph")
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
-                   help="largest file opened as raw bytes (default 1 GiB)")
+                   help="largest raw-bytes file, and most a compressed file may inflate to "
+                        "(default 1 GiB)")
     p.set_defaults(run=run)
 
 

@@ -48,7 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help='print {"bits_per_byte", "n", "model", "repeats", "seconds", '
                    '"threads"}')
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
-                   help="largest file opened as raw bytes (default 1 GiB)")
+                   help="largest raw-bytes file, and most a compressed file may inflate to "
+                        "(default 1 GiB)")
     p.set_defaults(run=run)
 
 

@@ -13,6 +13,7 @@ LINEWIDTH (bytes per line including the line break). Byte offset of base ``i`` i
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 from dataclasses import dataclass
@@ -187,24 +188,82 @@ def _check_starts_with_header(data, path, start, first_line, headers, nonblank, 
     )
 
 
+_CHECK_CHUNK = 1 << 22  # bytes per pass of the byte check: its arrays stay a few MB
+
+
 def _check_sequence_bytes(data, path, start, first_line, line_start, is_header):
-    bad = np.flatnonzero(~SEQUENCE_BYTES[data])
-    if not len(bad):
-        return
-    line_of = np.searchsorted(line_start, bad, side="right") - 1
-    in_sequence = ~is_header[line_of]
-    if not in_sequence.any():
-        return
-    k = int(np.argmax(in_sequence))
-    pos, line = int(bad[k]), int(line_of[k])
-    byte = int(data[pos])
-    shown = repr(chr(byte)) if 32 <= byte < 127 else f"0x{byte:02x}"
-    raise FormatError(
-        f"byte {shown} at offset {start + pos} (column {pos - int(line_start[line]) + 1}) is "
-        "not a sequence letter",
-        path=path,
-        line=first_line + line,
-    )
+    """Refuse the first byte of a sequence line that is not a letter, '*', '-' or '.', and a
+    carriage return that does not end its line (it would count as a base but never be read).
+
+    Runs over ``_CHECK_CHUNK``-byte pieces, so a file of bad bytes (a sparse file of NULs)
+    costs a few MB, not eight bytes per bad byte; header lines may hold any byte."""
+    n = len(data)
+    for a in range(0, n, _CHECK_CHUNK):
+        block = data[a : min(n, a + _CHECK_CHUNK + 1)]  # one byte more: what follows a CR
+        inner = min(_CHECK_CHUNK, n - a)
+        bad = np.flatnonzero(~SEQUENCE_BYTES[block[:inner]])
+        crs = np.flatnonzero(block[:inner] == CR)
+        if len(crs):
+            after = crs + 1
+            stray = crs[(after < len(block)) & (block[np.minimum(after, len(block) - 1)] != NL)]
+            bad = np.union1d(bad, stray)
+        if not len(bad):
+            continue
+        pos = bad + a
+        line_of = np.searchsorted(line_start, pos, side="right") - 1
+        in_sequence = ~is_header[line_of]
+        if not in_sequence.any():
+            continue
+        k = int(np.argmax(in_sequence))
+        at, line = int(pos[k]), int(line_of[k])
+        byte = int(data[at])
+        shown = repr(chr(byte)) if 32 <= byte < 127 else f"0x{byte:02x}"
+        what = ("a carriage return inside the line (lines end in LF or CRLF)" if byte == CR
+                else "not a sequence letter")
+        raise FormatError(
+            f"byte {shown} at offset {start + at} (column {at - int(line_start[line]) + 1}) "
+            f"is {what}",
+            path=path,
+            line=first_line + line,
+        )
+
+
+def check_bytes_streaming(mm, path, *, start: int = 0, first_line: int = 1) -> None:
+    """The byte check of :func:`scan_fasta` over a map, before the file is read into memory:
+    the first byte of a sequence line that cannot be sequence is refused with its line and
+    offset, holding one ``_CHECK_CHUNK`` piece at a time (a 3 GB sparse file of NULs fails at
+    its first NUL in milliseconds instead of allocating tens of GB)."""
+    size = len(mm)
+    head = mm[start : start + (1 << 20)]
+    if not head.lstrip().startswith(b">"):  # no header first: scan_fasta's message, from 1 MiB
+        cut = head.rfind(b"\n") + 1 or len(head)
+        scan_fasta(np.frombuffer(head[:cut], dtype=np.uint8), path, first_line=first_line)
+    line_no = first_line
+    header: bool | None = None  # is the line running into the next piece a header?
+    for a in range(start, size, _CHECK_CHUNK):
+        block = np.frombuffer(mm[a : a + _CHECK_CHUNK], dtype=np.uint8)
+        if header is None:
+            header = bool(block[0] == GT)
+        breaks = np.flatnonzero(block == NL)
+        bad = np.flatnonzero(~SEQUENCE_BYTES[block])
+        if len(bad):
+            k = np.searchsorted(breaks, bad)  # line breaks before each bad byte
+            begins = (np.where(k > 0, breaks[np.maximum(k - 1, 0)] + 1, 0) if len(breaks)
+                      else np.zeros(len(bad), dtype=np.int64))
+            in_header = np.where(k > 0, block[np.minimum(begins, len(block) - 1)] == GT, header)
+            hits = np.flatnonzero(~in_header)
+            if len(hits):
+                i = int(bad[hits[0]])
+                byte = int(block[i])
+                shown = repr(chr(byte)) if 32 <= byte < 127 else f"0x{byte:02x}"
+                line_begin = int(begins[hits[0]]) if k[hits[0]] > 0 else None
+                column = f" (column {i - line_begin + 1})" if line_begin is not None else ""
+                raise FormatError(f"byte {shown} at offset {a + i}{column} is not a sequence "
+                                  "letter", path=path, line=line_no + int(k[hits[0]]))
+        line_no += len(breaks)
+        if len(breaks):
+            nxt = int(breaks[-1]) + 1
+            header = bool(block[nxt] == GT) if nxt < len(block) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,15 +291,44 @@ def read_fai(path: str | Path) -> list[FaiEntry]:
     return entries
 
 
-def _fai_fits(entries: list[FaiEntry], size: int) -> bool:
-    """A cheap sanity check that an existing index describes a file of this size."""
+def fai_descriptions(mm, entries: list[FaiEntry], start: int = 0) -> list[str] | None:
+    """Each entry checked against the bytes it claims; the records' descriptions, or None
+    when the index does not describe this file (it is then ignored and the file rescanned).
+
+    Per entry: its header line ``>NAME`` ends right before its first base; its last base lies
+    inside the file and is followed by a line break or the end; a record longer than a line
+    has a line break where LINEBASES says; and between records there is only blank space, so
+    a record left out (samtools leaves out empty ones) or a length too short is noticed. No
+    ``>`` may follow the last entry. A per-entry Python loop: about 2 s per 10^6 records."""
     if not entries:
-        return False
-    last = entries[-1]
-    end = last.byte_offset(last.length - 1) + 1 if last.length else last.offset
-    return 0 < end <= size and all(
-        e.linebases <= e.linewidth and (e.linebases > 0 or e.length == 0) for e in entries
-    )
+        return None
+    size = len(mm)
+    out = []
+    prev_end = start
+    for e in entries:
+        if (e.length < 0 or e.offset <= prev_end or e.offset > size or e.linewidth < e.linebases
+                or e.linebases < 0 or (e.length and e.linebases == 0)):
+            return None
+        end = e.byte_offset(e.length - 1) + 1 if e.length else e.offset
+        if end > size or mm[e.offset - 1 : e.offset] != b"\n":
+            return None
+        if e.length and mm[end : end + 1] not in (b"", b"\n", b"\r"):
+            return None
+        if e.length > e.linebases and mm[e.offset + e.linebases : e.offset + e.linebases + 1] \
+                not in (b"\n", b"\r"):
+            return None
+        begin = mm.rfind(b"\n", prev_end, e.offset - 1) + 1
+        if begin == 0:
+            begin = prev_end
+        header = mm[begin : e.offset - 1].rstrip(b"\r").decode("utf-8", errors="replace")
+        parts = header[1:].strip().split(None, 1) if header.startswith(">") else []
+        if not parts or parts[0] != e.name or mm[prev_end:begin].strip():
+            return None
+        out.append(parts[1] if len(parts) > 1 else "")
+        prev_end = end
+    if mm.find(b">", prev_end) != -1:
+        return None
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,19 +429,31 @@ def index_fasta(
                 entries = read_fai(fai)
             except (FormatError, OSError, UnicodeDecodeError):
                 continue
-            if _fai_fits(entries, size) and entries[0].offset >= start:
-                with _mapped(data_path) as mm:
-                    descriptions = descriptions_from_headers(mm, entries)
+            with _mapped(data_path) as mm:
+                descriptions = fai_descriptions(mm, entries, start)
+            if descriptions is not None:
                 return IndexedFasta(data_path, fai, entries, descriptions)
+
+    if size > start:
+        with _mapped(data_path) as mm:
+            head = mm[start : start + (1 << 20)]
+            if b"\n" in head or b"\r" not in head:  # CR-only files are checked once translated
+                check_bytes_streaming(mm, path, start=start, first_line=first_line)
 
     # Irregular files were normalised under their content hash; look there before scanning.
     key = content_hash(data_path) + (f"-{start}" if start else "")
     normalised = cache_dir("normalised") / f"{key}.fa"
-    if normalised.exists() and Path(str(normalised) + ".fai").exists():
-        entries = read_fai(Path(str(normalised) + ".fai"))
-        with _mapped(normalised) as mm:
-            descriptions = descriptions_from_headers(mm, entries)
-        return IndexedFasta(normalised, Path(str(normalised) + ".fai"), entries, descriptions)
+    normalised_fai = Path(str(normalised) + ".fai")
+    if normalised.is_file() and normalised_fai.is_file():
+        # a cache entry is checked like any index (truncated, emptied or swapped: rebuilt)
+        try:
+            entries = read_fai(normalised_fai)
+            with _mapped(normalised) as mm:
+                descriptions = fai_descriptions(mm, entries)
+        except (FormatError, OSError, UnicodeDecodeError, ValueError):
+            descriptions = None
+        if descriptions is not None:
+            return IndexedFasta(normalised, normalised_fai, entries, descriptions)
 
     # The scan reads the file into memory once (a map's exported buffer cannot be closed while
     # an exception's traceback still holds an array view of it).
@@ -370,7 +470,15 @@ def index_fasta(
         write_fai(entries, fai)
         return IndexedFasta(normalised, fai, entries, descriptions)
     del raw
+    # samtools leaves empty records out of a .fai (an entry with LINEBASES 0 makes
+    # `samtools faidx` divide by zero), so the .fai beside the file does too; the full index,
+    # empty records included, then lives in the cache, which is where it is looked up first.
+    empty = any(e.length == 0 for e in scan.entries)
     for fai in candidates:
+        if empty and fai.parent != candidates[-1].parent:
+            with contextlib.suppress(OSError):
+                write_fai([e for e in scan.entries if e.length], fai)
+            continue
         try:
             write_fai(scan.entries, fai)
             break

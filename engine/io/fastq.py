@@ -100,6 +100,7 @@ def _format_error(error: dnaio.FileFormatError, path: Path) -> FormatError:
         message = "the quality line is not as long as the sequence line"
     elif "Non-ASCII" in message:
         message = "non-ASCII bytes in a read (not a FASTQ file?)"
+    message = " ".join(message.split())  # dnaio's messages can span lines: one line here
     line = error.line + 1 if error.line is not None else None  # dnaio counts lines from 0
     return FormatError(message, path=path, line=line)
 
@@ -266,7 +267,24 @@ def load_fastq(path: str | Path, *, max_reads: int | None = DEFAULT_MAX_READS) -
         sequences += record.sequence.encode("ascii")
         qualities += record.qualities.encode("ascii")
         ends.append(len(sequences))
+    _check_read_bytes(sequences, ends, headers, path)
     return FastqReads(_frozen(sequences), _frozen(qualities), _frozen(ends), headers)
+
+
+def _check_read_bytes(sequences: bytearray, ends, headers: list[str], path) -> None:
+    """Refuse a read holding a byte that is not sequence (a NUL, a space), with one table
+    lookup over all the bases; the read's 4-line record gives its line number."""
+    from .fasta import SEQUENCE_BYTES
+
+    bad = ~SEQUENCE_BYTES[np.frombuffer(sequences, dtype=np.uint8)]
+    if not bad.any():
+        return
+    at = int(bad.argmax())  # the first, with no index array of every bad byte
+    read = int(np.searchsorted(np.frombuffer(ends, dtype=np.int64), at, side="right")) - 1
+    byte = sequences[at]
+    shown = repr(chr(byte)) if 32 <= byte < 127 else f"0x{byte:02x}"
+    raise FormatError(f"read {headers[read]!r}: byte {shown} is not a sequence letter",
+                      path=path, line=4 * read + 2)
 
 
 def _frozen(buffer: bytearray | array) -> np.ndarray:

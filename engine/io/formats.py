@@ -9,6 +9,7 @@ gets a :class:`FormatError`; any other file opens as one byte record (BLT's byte
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from engine.errors import FormatError, InputError
@@ -79,8 +80,15 @@ def _looks_like_bed(text: bytes) -> bool:
 
 
 def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise InputError("no such file", path=path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except OSError as error:  # a symlink loop (ELOOP), a name too long, ...
+        raise InputError(f"cannot open: {error.strerror.lower()}", path=path) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise InputError("not a regular file (a FIFO, socket or device): give a file",
+                         path=path)
     if path.is_dir():
         raise InputError("is a folder, not a file", path=path)
     if not os.access(path, os.R_OK):
@@ -119,9 +127,9 @@ def open_sequences(
         fmt = claimed or "bytes"
 
     if fmt == "fasta":
-        sf = _open_fasta(path, compression)
+        sf = _open_fasta(path, compression, max_bytes)
     elif fmt == "gff3":
-        sf = _open_gff3(path, compression)
+        sf = _open_gff3(path, compression, max_bytes)
     elif fmt == "fastq":
         from .fastq import read_fastq
 
@@ -178,8 +186,13 @@ def _fasta_records(indexed, path: Path) -> tuple[list[Record], list]:
     return records, [mm]
 
 
-def _open_fasta(path: Path, compression: str | None) -> SequenceFile:
-    data_path = decompressed_copy(path, compression) if compression else path
+def _inflated(path: Path, compression: str | None, max_bytes: int) -> Path:
+    """The decompressed copy of a compressed sequence file, capped at ``max_bytes``."""
+    return decompressed_copy(path, compression, limit=max_bytes, raw=False)
+
+
+def _open_fasta(path: Path, compression: str | None, max_bytes: int) -> SequenceFile:
+    data_path = _inflated(path, compression, max_bytes) if compression else path
     indexed = index_fasta(path, data_path=data_path)
     records, closers = _fasta_records(indexed, path)
     return SequenceFile(
@@ -192,12 +205,12 @@ def _open_fasta(path: Path, compression: str | None) -> SequenceFile:
     )
 
 
-def _open_gff3(path: Path, compression: str | None) -> SequenceFile:
+def _open_gff3(path: Path, compression: str | None, max_bytes: int) -> SequenceFile:
     from .annotations import read_gff3
 
     # Compressed input is decompressed once into the cache and both the features and the
     # ##FASTA sequences are read from that copy (not inflated twice, nor again on reopen).
-    data_path = decompressed_copy(path, compression) if compression else path
+    data_path = _inflated(path, compression, max_bytes) if compression else path
     with open(data_path, "rb") as raw:
         # Binary, so the ##FASTA offset counts bytes exactly (CRLF, non-UTF-8 bytes).
         parsed = read_gff3(raw, path=path)
@@ -216,6 +229,7 @@ def _open_gff3(path: Path, compression: str | None) -> SequenceFile:
             records, closers = _fasta_records(indexed, path)
             index_path = str(indexed.index_path)
     unattached = attach_features(records, parsed.features)
+    _check_features_fit(records, path)
     return SequenceFile(
         str(path),
         "gff3",
@@ -235,6 +249,18 @@ def attach_features(records: list[Record], features: list[Feature]) -> list[Feat
         record = by_id.get(feature.record_id)
         (record.features if record is not None else unattached).append(feature)
     return unattached
+
+
+def _check_features_fit(records: list[Record], path: Path) -> None:
+    """A feature past the end of its record's sequence (the ##FASTA section cut short, or
+    the wrong sequence attached) is refused, naming both, rather than drawn off the end."""
+    for record in records:
+        for feature in record.features:
+            if feature.end > record.length:
+                name = f" {feature.name!r}" if feature.name else ""
+                raise FormatError(
+                    f"{feature.type} feature{name} ends at {feature.end:,}, past the end of "
+                    f"record {record.id!r} ({record.length:,} bases in ##FASTA)", path=path)
 
 
 class _MappedBytes:
