@@ -20,6 +20,10 @@ def cache_dir(*parts: str) -> Path:
     root = os.environ.get("BYTESCOPE_CACHE_DIR") or platformdirs.user_cache_dir("bytescope")
     path = Path(root, *parts)
     path.mkdir(parents=True, exist_ok=True)
+    if parts:  # temporaries of writers killed mid-write (kill -9) go when their folder is used
+        from engine.atomic import remove_stale_temporaries
+
+        remove_stale_temporaries(path)
     return path
 
 

@@ -8,14 +8,19 @@ gets a :class:`FormatError`; any other file opens as one byte record (BLT's byte
 
 from __future__ import annotations
 
+import gzip
+import lzma
 import os
 import stat
+import zlib
 from pathlib import Path
 
 from engine.errors import FormatError, InputError
 
 from .compression import (
     decompressed_copy,
+    decompression_error,
+    open_decompressed,
     read_head,
     sniff_compression,
     too_large,
@@ -208,12 +213,18 @@ def _open_fasta(path: Path, compression: str | None, max_bytes: int) -> Sequence
 def _open_gff3(path: Path, compression: str | None, max_bytes: int) -> SequenceFile:
     from .annotations import read_gff3
 
-    # Compressed input is decompressed once into the cache and both the features and the
-    # ##FASTA sequences are read from that copy (not inflated twice, nor again on reopen).
-    data_path = _inflated(path, compression, max_bytes) if compression else path
-    with open(data_path, "rb") as raw:
-        # Binary, so the ##FASTA offset counts bytes exactly (CRLF, non-UTF-8 bytes).
-        parsed = read_gff3(raw, path=path)
+    # Features are parsed from the stream, which stops at ##FASTA (a bomb of one long line
+    # stops at its line cap, leaving nothing in the cache); only a file with sequences is
+    # then decompressed into the cache, where they are indexed. Binary, so the ##FASTA
+    # offset counts bytes exactly (CRLF, non-UTF-8 bytes), the same in the stream and copy.
+    data_path = path
+    try:
+        with open_decompressed(path, compression) as raw:
+            parsed = read_gff3(raw, path=path)
+    except (EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error) as error:
+        raise decompression_error(path, compression, error, 0) from None
+    if compression and parsed.fasta_offset is not None:
+        data_path = _inflated(path, compression, max_bytes)
     records: list[Record] = []
     closers: list = []
     index_path = None

@@ -43,3 +43,34 @@ def test_a_truncated_or_swapped_decompressed_copy_is_made_again(tmp_path, isolat
                 entry.unlink()
         with open_sequences(path) as sf:
             assert (sf[0].id, sf[0].fetch()) == ("x", seq.encode())
+
+
+def test_a_gff3_bomb_is_refused_from_the_stream_leaving_nothing_in_the_cache(
+        tmp_path, isolated_cache):
+    import pytest
+
+    from engine.errors import BytescopeError
+    from tests.fuzz.corpus import streamed_gzip
+
+    bomb = streamed_gzip(tmp_path / "bomb.gff3.gz", b"##gff-version 3\n#", b"#", 64 << 20)
+    with pytest.raises(BytescopeError, match="line longer than"):
+        open_sequences(bomb)
+    assert sum(f.stat().st_size for f in isolated_cache.rglob("*") if f.is_file()) < 1 << 20
+
+
+def test_temporaries_of_a_dead_writer_in_a_cache_folder_go_when_the_folder_is_used(
+        isolated_cache):
+    import subprocess
+    import sys
+
+    from engine.io.cache import cache_dir
+
+    folder = cache_dir("decompressed")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    from engine.atomic import _HOST
+
+    stale = folder / f".abc.bin.{_HOST}.{dead}.k2j4h5g6.tmp"
+    stale.write_bytes(b"half")
+    cache_dir("decompressed")
+    assert not stale.exists()
