@@ -103,16 +103,16 @@ def window_run(args, data: Path, workspace: Path) -> tuple[Path, list[float], in
     timer.setTimerType(timer.timerType().PreciseTimer)
     timer.timeout.connect(tick)
     panel.buttons["Start"].click()
-    run = panel.model.live.path
+    run = panel.training_model.live.path
     timer.start()
     while panel.controller.active:
         app.processEvents()
         time.sleep(0.001)  # an idle event loop: wake for the timer and the training batches
     timer.stop()
-    state = panel.model.live.state
+    state = panel.training_model.live.state
     window.close()
     if state != "finished":
-        raise SystemExit(f"the window's run ended {state}: {panel.model.live.message}")
+        raise SystemExit(f"the window's run ended {state}: {panel.training_model.live.message}")
     return run, late, threads
 
 

@@ -49,8 +49,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from engine.models import build_model, model_config
+    from engine.patch_starts import EntropyPatches
     from engine.train import TrainConfig, Trainer, read_metrics
-    from engine.train.patches import EntropyPatches
 
     data = args.data if args.data.exists() else REPO / "resources" / "samples" / "lambda_phage.fa"
     t0 = time.perf_counter()

@@ -46,12 +46,13 @@ def main() -> None:
     import numpy as np
     import torch
 
+    from engine.analysis.capture import capture_maps
+    from engine.analysis.hyena_maps import hyena_patch_map, hyena_patch_matrix
     from engine.analysis.inspect import DEFAULT_PATCHING, inspect_locus
     from engine.io import open_sequences
     from engine.models import build_model, load_model, model_config, save_model
-    from engine.models.latent import capture_maps, hyena_patch_map, hyena_patch_matrix
+    from engine.patch_starts import EntropyPatches
     from engine.resources import sample_path
-    from engine.train.patches import EntropyPatches
     from gui.model.maps import InspectedWindow, MapSelection, use_worker_threads
 
     use_worker_threads()
@@ -116,21 +117,32 @@ def main() -> None:
 
         from PySide6.QtWidgets import QApplication
 
+        from gui.controllers import Controllers
         from gui.model.session import Workbench
+        from gui.model.training import TrainingModel
         from gui.panels.maps import MapsPanel
         from gui.tracks.routing import RoutingTrack
 
         app = QApplication.instance() or QApplication([])
         workbench = Workbench()
-        panel = MapsPanel(workbench)
+        controllers = Controllers.create(workbench, TrainingModel())
+        panel = MapsPanel(workbench, controllers.maps, controllers.exports)
         panel.resize(1400, 560)
         panel.show()
         app.processEvents()
 
+        def drawn() -> None:
+            """Until the maps controller's job for the map shown has landed and is drawn."""
+            app.processEvents()
+            while controllers.maps.busy("view"):
+                app.processEvents()
+                time.sleep(0.0005)
+
         def apply() -> None:
-            panel.model.set_inspection(None)
-            panel.model.set_selection(MapSelection())
-            panel.model.set_inspection(window)
+            panel.maps_model.set_inspection(None)
+            panel.maps_model.set_selection(MapSelection())
+            panel.maps_model.set_inspection(window)
+            drawn()  # the map is computed in a job, then drawn
             panel.grab()  # paints the heat map, colour bar, load bars, table
 
         render = median_time(apply, args.repeats)
@@ -141,6 +153,7 @@ def main() -> None:
         for kind in kinds:
             t = time.perf_counter()
             panel.select(kind=kind)
+            drawn()
             panel.graphics.grab()
             switch.append(time.perf_counter() - t)
         slowest = kinds[int(np.argmax(switch))]
@@ -158,15 +171,15 @@ def main() -> None:
         routing = window.inspection.maps["routing/router_probs/layer0"]
 
         def draw_track() -> None:
-            track.set_routing(panel.model.routing())
+            track.set_routing(panel.maps_model.routing())
             track.plot.setXRange(start, end, padding=0)
             track.update_view(start, end, 1200)
             view.grab()
 
         rows.append(("routing track: set and paint", f"{routing.shape[1]}x{routing.shape[2]}",
                      median_time(draw_track, args.repeats)))
-        panel.shutdown()
         panel.close()
+        controllers.shutdown()
         rows.append(("capture + render (inspect_locus + apply and paint)", "",
                      capture + render))
 

@@ -38,8 +38,9 @@ from torch import nn
 
 from engine.atomic import atomic_path, remove_stale_temporaries
 from engine.errors import InputError
-from engine.io.cache import cache_dir
+from engine.io.cache import cache_dir, content_hash
 from engine.io.records import Record, check_range
+from engine.models.checkpoint import model_hash
 from engine.models.repeats import RepeatConfig, copy_predictions, mix_log_probs
 from engine.tokenizers import ByteTokenizer
 
@@ -72,6 +73,11 @@ class Scores:
 
     def __len__(self) -> int:
         return len(self.entropy)
+
+    def region(self, start: int, end: int) -> Scores:
+        """Bytes ``[start, end)`` of these (views, not copies)."""
+        a, b = start - self.start, end - self.start
+        return Scores(self.record_id, start, self.entropy[a:b], self.surprisal[a:b])
 
 
 @dataclass
@@ -240,6 +246,10 @@ class ScoreCache:
     So are scores without a model's repeat expert: their model hash leaves it out
     (``model_hash(folder, repeats=False)``).
 
+    :meth:`for_file` is the one place that key is made, for the CLI, the window and the patch
+    starts alike; the cache then scores what it misses with the same ``repeats`` and
+    ``context`` (:meth:`scores`), so a key and its numbers cannot disagree.
+
     The cache is never trusted: an entry that cannot be read, holds another record, has the
     wrong length or dtype, or a value that is not finite, is removed and recomputed (a note on
     the ``engine.scoring`` logger, not an error). A cache that cannot be written (disk full,
@@ -248,11 +258,46 @@ class ScoreCache:
 
     def __init__(
         self, file_hash: str, model_hash: str, root: Path | None = None,
-        context: int | None = None,
+        context: int | None = None, *, repeats: bool = True,
     ) -> None:
         key = model_hash if context is None else f"{model_hash}-ctx{context}"
         self.folder = (root or cache_dir("scores")) / file_hash / key
+        self.context = context
+        self.repeats = repeats  # what model_hash was taken with; scores() scores so
         remove_stale_temporaries(self.folder)  # left by scorers killed while saving
+
+    @classmethod
+    def for_file(
+        cls, path: str | Path, model_dir: str | Path, *, repeats: bool = True,
+        context: int | None = None, file_hash: str | None = None, root: Path | None = None,
+    ) -> ScoreCache:
+        """The cache of ``path``'s records scored by the model in ``model_dir``, keyed by the
+        file's content hash (``file_hash``, when the caller has it already), the model hash
+        with or without its repeat expert, and the context when it is not the default."""
+        return cls(file_hash or content_hash(path), model_hash(model_dir, repeats=repeats),
+                   root=root, context=context, repeats=repeats)
+
+    def scores(
+        self, record: Record, model: Callable[[], nn.Module], start: int = 0,
+        end: int | None = None, *, whole: bool = True, **kwargs,
+    ) -> Scores:
+        """Scores for ``[start, end)``: sliced from the cached whole record, else computed
+        with ``model()`` (called only then) and this cache's ``repeats`` and ``context``.
+
+        On a miss the whole record is scored and stored; ``whole=False`` scores only
+        ``[start, end)`` (with its left context) and stores it only if that is the record.
+        ``kwargs`` go to :func:`iter_scores` (batch size, device, progress, cancel).
+        """
+        start, end = check_range(record.id, record.length, start, end)
+        cached = self.load(record.id, record.length)
+        if cached is not None:
+            return cached.region(start, end)
+        if not whole and (start, end) != (0, record.length):
+            return score(model(), record, start, end, repeats=self.repeats,
+                         context=self.context, **kwargs)
+        cached = score(model(), record, repeats=self.repeats, context=self.context, **kwargs)
+        self.save(cached)
+        return cached.region(start, end)
 
     def _path(self, record_id: str) -> Path:
         import hashlib
@@ -345,19 +390,6 @@ class ScoreCache:
                         error.strerror or error)
 
 
-def score_record_cached(
-    model: nn.Module, cache: ScoreCache, record: Record, start: int = 0,
-    end: int | None = None, **kwargs
-) -> Scores:
-    """Scores for ``[start, end)``, sliced from the cached whole record (computed if absent)."""
-    start, end = check_range(record.id, record.length, start, end)
-    whole = cache.load(record.id, record.length)
-    if whole is None:
-        whole = score(model, record, **kwargs)
-        cache.save(whole)
-    return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])
-
-
 def score_region(
     sf_path: str | Path,
     record: Record,
@@ -367,6 +399,8 @@ def score_region(
     end: int | None = None,
     *,
     use_cache: bool = True,
+    repeats: bool = True,
+    context: int | None = None,
     **kwargs,
 ) -> Scores:
     """Scores for a region of a record of the file at ``sf_path``, through the sidecar cache.
@@ -375,22 +409,12 @@ def score_region(
     a region is sliced from that cache when present, else computed on its own (with its left
     context) without scoring the rest of the record.
     """
-    from engine.io.cache import content_hash
-    from engine.models.checkpoint import model_hash
-
     start, end = check_range(record.id, record.length, start, end)
     if end == start:  # bits per byte of nothing is no number; say so instead of printing 0
         what = (f"record {record.id!r} is empty (a header with no sequence)" if not record.length
                 else f"region {start}-{end} of record {record.id!r} is empty")
         raise InputError(f"{what}: nothing to score", path=sf_path)
     if not use_cache:
-        return score(model, record, start, end, **kwargs)
-    cache = ScoreCache(content_hash(sf_path),
-                       model_hash(model_dir, repeats=kwargs.get("repeats", True)),
-                       context=kwargs.get("context"))
-    whole = cache.load(record.id, record.length)
-    if whole is not None:
-        return Scores(record.id, start, whole.entropy[start:end], whole.surprisal[start:end])
-    if (start, end) == (0, record.length):
-        return score_record_cached(model, cache, record, **kwargs)
-    return score(model, record, start, end, **kwargs)
+        return score(model, record, start, end, repeats=repeats, context=context, **kwargs)
+    cache = ScoreCache.for_file(sf_path, model_dir, repeats=repeats, context=context)
+    return cache.scores(record, lambda: model, start, end, whole=False, **kwargs)

@@ -67,11 +67,11 @@ def open_from_args(window: MainWindow, args: argparse.Namespace) -> None:
         window.model.set_model_spec(args.model or "default")
         window.open_paths(files, locus=args.locus, locus_origin="--locus")
     if args.annotations:
-        window.controller.open_annotations(list(args.annotations))
+        window.controllers.view.open_annotations(list(args.annotations))
     if args.no_repeats:
         window.actions["repeats"].setChecked(False)
     if args.entropies:
-        window.controller.load_entropies(args.entropies)
+        window.controllers.view.load_entropies(args.entropies)
 
 
 class ErrorCollector:
@@ -100,7 +100,7 @@ def wait_until_ready(window: MainWindow, timeout: float, whole: bool,
     def check() -> None:
         if errors.errors or time.monotonic() > deadline:
             loop.quit()
-        elif window.controller.view_ready(whole):
+        elif window.controllers.view.view_ready(whole):
             ready_twice[0] += 1
             if ready_twice[0] >= 2:  # ready on two ticks in a row: nothing left in flight
                 loop.quit()
@@ -114,10 +114,10 @@ def wait_until_ready(window: MainWindow, timeout: float, whole: bool,
         loop.exec()
     timer.stop()
     errors.raise_first()
-    if not window.controller.view_ready(whole):
+    if not window.controllers.view.view_ready(whole):
         what = "the whole record and its comparison were" if whole else "the view was"
         raise InputError(
-            f"{what} not ready after {timeout:g} s ({window.controller.waiting_for(whole)}); "
+            f"{what} not ready after {timeout:g} s ({window.controllers.view.waiting_for(whole)}); "
             f"raise --timeout, use --model fast (5x faster), or give --entropies X.h5 from "
             f"bytescope score --out X.h5")
 

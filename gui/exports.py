@@ -13,8 +13,10 @@ was there stays as it was.
 from __future__ import annotations
 
 import contextlib
+import csv
 import importlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +71,19 @@ def png_bytes(image: QImage, path: str | Path) -> bytes:
     return data.data()
 
 
-def export_view(widget: QWidget, path: str | Path, scale: float = 1.0) -> Path:
-    """Render ``widget`` (the tracks with their labels and axes) as PNG (``scale`` times its
-    size on screen) or SVG (vector, by the path's suffix)."""
+@dataclass(frozen=True, eq=False)
+class Rendering:
+    """A view rendered on the GUI thread: a QImage still to encode as PNG (a job does it), or
+    the bytes of an SVG document."""
+
+    image: QImage | None = None
+    data: bytes | None = None
+
+
+def render_view(widget: QWidget, path: str | Path, scale: float = 1.0) -> Rendering:
+    """Render ``widget`` (the tracks with their labels and axes) for a PNG (``scale`` times
+    its size on screen) or an SVG (vector), by the path's suffix. Painting belongs to the GUI
+    thread and is O(pixels); encoding and writing are :func:`write_rendering`, in a job."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in VIEW_FORMATS:
@@ -88,7 +100,7 @@ def export_view(widget: QWidget, path: str | Path, scale: float = 1.0) -> Path:
         painter.scale(scale, scale)
         widget.render(painter)
         painter.end()
-        return write_bytes(path, png_bytes(image, path))
+        return Rendering(image=image)
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -101,7 +113,18 @@ def export_view(widget: QWidget, path: str | Path, scale: float = 1.0) -> Path:
     widget.render(painter)
     painter.end()  # the SVG's closing tags: the document is whole only now
     buffer.close()
-    return write_bytes(path, data.data())
+    return Rendering(data=data.data())
+
+
+def write_rendering(path: str | Path, rendering: Rendering) -> Path:
+    """Encode (PNG; QImage is reentrant, so a worker thread may) and write a rendering."""
+    data = rendering.data if rendering.image is None else png_bytes(rendering.image, path)
+    return write_bytes(path, data)
+
+
+def export_view(widget: QWidget, path: str | Path, scale: float = 1.0) -> Path:
+    """:func:`render_view` and :func:`write_rendering` in one call (tests, the screenshot)."""
+    return write_rendering(path, render_view(widget, path, scale))
 
 
 def export_patches_bed(path: str | Path, patches: PatchView) -> Path:
@@ -156,20 +179,41 @@ def export_scores_csv(path: str | Path, buffer: ScoreBuffer, start: int = 0,
     return Path(path)
 
 
-def export_scene(scene, path: str | Path) -> Path:
-    """A pyqtgraph scene as on screen, as PNG or SVG by the path's suffix (pyqtgraph's
-    exporters: the SVG keeps each plot's clipping, which Qt's own SVG generator does not).
-    A file that cannot be written is an ``InputError``; nothing half-written is left."""
-    path = Path(path)
-    suffix = path.suffix.lower()
+def render_scene(scene, path: str | Path) -> Rendering:
+    """A pyqtgraph scene as on screen, for a PNG or an SVG by the path's suffix (pyqtgraph's
+    exporters: the SVG keeps each plot's clipping, which Qt's own SVG generator does not)."""
+    suffix = Path(path).suffix.lower()
     if suffix not in SCENE_FORMATS:
         raise InputError("a plot exports as .png or .svg", path=path)
     if suffix == ".png":
-        data = png_bytes(pg.exporters.ImageExporter(scene).export(toBytes=True), path)
-    else:
-        with _svg_paths_without_z():
-            data = bytes(pg.exporters.SVGExporter(scene).export(toBytes=True))
-    return write_bytes(path, data)
+        return Rendering(image=pg.exporters.ImageExporter(scene).export(toBytes=True))
+    with _svg_paths_without_z():
+        return Rendering(data=bytes(pg.exporters.SVGExporter(scene).export(toBytes=True)))
+
+
+def export_scene(scene, path: str | Path) -> Path:
+    """:func:`render_scene` and :func:`write_rendering` in one call. A file that cannot be
+    written is an ``InputError``; nothing half-written is left."""
+    return write_rendering(path, render_scene(scene, path))
+
+
+def write_map_csv(path: str | Path, rows: list, cols: list, corner: str,
+                  data: np.ndarray) -> Path:
+    """A map as CSV: ``corner`` (``rows\\columns``) then the column coordinates, then one
+    line per row: its coordinate, then the values (``repr``: exact float32)."""
+    with writing(path), atomic_open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([corner, *cols])
+        for coordinate, values in zip(rows, data.tolist(), strict=True):
+            writer.writerow([coordinate, *(repr(v) for v in values)])
+    return Path(path)
+
+
+def write_npy(path: str | Path, data: np.ndarray) -> Path:
+    """An array as ``.npy`` (no pickle: ``allow_pickle=False``)."""
+    with writing(path), atomic_open(path, "wb") as out:
+        np.save(out, data, allow_pickle=False)
+    return Path(path)
 
 
 def svg_close_as_line(d: str) -> str:

@@ -27,25 +27,20 @@ from engine.patching import PatchConfig
 from engine.resources import RESOURCES, sample_path
 from engine.train import TrainConfig
 
-from .controller import Controller
-from .exports import (
-    export_entropies_bedgraph,
-    export_patches_bed,
-    export_scores_csv,
-    export_view,
-    writing,
-)
+from .controllers import Controllers
+from .exports import writing
 from .model.entropy_files import BEDGRAPH_SUFFIXES
 from .model.events import Subscriptions
 from .model.locus import Locus
 from .model.session import SessionState, Workbench
+from .model.training import TrainingModel
 from .panels.inspector import InspectorPanel
 from .panels.log import LogPanel
 from .panels.maps import MapsPanel
 from .panels.patcher import PatcherPanel
 from .panels.sequences import SequencesPanel
 from .panels.status import StatusWidgets
-from .panels.training import TrainingPanel
+from .panels.training import TrainingPanel, default_workspace
 from .tracks.stack import TrackStack
 
 SAMPLES = (("Annotated bacterial contig (BAC_00001, 470 kb)", "prokka_BAC_00001.gff3.gz"),
@@ -102,9 +97,12 @@ class MainWindow(QMainWindow):
         super().__init__()
         load_kernel()  # not later, in a scoring worker, where loading it would stall this thread
         self.model = model if model is not None else Workbench()
-        self.controller = Controller(self.model, self)
         self.settings = settings if settings is not None else QSettings("bytescope", "bytescope")
         self.persist = persist  # False: start from the default layout and save nothing
+        workspace = self.settings.value("training/workspace", None) if persist else None
+        training_model = TrainingModel(Path(workspace or default_workspace()))
+        # one controller per model, all submitting to one shared task runner (gui/controllers)
+        self.controllers = Controllers.create(self.model, training_model, self)
         self.error_dialog: QMessageBox | None = None
         self.setWindowTitle("bytescope")
         icon = RESOURCES / "icons" / "bytescope.svg"
@@ -120,7 +118,8 @@ class MainWindow(QMainWindow):
         self.patcher = PatcherPanel(self.model)
         self.inspector = InspectorPanel(self.model)
         self.log_panel = LogPanel(self.model)
-        self.training = TrainingPanel(self.model, settings=self.settings if persist else None)
+        self.training = TrainingPanel(self.model, training_model, self.controllers.training,
+                                      settings=self.settings if persist else None)
         self.training.error.connect(self._on_error)
         self.docks: dict[str, QDockWidget] = {}
         # The side column runs the window's full height (the bottom docks sit under the tracks
@@ -146,7 +145,7 @@ class MainWindow(QMainWindow):
         self._state_restored = False  # a saved layout, when there is one, keeps its sizes
         self._docks_fitted = False
 
-        self.status = StatusWidgets(self.model)
+        self.status = StatusWidgets(self.model, self.controllers.tasks)
         bar = self.statusBar()
         bar.addWidget(self.status.locus)
         bar.addWidget(self.status.hover, 1)
@@ -263,7 +262,7 @@ class MainWindow(QMainWindow):
             "(bytescope fit-repeats): it follows earlier copies (and, for DNA, reverse "
             "complements) of the last few bases, however far back in the record")
         model.addAction(self._action("cancel_scoring", "C&ancel Scoring",
-                                     partial(self.controller.runner.cancel, "scores")))
+                                     partial(self.controllers.view.cancel, "scores")))
         model.addSeparator()
         model.addAction(self._action("train", "&Train a Model…", self.show_training, "Ctrl+T"))
         model.addAction(self._action("inspect_maps", "Inspect &Maps…", self.show_maps,
@@ -288,15 +287,15 @@ class MainWindow(QMainWindow):
         for path in map(str, paths):
             suffix = Path(path).suffix.lower()
             if suffix in ENTROPY_SUFFIXES:
-                self.controller.load_entropies(path)
+                self.controllers.view.load_entropies(path)
             elif suffix in ANNOTATION_SUFFIXES:
                 annotations.append(path)
             else:
                 sequences.append(path)
         if sequences:
-            self.controller.open_files(sequences, locus=locus, locus_origin=locus_origin)
+            self.controllers.view.open_files(sequences, locus=locus, locus_origin=locus_origin)
         if annotations:
-            self.controller.open_annotations(annotations)
+            self.controllers.view.open_annotations(annotations)
         for path in sequences + annotations:
             self._remember(path)
 
@@ -316,13 +315,13 @@ class MainWindow(QMainWindow):
         paths, _ = QFileDialog.getOpenFileNames(self, "Open annotations", self._last_dir(),
                                                 ANNOTATION_FILTER)
         if paths:
-            self.controller.open_annotations(paths)
+            self.controllers.view.open_annotations(paths)
 
     def load_entropies_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load entropies for the record shown",
                                               self._last_dir(), ENTROPY_FILTER)
         if path:
-            self.controller.load_entropies(path)
+            self.controllers.view.load_entropies(path)
 
     def choose_model_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Model, checkpoint or run folder",
@@ -340,11 +339,11 @@ class MainWindow(QMainWindow):
     # -- the Maps panel ----------------------------------------------------------------------------
     def _add_maps_dock(self) -> None:
         """The Maps dock, tabbed with the bottom docks; its routing track goes to the tracks."""
-        self.maps = MapsPanel(self.model)
+        self.maps = MapsPanel(self.model, self.controllers.maps, self.controllers.exports)
         self._add_dock("Maps", scrolling(self.maps), Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["Training"], self.docks["Maps"])
         self._maps_subs = Subscriptions()
-        self._maps_subs.connect(self.maps.model.events.routing, self.tracks.set_routing)
+        self._maps_subs.connect(self.maps.maps_model.events.routing, self.tracks.set_routing)
 
     def _raise_maps(self) -> None:
         """Show the Maps dock, tall enough for a heat map."""
@@ -357,7 +356,7 @@ class MainWindow(QMainWindow):
     def show_maps(self) -> None:
         """Raise the Maps dock and inspect the view, or ask for a model when it has none."""
         self._raise_maps()
-        if not self.maps.model.model_spec:
+        if not self.maps.maps_model.model_spec:
             self.maps.choose_model_dialog()
         self.maps.inspect_view()  # waits for a model still loading
 
@@ -464,42 +463,19 @@ class MainWindow(QMainWindow):
         self.model.log(f"wrote {path}")
         return path
 
-    def _export_in_background(self, what: str, fn, *args) -> int:
-        """Whole-record exports (millions of lines) are written by a job, never here;
-        ``args[0]`` is the path chosen, which an error names."""
-
-        def job(reporter):
-            with writing(args[0]):
-                return fn(*args)
-
-        return self.controller.runner.submit(
-            f"export:{args[0]}", job, lambda path: self.model.log(f"wrote {path}"),
-            label=f"Exporting {what}",
-        )
-
-    def export_view(self, path: str, scale: float = 1.0) -> Path | None:
-        # Rendering the scene is Qt painting, which belongs to the GUI thread; it is O(pixels).
-        return self._run_export(path, partial(export_view, self.tracks.graphics, path, scale))
+    def export_view(self, path: str, scale: float = 1.0) -> int | None:
+        """Write the tracks as PNG (``scale`` times the size on screen) or SVG: rendered
+        here (painting is O(pixels)), encoded and written in a job; returns its request id
+        (None: the dialog says why)."""
+        return self.controllers.exports.export_view(self.tracks.graphics, path, scale)
 
     def export_patches(self, path: str) -> int | None:
         """Write the patches as BED in the background; returns the job's request id."""
-        if self.model.patches is None:
-            self.model.report_error(InputError("no patches to export yet"))
-            return None
-        return self._export_in_background("patches", export_patches_bed, path,
-                                          self.model.patches)
+        return self.controllers.exports.export_patches(path)
 
     def export_entropies(self, path: str) -> int | None:
         """Write the entropies as bedGraph or CSV in the background; returns the request id."""
-        buffer, locus = self.model.scores, self.model.locus
-        if buffer is None:
-            self.model.report_error(InputError("no entropies to export yet"))
-            return None
-        around = int(locus.centre) if locus is not None else 0
-        if Path(path).suffix.lower() == ".csv":
-            return self._export_in_background("entropies", export_scores_csv, path, buffer)
-        return self._export_in_background("entropies", export_entropies_bedgraph, path, buffer,
-                                          around)
+        return self.controllers.exports.export_entropies(path)
 
     def export_png_dialog(self) -> None:
         scale, ok = QInputDialog.getDouble(self, "Export view as PNG",
@@ -551,7 +527,7 @@ class MainWindow(QMainWindow):
 
     def apply_session(self, state: SessionState, path: str | None = None) -> None:
         """Replace what is open with a session's files, record, locus and settings."""
-        self.controller.apply_session(state)
+        self.controllers.view.apply_session(state)
         self.actions["repeats"].setChecked(self.model.repeats)
         self.model.log(f"loaded session {path}" if path else "loaded a session")
 
@@ -702,7 +678,7 @@ class MainWindow(QMainWindow):
 
     def confirm_stop_training(self) -> bool:
         """Closing during a run: ask; yes stops it after its step, with a checkpoint."""
-        live = self.training.model.live
+        live = self.training.training_model.live
         where = f" (step {live.step:,} of {live.config.steps:,})" if live is not None else ""
         answer = QMessageBox.question(
             self, "Training in progress",
@@ -714,9 +690,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> bool:
         """Cancel background work, wait for it, unsubscribe every widget, close the files."""
-        finished = self.training.shutdown()  # a live run stops here, with a checkpoint
-        finished = self.controller.shutdown() and finished
-        finished = self.maps.shutdown() and finished
+        self.training.shutdown()
+        # a live run stops here, with a checkpoint; then every job is cancelled and joined
+        finished = self.controllers.shutdown()
         self._maps_subs.disconnect_all()
         for widget in (self.tracks, self.sequences, self.patcher, self.inspector,
                        self.log_panel, self.status, self.training, self.maps):

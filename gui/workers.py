@@ -1,11 +1,18 @@
-"""Running jobs off the GUI thread: request ids, latest-only scheduling, progress and cancel.
+"""Running work off the GUI thread: the shared task runner and the training thread.
 
+The window makes one :class:`TaskRunner`; every controller (:mod:`gui.controllers`) submits its
+jobs to it, under kinds prefixed with the controller's name, and nothing else does.
 :class:`TaskRunner.submit` gives each request a new id and runs its job (a plain function from
-:mod:`gui.model.jobs`) on the runner's own ``QThreadPool``. Requests have a *kind*
-(``"scores"``, ``"patches"``...): per kind only the latest id counts. A newer request cancels a
-running one (its cancel flag; jobs stop at their next check) and waits for it to end instead of
-queueing behind it, replacing any request still waiting, so a dragged threshold never piles up
-stale work. A result whose id is no longer the latest is dropped.
+:mod:`gui.model`) on the runner's ``QThreadPool``; a job with a label is a task of the
+:class:`~gui.model.tasks.TasksModel` the status bar draws (name, progress, Cancel).
+Requests have a *kind* (``"view:scores"``, ``"maps:inspect"``...): per kind only the latest
+id counts. A newer request cancels a running one (its cancel flag; jobs stop at their next
+check) and waits for it to end instead of queueing behind it, replacing any request still
+waiting, so a dragged threshold never piles up stale work. A result whose id is no longer
+the latest is dropped.
+
+The Trainer runs in a :class:`TrainingThread` of its own (a run lasts hours; a pool thread
+would be taken from the jobs), started by :class:`gui.controllers.training.TrainingController`.
 
 Signals carry results across threads (queued connections), so every callback runs on the GUI
 thread. ``BytescopeError`` travels to ``on_error``; any other exception is a bug and is
@@ -15,22 +22,29 @@ re-raised on the GUI thread, where pytest-qt fails the test and the app prints a
 from __future__ import annotations
 
 import itertools
+import queue
+import threading
 import traceback
+import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
 from engine.errors import BytescopeError
 from engine.scoring import Cancelled
+from engine.train import Trainer, TrainEvent
 
 from .model.jobs import Reporter
-from .model.session import TaskInfo, Workbench
+from .model.tasks import TaskInfo, TasksModel
 
-# Every pool a runner made, so tests can assert none is left with a running thread.
+# Every pool a runner made, and every training thread, so tests can assert none is left running.
 POOLS: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
+THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+MAX_THREADS = 4  # view jobs (scores, patches, features, comparison) beside one of maps or export
 _ids = itertools.count(1)
 
 
@@ -90,10 +104,12 @@ class _Pending:
 class TaskRunner(QObject):
     """Runs jobs by kind, latest request wins (see the module docstring)."""
 
-    def __init__(self, model: Workbench, max_threads: int = 3,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, tasks: TasksModel | None = None,
+                 report_error: Callable[[BytescopeError], None] | None = None,
+                 max_threads: int = MAX_THREADS, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.tasks = tasks if tasks is not None else TasksModel()
+        self._report_error = report_error
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         POOLS.add(self.pool)
@@ -154,16 +170,21 @@ class TaskRunner(QObject):
         if running is not None:
             running[1].cancel.set()
 
-    def cancel_all(self) -> None:
-        for kind in list(self._running) + list(self._pending):
-            self.cancel(kind)
+    def kinds(self) -> list[str]:
+        """The kinds with a job running or waiting."""
+        return list(dict.fromkeys([*self._running, *self._pending]))
 
-    def cancel_all_and_wait(self, timeout_ms: int = 30_000) -> bool:
-        """Cancel every job and wait until none runs (before closing the files they read).
+    def cancel_all(self, prefix: str = "") -> None:
+        """Cancel every job whose kind starts with ``prefix`` (all of them by default)."""
+        for kind in self.kinds():
+            if kind.startswith(prefix):
+                self.cancel(kind)
 
-        Jobs check their cancel flag between batches, so this waits a batch at most.
-        """
-        self.cancel_all()
+    def cancel_all_and_wait(self, prefix: str = "", timeout_ms: int = 30_000) -> bool:
+        """Cancel the jobs of ``prefix`` and wait until no job runs (before closing the files
+        they read). Jobs check their cancel flag between batches, so this waits a batch at
+        most (or for another controller's job to end, which it does not cancel)."""
+        self.cancel_all(prefix)
         return self.pool.waitForDone(timeout_ms)
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
@@ -174,7 +195,7 @@ class TaskRunner(QObject):
         # The jobs' last signals may still be queued: forget the jobs so that nothing applies.
         for rid, (_kind, pending, signals) in list(self._jobs.items()):
             if pending.label:
-                self.model.remove_task(rid)
+                self.tasks.remove(rid)
             signals.deleteLater()
         self._jobs.clear()
         self._running.clear()
@@ -196,8 +217,7 @@ class TaskRunner(QObject):
         signals.cancelled.connect(self._on_cancelled)
         signals.finished.connect(self._on_finished)
         if pending.label:
-            self.model.add_task(TaskInfo(rid, pending.label, 0, 0,
-                                         cancel=lambda: self.cancel(kind)))
+            self.tasks.add(TaskInfo(rid, pending.label, 0, 0, cancel=lambda: self.cancel(kind)))
         self.pool.start(job)
 
     def _current(self, rid: int) -> _Pending | None:
@@ -209,7 +229,7 @@ class TaskRunner(QObject):
     def _on_progress(self, rid: int, done: int, total: int) -> None:
         entry = self._jobs.get(rid)
         if entry is not None and entry[1].label:
-            self.model.update_task(rid, done, total)
+            self.tasks.update(rid, done, total)
         pending = self._current(rid)
         if pending is not None and pending.on_progress is not None:
             pending.on_progress(done, total)
@@ -230,11 +250,12 @@ class TaskRunner(QObject):
             return
         if trace:
             raise BugInWorker(f"{type(error).__name__} in a worker:\n{trace}") from error
-        if pending is not None:
-            if pending.on_error is not None:
-                pending.on_error(error)
-            else:
-                self.model.report_error(error)
+        if pending.on_error is not None:
+            pending.on_error(error)
+        elif self._report_error is not None:
+            self._report_error(error)
+        else:
+            raise error
 
     def _on_cancelled(self, rid: int) -> None:
         entry = self._jobs.get(rid)
@@ -248,9 +269,50 @@ class TaskRunner(QObject):
         kind, pending, signals = entry
         signals.deleteLater()
         if pending.label:
-            self.model.remove_task(rid)
+            self.tasks.remove(rid)
         if self._running.get(kind, (None,))[0] == rid:
             del self._running[kind]
         waiting = self._pending.pop(kind, None)
         if waiting is not None:
             self._start(kind, waiting)
+
+
+class TrainingThread(QThread):
+    """Runs ``trainer.run()``; events go to ``self.events`` (a queue), the end to signals.
+
+    Python warnings raised in this thread become the run's log messages; an exception ends the
+    run as ``failed`` (the Trainer keeps its last good checkpoint and writes the error to
+    ``run.log``) and reaches the window as a dialog, never as a crash."""
+
+    succeeded = Signal(object)  # the Trainer's summary dict
+    failed = Signal(str, str)  # message, traceback ("" for a user-facing error)
+
+    def __init__(self, trainer: Trainer, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.trainer = trainer
+        self.events: queue.SimpleQueue[TrainEvent] = queue.SimpleQueue()
+        trainer.subscribe(self.events.put)
+        THREADS.add(self)
+
+    def run(self) -> None:  # the worker thread
+        ident = threading.get_ident()
+        shown = warnings.showwarning
+
+        def relay(message, category, filename, lineno, file=None, line=None):
+            if threading.get_ident() != ident:
+                return shown(message, category, filename, lineno, file, line)
+            self.trainer.log(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})",
+                             "warning")
+
+        warnings.showwarning = relay
+        try:
+            summary = self.trainer.run()
+        except BytescopeError as error:
+            self.failed.emit(str(error), "")
+        except Exception as error:  # a failure of the run, not of the window: shown, logged
+            self.failed.emit(f"{type(error).__name__}: {error}", traceback.format_exc())
+        else:
+            self.succeeded.emit(summary)
+        finally:
+            if warnings.showwarning is relay:
+                warnings.showwarning = shown

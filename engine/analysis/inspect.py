@@ -1,6 +1,6 @@
-"""Look inside a patch-level model at one locus: every map, named as the maps file names them,
-with the routing and specialisation summaries. ``bytescope inspect`` and the window's Maps panel
-both call :func:`inspect_locus`.
+"""Look inside a patch-level model at one locus: every map (named and shaped as
+:mod:`.map_table` says), with the routing and specialisation summaries (:mod:`.summaries`).
+``bytescope inspect`` and the window's Maps panel both call :func:`inspect_locus`.
 
 The window's patches are those the model trains on: the entropy model named in the run's
 ``config.json`` (``patch_model``, ``patching``), or given, scores the whole record once (cached)
@@ -13,7 +13,6 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -23,16 +22,20 @@ from engine.io.records import Record
 from engine.loci import format_locus
 from engine.models import load_model
 from engine.models.defaults import resolve_model_path
-from engine.models.latent import (
-    LatentLM,
-    capture_maps,
-    hyena_patch_map,
-    hyena_patch_matrices,
-)
-from engine.train.patches import EntropyPatches
+from engine.models.latent import LatentLM
+from engine.patch_starts import EntropyPatches
 
-from .routing import routing_summary
+from .capture import capture_maps
+from .hyena_maps import hyena_layers, hyena_patch_map, hyena_patch_matrices
+from .map_table import KIND_BY_NAME, map_kind
 from .specialisation import expert_share_by_type, patch_feature_types, top_kmers_per_expert
+from .summaries import (
+    ExpertLayerSummary,
+    InspectionSummary,
+    MemorySummary,
+    RoutingSummary,
+    Specialisation,
+)
 
 MAX_WINDOW = 8192  # bytes: maps grow as bytes x patches; a few thousand is what they are for
 DEFAULT_PATCHING = {"mode": "entropy", "target_patch_size": 6.0}
@@ -40,7 +43,8 @@ DEFAULT_PATCHING = {"mode": "entropy", "target_patch_size": 6.0}
 
 @dataclass
 class Inspection:
-    """The maps of one window (maps-file names, batch axis kept), its patches and summaries."""
+    """The maps of one window (the table's names, batch axis kept), its patches and summary
+    (None until :func:`summarise` has run)."""
 
     record: str
     start: int
@@ -49,7 +53,7 @@ class Inspection:
     patch_starts: np.ndarray  # record coordinates
     patch_ends: np.ndarray
     maps: dict[str, np.ndarray] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: InspectionSummary | None = None
 
     @property
     def n_patches(self) -> int:
@@ -130,75 +134,61 @@ def inspect_locus(
     patch_starts = start + np.flatnonzero(flags)
     patch_ends = np.append(patch_starts[1:], end)
     out = Inspection(record.id, start, end, str(model_dir), patch_starts, patch_ends)
-    out.maps = file_names(captured)
+    out.maps = stored_maps(captured)
     if hyena:
-        for i, block in enumerate(model.global_model.blocks):
-            if type(block.mixer).__name__ == "HyenaOperator":
-                if cancel is not None and cancel.is_set():
-                    from engine.scoring import Cancelled
+        mean_abs_h, per_channel = KIND_BY_NAME["hyena/mean_abs_h"], KIND_BY_NAME["hyena/h"]
+        for i in hyena_layers(model):
+            if cancel is not None and cancel.is_set():
+                from engine.scoring import Cancelled
 
-                    raise Cancelled()
-                out.maps[f"hyena/mean_abs_h/layer{i}"] = hyena_patch_map(model, tokens, starts, i)
-                channels = range(min(hyena_channels, model.config.d_global))
-                if channels:  # (C, P, P)
-                    out.maps[f"hyena/h/layer{i}"] = hyena_patch_matrices(
-                        model, tokens, starts, i, channels).float().numpy()
+                raise Cancelled()
+            out.maps[mean_abs_h.dataset(i)] = hyena_patch_map(model, tokens, starts, i)
+            channels = range(min(hyena_channels, model.config.d_global))
+            if channels:  # (C, P, P)
+                out.maps[per_channel.dataset(i)] = hyena_patch_matrices(
+                    model, tokens, starts, i, channels).float().numpy()
     out.summary = summarise(out, record, window, model)
     return out
 
 
-def file_names(captured: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Capture names -> maps-file names (``engine.analysis.maps_file``); patches go to coords."""
-    out = {}
-    for name, value in captured.items():
-        parts = name.split("/")
-        if parts[0] == "patches":
-            continue
-        if name.startswith("encoder/cross_attention"):
-            new = "attention/encoder_cross/" + "/".join(parts[2:]) if len(parts) > 2 else \
-                "attention/encoder_cross"
-        elif name.startswith("decoder/cross_attention"):
-            new = "attention/decoder_cross"
-        elif name.startswith("global/attention/"):
-            new = f"attention/global/{parts[2]}"
-        elif name.startswith("global/moe/"):
-            new = f"routing/{parts[3]}/{parts[2]}"  # global/moe/layerI/X -> routing/X/layerI
-        else:
-            new = name  # memory/* keep their names
-        out[new.rstrip("/")] = value
-    return out
+def stored_maps(captured: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The captured maps the maps file holds: all but the patches, which its coords say."""
+    return {name: value for name, value in captured.items() if map_kind(name).stored}
 
 
 def summarise(inspection: Inspection, record: Record, window: np.ndarray, model: LatentLM
-              ) -> dict[str, Any]:
+              ) -> InspectionSummary:
     """Routing statistics per MoE layer and memory, and expert specialisation by feature type
     (when the record has CDS/tRNA/rRNA features) with the top 4-mers per expert."""
-    summary: dict[str, Any] = {"record": record.id, "start": inspection.start,
-                               "end": inspection.end, "patches": inspection.n_patches,
-                               "mean_patch_length": (inspection.end - inspection.start)
-                               / max(inspection.n_patches, 1)}
     cfg = model.config
     maps = inspection.maps
-    layers = sorted(name.split("/")[2] for name in maps if name.startswith("routing/router_probs"))
+    router_probs, top_k_kind = KIND_BY_NAME["routing/router_probs"], KIND_BY_NAME["routing/top_k"]
+    write_probs, gates = KIND_BY_NAME["memory/write_probs"], KIND_BY_NAME["memory/gates"]
+    prefix = router_probs.name + "/"
+    layers = sorted(name.removeprefix(prefix) for name in maps if name.startswith(prefix))
     features = [f for f in record.features if f.end > inspection.start and
                 f.start < inspection.end]
     types = patch_feature_types(inspection.patch_starts, inspection.patch_ends, features)
-    summary["patch_types"] = {t: int((types == t).sum()) for t in np.unique(types)}
+    experts = {}
     for layer in layers:
-        probs = maps[f"routing/router_probs/{layer}"][0]
-        top_k = maps[f"routing/top_k/{layer}"][0]
-        entry = routing_summary(probs, top_k, alpha=cfg.lb_alpha)
-        shares = expert_share_by_type(top_k, types, cfg.n_experts)
-        entry["specialisation"] = shares.to_dict()
-        entry["top_kmers"] = [
-            [(kmer, count) for kmer, count, _ in rows] for rows in top_kmers_per_expert(
-                window, inspection.patch_starts,
-                inspection.patch_ends, top_k[:, 0], cfg.n_experts, k=4, top=5,
-                offset=inspection.start)]
-        summary[f"moe/{layer}"] = entry
-    if "memory/write_probs" in maps:
-        write = maps["memory/write_probs"][0]
-        summary["memory"] = {"segments": int(write.shape[0]),
-                             "write": routing_summary(write, np.argsort(-write, axis=1)[:, :1]),
-                             "mean_gate": float(maps["memory/gates"][0].mean())}
-    return summary
+        probs = maps[router_probs.dataset(layer)][0]
+        top_k = maps[top_k_kind.dataset(layer)][0]
+        kmers = top_kmers_per_expert(window, inspection.patch_starts, inspection.patch_ends,
+                                     top_k[:, 0], cfg.n_experts, k=4, top=5,
+                                     offset=inspection.start)
+        experts[layer] = ExpertLayerSummary(
+            RoutingSummary.of(probs, top_k, alpha=cfg.lb_alpha),
+            Specialisation.of(expert_share_by_type(top_k, types, cfg.n_experts)),
+            [[(kmer, count) for kmer, count, _ in rows] for rows in kmers])
+    memory = None
+    if write_probs.dataset() in maps:
+        write = maps[write_probs.dataset()][0]
+        memory = MemorySummary(int(write.shape[0]),
+                               RoutingSummary.of(write, np.argsort(-write, axis=1)[:, :1]),
+                               float(maps[gates.dataset()][0].mean()))
+    return InspectionSummary(
+        record=record.id, start=inspection.start, end=inspection.end,
+        patches=inspection.n_patches,
+        mean_patch_length=(inspection.end - inspection.start) / max(inspection.n_patches, 1),
+        patch_types={str(t): int((types == t).sum()) for t in np.unique(types)},
+        moe=experts, memory=memory)

@@ -1,33 +1,18 @@
 """The HDF5 file ``bytescope inspect ... --out maps.h5`` writes: every map with its coordinates.
 
-A map's dataset path is ``<group>/<kind>[/<layer>...]``: the group says which part of the model
-it comes from, the kind what it holds, and deeper names tell layers apart
-(``attention/encoder_cross/layer0``, ``routing/router_probs/layer1``). Every dataset carries an
-``axes`` attribute, comma-separated names of its axes in order. Known kinds take their axes from
-the table; any other map needs them given (``write_maps(..., axes={name: "..."})``).
-Square maps are ``[row, column] = [query or output, key or input]``.
-
-`[/*]`: the kind alone, or with deeper names for layers.
+A map's dataset path is its name in :mod:`engine.analysis.map_table`:
+``<group>/<kind>[/<layer>...]``; the group says which part of the model it comes from, the kind
+what it holds, and deeper names tell layers apart (``attention/encoder_cross/layer0``,
+``routing/router_probs/layer1``). Every dataset carries an ``axes`` attribute, comma-separated
+names of its axes in order. Kinds in the table (its rows with ``stored=True``) take their
+axes from it; any other map needs them given (``write_maps(..., axes={name: "..."})``).
+Square maps are ``[row, column] = [query or output, key or input]``. Coordinates:
 
 | dataset | axes | holds |
 |---|---|---|
 | `/coords/bytes` | `byte` | int64 record position of each byte of the window |
 | `/coords/patch_starts` | `patch` | int64 record position where each patch starts |
 | `/coords/patch_ends` | `patch` | int64 record position where it ends (exclusive) |
-| `/attention/encoder_cross[/*]` | `batch,head,patch,byte` | patch queries over their bytes |
-| `/attention/decoder_cross[/*]` | `batch,head,byte,latent` | bytes over [start state, patches] |
-| `/attention/global[/*]` | `batch,head,query_patch,key_patch` | attention block over patches |
-| `/hyena/mean_abs_h[/*]` | `out_patch,in_patch` | mean_c abs(H_c), H = D_x0 (T_h + D) D_x1 |
-| `/hyena/h[/*]` | `channel,out_patch,in_patch` | H per channel, y = H v |
-| `/routing/router_probs[/*]` | `batch,patch,expert` | p = softmax(z / tau) |
-| `/routing/router_logits[/*]` | `batch,patch,expert` | router logits z |
-| `/routing/top_k[/*]` | `batch,patch,rank` | chosen expert ids, rank 0 = top-1 |
-| `/routing/top_k_weights[/*]` | `batch,patch,rank` | their gate weights |
-| `/memory/write_probs[/*]` | `batch,segment,expert` | memory write router p |
-| `/memory/read_weights[/*]` | `batch,segment,expert` | memory read weights pi |
-| `/memory/gates[/*]` | `batch,segment,expert` | memory update gates g |
-| `/memory/slot_attention[/*]` | `batch,patch,slot` | patches over memory slots |
-| `/memory/states[/*]` | `batch,segment,expert,slot,channel` | the memories each segment reads |
 
 Attention rows and router probabilities sum to 1 over their last axis.
 
@@ -53,28 +38,14 @@ from engine import __version__
 from engine.atomic import atomic_path
 from engine.errors import FormatError, InputError
 
+from .map_table import MAP_KINDS, STORED_GROUPS, UnknownMap, map_kind
+
 MAPS_FORMAT = "bytescope-maps"
 MAPS_VERSION = 1
-GROUPS = ("attention", "hyena", "routing", "memory")
+GROUPS = STORED_GROUPS  # attention, hyena, routing, memory
 COORDS = "coords"
-
-# ``<group>/<kind>`` -> axes; deeper names (layers) inherit their kind's axes.
-AXES = {
-    "attention/encoder_cross": "batch,head,patch,byte",
-    "attention/decoder_cross": "batch,head,byte,latent",
-    "attention/global": "batch,head,query_patch,key_patch",
-    "hyena/mean_abs_h": "out_patch,in_patch",
-    "hyena/h": "channel,out_patch,in_patch",
-    "routing/router_probs": "batch,patch,expert",
-    "routing/router_logits": "batch,patch,expert",
-    "routing/top_k": "batch,patch,rank",
-    "routing/top_k_weights": "batch,patch,rank",
-    "memory/write_probs": "batch,segment,expert",
-    "memory/read_weights": "batch,segment,expert",
-    "memory/gates": "batch,segment,expert",
-    "memory/slot_attention": "batch,patch,slot",
-    "memory/states": "batch,segment,expert,slot,channel",
-}
+# ``<group>/<kind>`` -> axes, as the file writes them; deeper names (layers) inherit them
+AXES = {kind.name: ",".join(kind.axes) for kind in MAP_KINDS if kind.stored}
 COORD_AXES = {"bytes": "byte", "patch_starts": "patch", "patch_ends": "patch"}
 RESERVED_ATTRS = frozenset(
     {"format", "version", "bytescope_version", "record", "start", "end", "model", "created",
@@ -85,18 +56,19 @@ _DTYPE_KINDS = "biuf"  # bool, signed, unsigned, float
 
 
 def axes_for(name: str, explicit: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    """The axis names of dataset ``name``: from ``explicit``, else from the :data:`AXES` table."""
+    """The axis names of dataset ``name``: from ``explicit``, else from the map table."""
     if explicit and name in explicit:
-        text = explicit[name]
-    else:
-        kind = "/".join(name.split("/")[:2])
-        if kind not in AXES:
-            raise ValueError(
-                f"no axes for map {name!r}: pass axes={{{name!r}: 'a,b,...'}} "
-                f"or use a known kind ({', '.join(AXES)})"
-            )
-        text = AXES[kind]
-    return tuple(a.strip() for a in text.split(","))
+        return tuple(a.strip() for a in explicit[name].split(","))
+    try:
+        kind = map_kind(name)
+    except UnknownMap:
+        kind = None
+    if kind is None or not kind.stored:
+        raise ValueError(
+            f"no axes for map {name!r}: pass axes={{{name!r}: 'a,b,...'}} "
+            f"or use a known kind ({', '.join(AXES)})"
+        )
+    return kind.axes
 
 
 def _map_name(key: str) -> str:

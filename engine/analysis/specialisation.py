@@ -39,6 +39,7 @@ from .routing import validate_top_k
 DEFAULT_TYPES = ("CDS", "tRNA", "rRNA")
 INTERGENIC = "intergenic"
 MAX_KMER = 8  # a base-256 code of 8 bytes fills a uint64
+SHARE_NOTE = "fraction of the label's patches with the expert among their top-k"  # in the JSON
 
 
 def _patches(patch_starts: np.ndarray, patch_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +160,7 @@ class ExpertShares:
             "k": self.k,
             "n_experts": self.n_experts,
             "uniform": self.uniform,
-            "share": "fraction of the label's patches with the expert among their top-k",
+            "share": SHARE_NOTE,
             "types": {
                 t: {
                     "n_patches": int(self.n_patches[i]),

@@ -15,6 +15,7 @@ import json
 from engine.cli.arguments import count, positive_int
 from engine.errors import InputError
 from engine.io import open_annotations, open_sequences
+from engine.io.entropy_files import load_entropies
 from engine.io.formats import DEFAULT_MAX_BYTES
 from engine.patching import Patcher
 from engine.patching.compare import (
@@ -27,13 +28,7 @@ from engine.patching.compare import (
     choose_features,
 )
 
-from .patch import (
-    add_patch_options,
-    check_config_fits,
-    config_from_args,
-    load_entropies,
-    model_entropies,
-)
+from .patch import add_patch_options, check_config_fits, config_from_args, model_entropies
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

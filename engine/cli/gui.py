@@ -13,6 +13,7 @@ import os
 from engine.atomic import check_writable
 from engine.cli.arguments import positive_float
 from engine.errors import InputError
+from engine.io.entropy_files import entropy_metavar
 
 from .display import screen_problem
 
@@ -36,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="entropy model: 'default' (bundled, by alphabet; the default, or the "
                    "session's), 'fast' (a 0.11 M-parameter nucleotide model, 5x faster: for "
                    "whole genomes), a model, checkpoint or run folder")
-    p.add_argument("--entropies", metavar="X.npy|X.h5|X.bedgraph",
+    p.add_argument("--entropies", metavar=entropy_metavar("X"),
                    help="precomputed entropies for the first record shown (instead of a model)")
     p.add_argument("--no-repeats", action="store_true",
                    help="leave out the model's repeat expert (the network's entropies alone)")

@@ -61,23 +61,23 @@ def run(args: argparse.Namespace) -> int:
         result = inspect_locus(model, folder, args.file, record, start, end,
                                patch_model=args.patch_model, patching=args.patching,
                                hyena=not args.no_hyena, hyena_channels=args.hyena_channels)
+    summary = result.summary
     write_maps(args.out, result.maps, record=record_id, start=start, end=end,
                patch_starts=result.patch_starts, patch_ends=result.patch_ends, model=str(folder),
-               extra_attrs={"summary": json.dumps(result.summary)})
+               extra_attrs={"summary": json.dumps(summary.to_json())})
     if args.json:
-        print(json.dumps(result.summary))
+        print(json.dumps(summary.to_json()))
     else:
         print(f"{format_locus(record_id, start, end)}: {result.n_patches:,} patches "
-              f"(mean {result.summary['mean_patch_length']:.2f} bytes), "
+              f"(mean {summary.mean_patch_length:.2f} bytes), "
               f"{len(result.maps)} maps -> {args.out}", file=sys.stdout)
-        for key, entry in result.summary.items():
-            if key.startswith("moe/"):
-                load = ", ".join(f"{f:.2f}" for f in entry["load"])
-                print(f"  {key}: expert load [{load}], CV {entry['load_cv']:.2f}, routing "
-                      f"entropy {entry['token_entropy_mean']:.2f} of {entry['max_entropy']:.2f}"
-                      " nats")
-        if "memory" in result.summary:
-            memory = result.summary["memory"]
-            print(f"  memory: {memory['segments']} segments, mean gate "
-                  f"{memory['mean_gate']:.2f}")
+        for layer, entry in summary.moe.items():
+            routing = entry.routing
+            load = ", ".join(f"{f:.2f}" for f in routing.load)
+            print(f"  moe/{layer}: expert load [{load}], CV {routing.load_cv:.2f}, routing "
+                  f"entropy {routing.token_entropy_mean:.2f} of {routing.max_entropy:.2f}"
+                  " nats")
+        if summary.memory is not None:
+            print(f"  memory: {summary.memory.segments} segments, mean gate "
+                  f"{summary.memory.mean_gate:.2f}")
     return 0

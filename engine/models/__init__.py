@@ -1,6 +1,8 @@
 """Byte-level language models: the Hyena model, its attention baseline, the patch-level
 Hyena-BLT model, presets, checkpoints."""
 
+# adamw first (and it sorts first): model files import parameter_groups from this package
+from .adamw import byte_model_no_decay, parameter_groups
 from .attention import AttentionConfig, AttentionLM
 from .checkpoint import (
     ARCHITECTURES,
@@ -24,8 +26,10 @@ __all__ = [
     "LatentConfig",
     "LatentLM",
     "build_model",
+    "byte_model_no_decay",
     "load_model",
     "model_config",
     "model_hash",
+    "parameter_groups",
     "save_model",
 ]

@@ -109,7 +109,8 @@ class AttentionBlock(nn.Module):
 
 
 class AttentionLM(HyenaLM):
-    """Token ids (B, L) -> next-token logits (B, L, vocab_size): HyenaLM's embedding, tied head
-    and initialisation around sliding-window attention blocks."""
+    """Token ids (B, L) -> next-token logits (B, L, vocab_size): HyenaLM's embedding, tied head,
+    initialisation, ``forward(idx, return_aux=...)`` and ``optimizer_groups`` (no decay on
+    norms, biases or the embedding) around sliding-window attention blocks."""
 
     Block = AttentionBlock

@@ -6,6 +6,10 @@ A model directory (or a run's checkpoint directory) holds::
     model.safetensors    the weights; nothing is ever unpickled
     repeats.json         optional: the fitted repeat (copy) expert (engine/models/repeats.py)
 
+A training run's ``RUN_DIR/checkpoints/step-N/`` folders are model folders too; a name of
+exactly ``step-N`` means complete (``step-N.tmp`` is being written, ``step-N.del`` deleted:
+engine/train/checkpoints.py), so :func:`checkpoint_dirs` lists those alone.
+
 The model hash (BLAKE2b of the weights file, the config and the repeat expert) keys score
 caches.
 """
@@ -17,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import typing
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from engine.atomic import atomic_path
+from engine.configs import config_from_dict
 from engine.errors import ModelError
 
 from .attention import AttentionConfig, AttentionLM
@@ -34,6 +40,8 @@ from .repeats import REPEATS_NAME, load_repeats
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+CHECKPOINTS = "checkpoints"  # a run folder's checkpoints, RUN_DIR/checkpoints/step-N
+_COMPLETE = re.compile(r"step-\d+")  # step-N.tmp (being written) and step-N.del are not
 
 # arch -> (config class, model class); spelled out rather than registered.
 ARCHITECTURES: dict[str, tuple[type, type[nn.Module]]] = {
@@ -177,12 +185,9 @@ def model_config(arch: str = "hyena", preset: str = "tiny", **overrides):
     if arch == "attention":
         values["n_heads"] = max(1, values["d_model"] // 64)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    unknown = set(values) - names
-    if unknown:
-        raise ModelError(f"unknown {arch} config field(s): {', '.join(sorted(unknown))}")
+    config = config_from_dict(config_cls, values, what=f"{arch} config", error=ModelError)
     check_config_values(config_cls, values)
-    return config_cls(**values)
+    return config
 
 
 def build_model(config) -> nn.Module:
@@ -191,17 +196,16 @@ def build_model(config) -> nn.Module:
     return model_cls(config)
 
 
-def config_from_dict(values: dict, *, path: str | Path | None = None):
+def saved_model_config(values: dict, *, path: str | Path | None = None):
+    """The config a model folder's ``config.json`` holds (its ``arch`` says which class): an
+    unknown key, a bad value or a size this machine cannot hold is refused, naming the file."""
     arch = values.get("arch", "hyena")
     if arch not in ARCHITECTURES:
         raise ModelError(f"unknown architecture {arch!r} in config", path=path)
     config_cls, _ = ARCHITECTURES[arch]
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    unknown = set(values) - names
-    if unknown:
-        raise ModelError(f"unknown config field(s) {', '.join(sorted(unknown))}", path=path)
+    config = config_from_dict(config_cls, values, what=f"{arch} config", path=path,
+                              error=ModelError)
     check_config_values(config_cls, values, path=path)
-    config = config_cls(**values)
     check_model_size(config, path=path)
     return config
 
@@ -237,8 +241,13 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Mo
     except json.JSONDecodeError as error:
         raise ModelError(f"config is not JSON: {error.msg}", path=config_path,
                          line=error.lineno) from None
-    values = {k: v for k, v in values.items() if not k.startswith("_")}
-    config = config_from_dict(values, path=config_path)
+    except UnicodeDecodeError:
+        raise ModelError("config is not a text file", path=config_path) from None
+    if not isinstance(values, dict):
+        raise ModelError("config is not a JSON object", path=config_path)
+    # keys starting with "_" are notes beside the config (save_model's extra), never fields
+    values = {k: v for k, v in values.items() if not str(k).startswith("_")}
+    config = saved_model_config(values, path=config_path)
     model = build_model(config)
     try:
         state = load_file(str(weights_path), device=str(device))
@@ -247,6 +256,15 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Mo
         raise ModelError(f"weights do not fit the config: {error}", path=weights_path) from None
     model.repeats = load_repeats(directory)
     return model.to(device).eval()
+
+
+def checkpoint_dirs(run_dir: str | Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first."""
+    folder = Path(run_dir) / CHECKPOINTS
+    if not folder.is_dir():
+        return []
+    done = [p for p in folder.iterdir() if p.is_dir() and _COMPLETE.fullmatch(p.name)]
+    return sorted(done, key=lambda p: int(p.name.split("-")[1]))
 
 
 def model_hash(path: str | Path, *, repeats: bool = True) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from engine.errors import ModelError
 from engine.resources import RESOURCES
 
-from .checkpoint import CONFIG_NAME, WEIGHTS_NAME
+from .checkpoint import CHECKPOINTS, CONFIG_NAME, WEIGHTS_NAME, checkpoint_dirs
 
 MODELS = RESOURCES / "models"
 DEFAULT_FOR_ALPHABET = {
@@ -57,9 +57,7 @@ def resolve_model_path(spec: str | Path, alphabet: str = "dna") -> Path:
     best = _best_checkpoint(path)
     if best is not None:  # a run folder with a best checkpoint
         path = best
-    elif (path / "checkpoints").is_dir():
-        from engine.train.checkpoints import checkpoint_dirs
-
+    elif (path / CHECKPOINTS).is_dir():
         done = checkpoint_dirs(path)
         if not done:
             raise ModelError("run folder has no complete checkpoint yet", path=path)

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .adamw import byte_model_no_decay, parameter_groups
+
 
 @dataclass
 class HyenaConfig:
@@ -234,7 +236,10 @@ class HyenaLM(nn.Module):
     def max_len(self) -> int:
         return self.config.max_len
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, *, return_aux: bool = False,
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, L, vocab_size); with ``return_aux``, ``(logits, aux_loss)`` as every model
+        gives the Trainer (the loss to add to the cross-entropy: zero, a byte model has none)."""
         length = idx.shape[1]
         if length > self.config.max_len:
             raise ValueError(
@@ -245,7 +250,12 @@ class HyenaLM(nn.Module):
         for block in self.blocks:
             x = block(x)
         logits = F.linear(self.ln_f(x), self.embed.weight)  # tied head: (B, L, padded_vocab)
-        return logits[..., : self.config.vocab_size]
+        logits = logits[..., : self.config.vocab_size]
+        return (logits, logits.new_zeros((), dtype=torch.float32)) if return_aux else logits
+
+    def optimizer_groups(self, weight_decay: float) -> list[dict]:
+        """AdamW groups: no decay on norms, biases, the embedding or the Hyena filter MLP."""
+        return parameter_groups(self, weight_decay, byte_model_no_decay)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

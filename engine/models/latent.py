@@ -18,33 +18,34 @@ only its own patch, the global model is causal over patches), and a byte in patc
 latents of patches ``< j`` only. Patch starts from an entropy model are causal too (whether
 byte ``t`` starts a patch depends on bytes ``< t``), so the whole model is.
 
-``model.aux_loss`` holds, after each forward, the auxiliary losses the Trainer must add to the
-cross-entropy: the Switch load-balancing and router z-losses of the MoE layers (and of the
+``forward(idx, starts, return_aux=True)`` also returns the auxiliary loss the Trainer adds to
+the cross-entropy: the Switch load-balancing and router z-losses of the MoE layers (and of the
 memory write router), zero without experts.
 
-Analysis. ``with capture_maps(model) as maps: model(idx, starts)`` fills ``maps`` with the
-attention, routing and memory maps named in :func:`capture_maps`; nothing is built when no
-capture is active. :func:`hyena_patch_matrix` and :func:`hyena_patch_map` materialise the
-global Hyena operators over patches.
+Hook points. Every tensor analysis may look at (attention weights, router choices, memory
+reads and writes, the patches) passes through a :class:`HookPoint`, an identity module named
+``hook_*``. Nothing happens there unless :mod:`engine.analysis.capture` registers a forward
+hook on it; the table of what each one holds is :mod:`engine.analysis.map_table`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.configs import config_from_dict
 from engine.errors import InputError, ModelError
 from engine.patching import PatchConfig, Patcher
 
+from .adamw import byte_model_no_decay, parameter_groups
 from .attention import AttentionBlock, AttentionConfig, rotary
-from .hyena import MLP, HyenaConfig, HyenaLM, HyenaOperator, hyena_matrix, short_causal_conv
+from .hyena import MLP, HyenaConfig, HyenaLM, HyenaOperator, short_causal_conv
 
 
 @dataclass
@@ -137,6 +138,29 @@ class LatentConfig:
     def uses_moe(self, layer: int) -> bool:
         return self.n_experts > 0 and (not self.moe_layers or layer in self.moe_layers)
 
+    @classmethod
+    def from_dict(cls, data: dict, *, path: str | Path | None = None) -> LatentConfig:
+        """The config a JSON object describes; a key that is no field here is a
+        :class:`ModelError` naming it (a typo must not fall back to the default silently)."""
+        return config_from_dict(cls, data, what="hyena-blt config", path=path, error=ModelError)
+
+
+# --------------------------------------------------------------------------------------------
+# hook points
+
+
+class HookPoint(nn.Identity):
+    """Marks a tensor analysis may read: ``y = self.hook_x(y)`` returns ``y`` unchanged.
+
+    :mod:`engine.analysis.capture` registers forward hooks on these modules; with none it
+    costs one module call (about a microsecond). ``hooked`` lets a module skip a fused kernel
+    that never forms the tensor (attention weights) only while someone is looking.
+    """
+
+    @property
+    def hooked(self) -> bool:
+        return bool(self._forward_hooks)
+
 
 # --------------------------------------------------------------------------------------------
 # attention under a mask, shared by the cross-attentions
@@ -179,21 +203,15 @@ class CrossAttention(nn.Module):
         self.q = nn.Linear(d_query, d_out)
         self.kv = nn.Linear(d_source, 2 * d_out)
         self.out_proj = nn.Linear(d_out, d_out)
+        self.hook_weights = HookPoint()  # A (B, H, Q, K)
 
-    def forward(
-        self, x: torch.Tensor, source: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, Q, d_query), source (B, K, d_source), mask (B, Q, K) -> (B, Q, d_out), A."""
+    def forward(self, x: torch.Tensor, source: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x (B, Q, d_query), source (B, K, d_source), mask (B, Q, K) -> (B, Q, d_out)."""
         q = split_heads(self.q(self.ln_q(x)), self.n_heads)
         k, v = (split_heads(t, self.n_heads) for t in self.kv(self.ln_kv(source)).chunk(2, -1))
         y, weights = masked_attention(q, k, v, mask)  # (B, H, Q, d_out/H), (B, H, Q, K)
-        return self.out_proj(merge_heads(y)), weights
-
-
-def to_numpy(x: torch.Tensor) -> np.ndarray:
-    """A captured map: detached, CPU, float32 (integers and booleans keep their type)."""
-    x = x.detach()
-    return (x.float() if x.is_floating_point() else x).cpu().numpy()
+        self.hook_weights(weights)
+        return self.out_proj(merge_heads(y))
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,9 +370,7 @@ class PatchPooling(nn.Module):
         self.in_proj = nn.Linear(cfg.d_local, cfg.d_global)
         self.cross = CrossAttention(cfg.d_global, cfg.d_local, cfg.d_global, cfg.n_heads)
 
-    def forward(
-        self, h: torch.Tensor, ids: torch.Tensor, n_patches: int, maps: dict | None
-    ) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, ids: torch.Tensor, n_patches: int) -> torch.Tensor:
         b, _, d = h.shape
         index = ids[..., None].expand(-1, -1, d)  # (B, L, d_l)
         pooled = h.new_zeros(b, n_patches, d).scatter_reduce(
@@ -363,10 +379,7 @@ class PatchPooling(nn.Module):
         q = self.in_proj(pooled)  # (B, P, d_g)
         lag = torch.arange(n_patches, device=h.device)[None, :, None] - ids[:, None, :]
         mask = (lag >= 0) & (lag < self.window)  # (B, P, L)
-        out, weights = self.cross(q, h, mask)
-        if maps is not None:
-            maps["encoder/cross_attention/layer0"] = to_numpy(weights)  # (B, H, P, L)
-        return q + out  # (B, P, d_g)
+        return q + self.cross(q, h, mask)  # (B, P, d_g)
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,17 +394,18 @@ class PatchAttention(nn.Module):
         self.n_heads, self.rope_base = cfg.n_heads, cfg.rope_base
         self.qkv = nn.Linear(cfg.d_global, 3 * cfg.d_global)
         self.out_proj = nn.Linear(cfg.d_global, cfg.d_global)
+        self.hook_weights = HookPoint()  # A (B, H, P, P), formed only while hooked
 
-    def forward(self, x: torch.Tensor, maps: dict | None = None, name: str = "") -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = (split_heads(t, self.n_heads) for t in self.qkv(x).chunk(3, dim=-1))
         q, k = rotary(q, self.rope_base), rotary(k, self.rope_base)  # (B, H, P, d/H)
-        if maps is None:
+        if not self.hook_weights.hooked:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:  # the same maths with the weights in hand
             n = x.shape[1]
             causal = torch.ones(n, n, dtype=torch.bool, device=x.device).tril()
             y, weights = masked_attention(q, k, v, causal)
-            maps[name] = to_numpy(weights)  # (B, H, P, P)
+            self.hook_weights(weights)
         return self.out_proj(merge_heads(y))
 
 
@@ -438,10 +452,11 @@ class MoE(nn.Module):
         self.experts = nn.ModuleList(
             MLP(cfg.d_global, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.n_experts)
         )
+        self.hook_router_probs = HookPoint()  # p (B, P, E)
+        self.hook_top_k = HookPoint()  # chosen experts (B, P, k), most probable first
+        self.hook_top_k_weights = HookPoint()  # their renormalised gates (B, P, k)
 
-    def forward(
-        self, x: torch.Tensor, valid: torch.Tensor, maps: dict | None, name: str
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.cfg
         b, n, d = x.shape
         flat = x.reshape(-1, d)  # (T, d), T = B * P
@@ -450,6 +465,9 @@ class MoE(nn.Module):
             logits = F.linear(flat.to(dtype), self.router.weight.to(dtype))  # (T, E)
         probs = torch.softmax(logits / cfg.router_temperature, dim=-1)
         weights, chosen = top_k_routing(probs, cfg.top_k)  # (T, k) each
+        self.hook_router_probs(probs.view(b, n, -1))
+        self.hook_top_k(chosen.view(b, n, -1))
+        self.hook_top_k_weights(weights.view(b, n, -1))
         y = torch.zeros_like(flat)
         for e, expert in enumerate(self.experts):
             rows, slot = (chosen == e).nonzero(as_tuple=True)
@@ -459,10 +477,6 @@ class MoE(nn.Module):
         real = valid.reshape(-1)  # padding patches do not count towards the load
         aux = switch_load_balancing_loss(probs[real], cfg.lb_alpha)
         aux = aux + cfg.z_loss * router_z_loss(logits[real])
-        if maps is not None:
-            maps[f"{name}/router_probs"] = to_numpy(probs.view(b, n, -1))  # (B, P, E)
-            maps[f"{name}/top_k"] = to_numpy(chosen.view(b, n, -1))  # (B, P, k) int64
-            maps[f"{name}/top_k_weights"] = to_numpy(weights.view(b, n, -1))  # (B, P, k)
         return y.view(b, n, d), aux
 
 
@@ -475,25 +489,18 @@ class GlobalBlock(nn.Module):
 
     def __init__(self, cfg: LatentConfig, hyena: HyenaConfig, index: int) -> None:
         super().__init__()
-        self.index = index
-        self.is_attention = index in cfg.global_attention_layers
         self.ln1 = nn.LayerNorm(cfg.d_global)
-        self.mixer = PatchAttention(cfg) if self.is_attention else HyenaOperator(hyena)
+        attention = index in cfg.global_attention_layers
+        self.mixer = PatchAttention(cfg) if attention else HyenaOperator(hyena)
         self.ln2 = nn.LayerNorm(cfg.d_global)
         self.mlp = MoE(cfg) if cfg.uses_moe(index) else MLP(cfg.d_global, cfg.mlp_ratio,
                                                             cfg.dropout)
 
-    def forward(
-        self, x: torch.Tensor, valid: torch.Tensor, maps: dict | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.ln1(x)
-        if self.is_attention:
-            x = x + self.mixer(h, maps, f"global/attention/layer{self.index}")
-        else:
-            x = x + self.mixer(h)
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x + self.mixer(self.ln1(x))
         h = self.ln2(x)
         if isinstance(self.mlp, MoE):
-            y, aux = self.mlp(h, valid, maps, f"global/moe/layer{self.index}")
+            y, aux = self.mlp(h, valid)
         else:
             y, aux = self.mlp(h), x.new_zeros(())
         return x + y, aux
@@ -532,10 +539,13 @@ class MemoryExperts(nn.Module):
         self.query = nn.Linear(d, d)
         self.out_proj = nn.Linear(d, d)
         self.read_enabled = True
+        self.hook_write_probs = HookPoint()  # p (B, S, k)
+        self.hook_gates = HookPoint()  # g (B, S, k)
+        self.hook_read_weights = HookPoint()  # pi (B, S, k)
+        self.hook_slot_attention = HookPoint()  # each patch's read over the slots (B, P, m)
+        self.hook_states = HookPoint()  # the memories segment s reads (B, S, k, m, d)
 
-    def forward(
-        self, x: torch.Tensor, valid: torch.Tensor, maps: dict | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, n, d = x.shape
         k, m, seg = self.k, self.m, self.segment_len
         n_seg = -(-n // seg)
@@ -559,17 +569,16 @@ class MemoryExperts(nn.Module):
         read = torch.einsum("bsk,bskmd->bsmd", pi, states)  # (B, S, m, d)
         scores = self.query(xs) @ read.transpose(-1, -2) / math.sqrt(d)  # (B, S, seg, m)
         slots = torch.softmax(scores, dim=-1)
+        self.hook_write_probs(p)
+        self.hook_gates(g)
+        self.hook_read_weights(pi)
+        self.hook_slot_attention(slots.reshape(b, -1, m)[:, :n])  # (B, S, seg, m) -> (B, P, m)
+        self.hook_states(states)
         if self.read_enabled:
             x = x + self.out_proj(slots @ read).view(b, n_seg * seg, d)[:, :n]
         aux = x.new_zeros(())
         if self.lb_alpha:
             aux = switch_load_balancing_loss(p[real.sum(2) > 0], self.lb_alpha)
-        if maps is not None:
-            maps["memory/write_probs"] = to_numpy(p)  # (B, S, k)
-            maps["memory/gates"] = to_numpy(g)  # (B, S, k)
-            maps["memory/read_weights"] = to_numpy(pi)  # (B, S, k)
-            maps["memory/slot_attention"] = to_numpy(slots.reshape(b, -1, m)[:, :n])  # (B, P, m)
-            maps["memory/states"] = to_numpy(states)  # (B, S, k, m, d)
         return x, aux
 
 
@@ -590,19 +599,17 @@ class GlobalModel(nn.Module):
         self.memory_layer = cfg.memory_layer
         self.ln_f = nn.LayerNorm(cfg.d_global)
 
-    def forward(
-        self, x: torch.Tensor, valid: torch.Tensor, maps: dict | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x + self.patch_embed.weight[: x.shape[1]]  # (B, P, d_g)
         aux = torch.zeros((), device=x.device)
         for i, block in enumerate(self.blocks):
             if self.memory is not None and i == self.memory_layer:
-                x, a = self.memory(x, valid, maps)
+                x, a = self.memory(x, valid)
                 aux = aux + a
-            x, a = block(x, valid, maps)
+            x, a = block(x, valid)
             aux = aux + a
         if self.memory is not None and self.memory_layer == len(self.blocks):
-            x, a = self.memory(x, valid, maps)
+            x, a = self.memory(x, valid)
             aux = aux + a
         return self.ln_f(x), aux
 
@@ -627,18 +634,13 @@ class LocalDecoder(nn.Module):
         self.layers = nn.ModuleList(local_block(cfg) for _ in range(cfg.n_decoder_layers))
         self.ln_f = nn.LayerNorm(cfg.d_local)
 
-    def forward(
-        self, h: torch.Tensor, latents: torch.Tensor, ids: torch.Tensor, maps: dict | None
-    ) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, latents: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         b, n, _ = latents.shape
         keys = torch.cat([self.start.expand(b, 1, -1), latents], dim=1)  # (B, P + 1, d_g)
         # key c holds patch c - 1; byte t may see it iff 1 <= patch(t) - (c - 1) <= w
         lag = ids[:, :, None] - torch.arange(n + 1, device=h.device)[None, None, :]
         mask = (lag >= 0) & (lag < self.window)  # (B, L, P + 1)
-        out, weights = self.cross(h, keys, mask)
-        if maps is not None:
-            maps["decoder/cross_attention"] = to_numpy(weights)  # (B, H, L, P + 1)
-        h = h + out  # (B, L, d_l)
+        h = h + self.cross(h, keys, mask)  # (B, L, d_l); attention (B, H, L, P + 1)
         for layer in self.layers:
             h = layer(h)
         return self.ln_f(h)
@@ -658,8 +660,9 @@ class LatentLM(nn.Module):
         self.pooling = PatchPooling(cfg)
         self.global_model = GlobalModel(cfg)
         self.decoder = LocalDecoder(cfg)
-        self.aux_loss = torch.zeros(())  # set by every forward: add it to the cross-entropy
-        self._maps: dict | None = None  # set by capture_maps
+        self.hook_patch_starts = HookPoint()  # (B, L) bool
+        self.hook_patch_ids = HookPoint()  # (B, L) int64: the patch holding each byte
+        self.hook_patch_valid = HookPoint()  # (B, P) bool: False for a shorter row's padding
         self.apply(HyenaLM._init_weights)
         depth = cfg.n_local_layers + cfg.n_global_layers + cfg.n_decoder_layers
         for name, p in self.named_parameters():  # GPT-2 scaling of residual projections
@@ -670,10 +673,17 @@ class LatentLM(nn.Module):
     def max_len(self) -> int:
         return self.config.max_len
 
-    def forward(self, idx: torch.Tensor, patch_starts: torch.Tensor | None = None) -> torch.Tensor:
-        """``patch_starts[b, t]`` is True where a patch begins (position 0 always does); None:
-        a patch every ``static_patch_size`` bytes."""
-        cfg, maps = self.config, self._maps
+    def forward(
+        self, idx: torch.Tensor, patch_starts: torch.Tensor | None = None, *,
+        return_aux: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, L, vocab_size), or ``(logits, aux_loss)`` with ``return_aux``.
+
+        ``patch_starts[b, t]`` is True where a patch begins (position 0 always does); None: a
+        patch every ``static_patch_size`` bytes. ``aux_loss`` (a scalar) is the routers' losses
+        to add to the cross-entropy.
+        """
+        cfg = self.config
         length = idx.shape[1]
         if length > cfg.max_len:
             raise ValueError(
@@ -687,17 +697,17 @@ class LatentLM(nn.Module):
         if n_patches > cfg.max_patches:
             raise ValueError(f"{n_patches} patches exceed max_patches {cfg.max_patches}")
         valid = torch.arange(n_patches, device=idx.device) < counts[:, None]  # (B, P)
-        if maps is not None:
-            maps["patches/starts"] = to_numpy(starts)  # (B, L) bool
-            maps["patches/ids"] = to_numpy(ids)  # (B, L) int64
-            maps["patches/valid"] = to_numpy(valid)  # (B, P) bool
+        self.hook_patch_starts(starts)
+        self.hook_patch_ids(ids)
+        self.hook_patch_valid(valid)
 
         h = self.encoder(idx, starts)  # (B, L, d_l)
-        patches = self.pooling(h, ids, n_patches, maps)  # (B, P, d_g)
-        latents, self.aux_loss = self.global_model(patches, valid, maps)  # (B, P, d_g)
-        h = self.decoder(h, latents, ids, maps)  # (B, L, d_l)
+        patches = self.pooling(h, ids, n_patches)  # (B, P, d_g)
+        latents, aux = self.global_model(patches, valid)  # (B, P, d_g)
+        h = self.decoder(h, latents, ids)  # (B, L, d_l)
         logits = F.linear(h, self.encoder.byte_embed.weight)  # tied head: (B, L, padded_vocab)
-        return logits[..., : cfg.vocab_size]
+        logits = logits[..., : cfg.vocab_size]
+        return (logits, aux) if return_aux else logits
 
     def starts_for(self, idx: torch.Tensor, patch_starts: torch.Tensor | None) -> torch.Tensor:
         """(B, L) bool: the starts forward uses (given, with position 0 set, or static)."""
@@ -711,134 +721,16 @@ class LatentLM(nn.Module):
         starts[:, 0] = True
         return starts
 
+    def optimizer_groups(self, weight_decay: float) -> list[dict]:
+        """AdamW groups: no decay where the byte models have none (norms, biases, embeddings,
+        the Hyena filter MLP), nor on the learned initial states (memories M^0, the decoder's
+        start state): decay would pull them to 0, which is no state the model chose."""
+        return parameter_groups(self, weight_decay, latent_no_decay)
+
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
 
-# --------------------------------------------------------------------------------------------
-# analysis: opt-in maps, memory ablation, Hyena operators over patches
-
-
-@contextlib.contextmanager
-def capture_maps(model: LatentLM) -> Iterator[dict[str, np.ndarray]]:
-    """Fill a dict with the maps of every forward inside the block (the last one wins).
-
-    CPU NumPy arrays, float32 unless noted; B rows, H heads, L bytes, P patches, E experts,
-    k memories (or experts per patch for ``top_k``), S segments, m slots:
-
-    * ``patches/starts`` (B, L) bool, ``patches/ids`` (B, L) int64, ``patches/valid`` (B, P)
-      bool (False for padding patches of rows with fewer patches)
-    * ``encoder/cross_attention/layer0`` (B, H, P, L): patch queries over bytes
-    * ``global/attention/layer{i}`` (B, H, P, P): attention blocks, causal
-    * ``global/moe/layer{i}/router_probs`` (B, P, E); ``.../top_k`` (B, P, k) int64 expert
-      ids, most probable first; ``.../top_k_weights`` (B, P, k) renormalised gates
-    * ``memory/write_probs``, ``memory/gates``, ``memory/read_weights`` (B, S, k);
-      ``memory/slot_attention`` (B, P, m); ``memory/states`` (B, S, k, m, d_global): the
-      memories segment s reads
-    * ``decoder/cross_attention`` (B, H, L, P + 1): bytes over [start state, patches 0..P-1]
-    """
-    maps: dict[str, np.ndarray] = {}
-    model._maps = maps
-    try:
-        yield maps
-    finally:
-        model._maps = None
-
-
-@contextlib.contextmanager
-def memory_ablated(model: LatentLM) -> Iterator[None]:
-    """Run the block with the memory read switched off (the memory is still written)."""
-    memory = model.global_model.memory
-    if memory is None:
-        raise ValueError("the model has no memory experts (n_memories = 0)")
-    memory.read_enabled = False
-    try:
-        yield
-    finally:
-        memory.read_enabled = True
-
-
-def _hyena_operator(model: LatentLM, layer: int) -> HyenaOperator:
-    mixer = model.global_model.blocks[layer].mixer
-    if not isinstance(mixer, HyenaOperator):
-        raise ValueError(f"global block {layer} is an attention block, not Hyena")
-    return mixer
-
-
-@torch.no_grad()
-def mixer_input(
-    model: LatentLM, idx: torch.Tensor, patch_starts: torch.Tensor | None, layer: int
-) -> torch.Tensor:
-    """u (B, P, d_global): what the mixer of global block ``layer`` reads in this forward."""
-    seen: dict[str, torch.Tensor] = {}
-
-    def keep_input(_module: nn.Module, args: tuple) -> None:
-        seen["u"] = args[0]
-
-    hook = model.global_model.blocks[layer].mixer.register_forward_pre_hook(keep_input)
-    try:
-        model(idx, patch_starts)
-    finally:
-        hook.remove()
-    return seen["u"]
-
-
-def _row_input(model, idx, patch_starts, layer, row) -> torch.Tensor:
-    u = mixer_input(model, idx, patch_starts, layer)
-    starts = model.starts_for(idx, patch_starts)
-    n = int(starts[row].sum())  # the row's own patches; padding patches come after them
-    return u[row : row + 1, :n]  # (1, P_row, d_g)
-
-
-@torch.no_grad()
-def hyena_patch_matrix(
-    model: LatentLM, idx: torch.Tensor, patch_starts: torch.Tensor | None,
-    layer: int, channel: int, row: int = 0,
-) -> torch.Tensor:
-    """(P, P) H = D_{x_0} (T_h + D) D_{x_1} of one channel of global block ``layer``.
-
-    ``y_c = H v_c`` over the row's patches, v the operator's value projection after its short
-    convolution; lower-triangular (patch i reads patches <= i). See
-    :func:`engine.models.hyena.hyena_matrix`.
-    """
-    op = _hyena_operator(model, layer)
-    return hyena_matrix(op, _row_input(model, idx, patch_starts, layer, row), channel)
-
-
-@torch.no_grad()
-def hyena_patch_matrices(
-    model: LatentLM, idx: torch.Tensor, patch_starts: torch.Tensor | None,
-    layer: int, channels: range | list[int], row: int = 0,
-) -> torch.Tensor:
-    """(C, P, P): :func:`hyena_patch_matrix` for several channels, from one forward."""
-    op = _hyena_operator(model, layer)
-    u = _row_input(model, idx, patch_starts, layer, row)
-    return torch.stack([hyena_matrix(op, u, c) for c in channels])
-
-
-@torch.no_grad()
-def hyena_patch_map(
-    model: LatentLM, idx: torch.Tensor, patch_starts: torch.Tensor | None,
-    layer: int, row: int = 0, chunk: int = 16,
-) -> np.ndarray:
-    """(P, P) float32 mean_c |H_c| over the channels of global block ``layer``.
-
-    Built ``chunk`` channels at a time, so memory stays at chunk * P^2.
-    """
-    op = _hyena_operator(model, layer)
-    u = _row_input(model, idx, patch_starts, layer, row)
-    n = u.shape[1]
-    x0, x1, _ = (t[0] for t in op.projections(u))  # (P, d) each
-    h = op.filter(n)[: op.d]  # (d, P): order 2 has one long filter per channel
-    position = torch.arange(n, device=u.device)
-    lag = position[:, None] - position[None, :]  # (P, P)
-    causal = lag >= 0
-    eye = torch.eye(n, dtype=h.dtype, device=u.device)
-    total = torch.zeros(n, n, dtype=h.dtype, device=u.device)
-    for c in range(0, op.d, chunk):
-        cs = slice(c, c + chunk)
-        toeplitz = torch.where(causal, h[cs][:, lag.clamp(min=0)], 0.0)  # (C, P, P)
-        toeplitz = toeplitz + op.filter.bias[cs, None, None] * eye
-        H = x0[:, cs].T[:, :, None] * toeplitz * x1[:, cs].T[:, None, :]
-        total += H.abs().sum(0)
-    return to_numpy(total / op.d)
+def latent_no_decay(name: str, param: nn.Parameter) -> bool:
+    """:meth:`LatentLM.optimizer_groups`'s rule (names relative to the model, or a wrapper)."""
+    return byte_model_no_decay(name, param) or name.endswith(("memory.init", "decoder.start"))

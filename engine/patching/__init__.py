@@ -3,6 +3,7 @@
 ``Patcher(PatchConfig(mode="entropy", threshold=1.3354)).patch(entropies)`` returns a
 :class:`PatchResult`. The rules are pure functions over arrays in :mod:`.modes` (one per mode),
 :mod:`.optimal` (the DP) and :mod:`.lengths` (length limits, BLT's batch layout);
+:mod:`.mode_table` holds :data:`PATCH_MODES`, the one table of modes and their properties;
 :mod:`.threshold` finds θ for a target mean patch length; :mod:`.output` writes BED, TSV,
 JSON and bedGraph files.
 """
@@ -15,6 +16,7 @@ from .lengths import (
     split_long_patches,
     starts_from_lengths,
 )
+from .mode_table import PATCH_MODES, THRESHOLD_MODES, PatchMode
 from .modes import (
     SPACE_LIKE,
     apply_blt_start_quirks,
@@ -45,8 +47,11 @@ __all__ = [
     "BYTE_MODES",
     "ENTROPY_MODES",
     "MODES",
+    "PATCH_MODES",
     "SPACE_LIKE",
+    "THRESHOLD_MODES",
     "PatchConfig",
+    "PatchMode",
     "PatchResult",
     "Patcher",
     "apply_blt_start_quirks",

@@ -26,13 +26,33 @@ from engine.errors import InputError
 
 from . import modes
 from .lengths import enforce_length_limits, lengths_from_starts, starts_from_lengths
-from .optimal import optimal_starts
+from .mode_table import (
+    BYTE_MODES,
+    ENTROPY_MODES,
+    MODES,
+    PATCH_MODES,
+    THRESHOLD_MODES,
+    modes_reading,
+)
 from .threshold import threshold_over_floats, threshold_over_values
 
-MODES = ("static", "byte", "space", "entropy", "monotonic", "dual", "greedy", "optimal")
-BYTE_MODES = ("static", "byte", "space")
-ENTROPY_MODES = ("entropy", "monotonic", "dual", "greedy", "optimal")
-THRESHOLD_MODES = ("entropy", "monotonic", "dual")  # a start depends on one value vs θ
+__all__ = [  # the lists of mode names live in mode_table; kept importable from here
+    "BLT_DEFAULT_THRESHOLD",
+    "BYTE_MODES",
+    "ENTROPY_MODES",
+    "MODES",
+    "THRESHOLD_MODES",
+    "PatchConfig",
+    "PatchResult",
+    "Patcher",
+    "decision_values",
+    "owns_first_patch",
+    "patch_lengths",
+    "prepare_bytes",
+    "prepare_entropies",
+    "search_threshold",
+    "start_mask",
+]
 
 # BLT's PatcherArgs.threshold (nats): the default global threshold of its released models.
 BLT_DEFAULT_THRESHOLD = 1.335442066192627
@@ -42,7 +62,7 @@ BLT_DEFAULT_THRESHOLD = 1.335442066192627
 class PatchConfig:
     """Every patcher setting, with its default. Saved as JSON with :meth:`to_dict`.
 
-    * ``mode``: one of :data:`MODES`.
+    * ``mode``: a name in :data:`engine.patching.mode_table.PATCH_MODES`.
     * ``threshold``: θ in nats (entropy modes); ``None`` means BLT's default, or the searched
       value when ``target_patch_size`` is set. ``greedy`` reads it as a budget per patch.
     * ``threshold_add``: the rise θ_add that ``dual`` also asks for (default 0).
@@ -67,8 +87,10 @@ class PatchConfig:
     target_patch_size: float | None = None
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise InputError(f"unknown patching mode {self.mode!r} (modes: {', '.join(MODES)})")
+        if not isinstance(self.mode, str) or self.mode not in PATCH_MODES:
+            raise InputError(f"unknown patching mode {self.mode!r} "
+                             f"(modes: {', '.join(PATCH_MODES)})")
+        spec = PATCH_MODES[self.mode]
         for name in ("patch_size", "min_patch_length"):
             _check_count(name, getattr(self, name))
         if self.max_patch_length is not None:
@@ -82,12 +104,15 @@ class PatchConfig:
             value = getattr(self, name)
             if value is not None and not _is_finite_number(value):
                 raise InputError(f"{name} must be a finite number, not {value!r}")
-        if self.mode in BYTE_MODES:
+        if spec.theta is None:
             for name in ("threshold", "target_patch_size"):
                 if getattr(self, name) is not None:
                     raise InputError(f"{name} applies to entropy modes, not {self.mode!r}")
-        if self.threshold_add is not None and self.mode != "dual":
-            raise InputError(f"threshold_add applies to mode 'dual' only, not {self.mode!r}")
+        if self.threshold_add is not None and "threshold_add" not in spec.settings:
+            takers = modes_reading("threshold_add")
+            which = "mode" if len(takers) == 1 else "modes"
+            raise InputError(f"threshold_add applies to {which} "
+                             f"{', '.join(map(repr, takers))} only, not {self.mode!r}")
         if self.target_patch_size is not None:
             if self.threshold is not None:
                 raise InputError("give either a threshold or a target patch size, not both")
@@ -105,7 +130,7 @@ class PatchConfig:
     @property
     def needs_entropies(self) -> bool:
         """Whether :meth:`Patcher.patch` takes entropies (else it takes bytes)."""
-        return self.mode in ENTROPY_MODES
+        return PATCH_MODES[self.mode].needs_entropies
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -260,9 +285,9 @@ def prepare_bytes(values: object) -> np.ndarray:
 def owns_first_patch(config: PatchConfig) -> bool:
     """Whether position 0 is a patch of its own: BOS (``add_bos``), or BLT's forced [0, 1].
 
-    ``static`` and ``byte`` cut positions blindly, in BLT as here.
+    Not in the modes that cut positions blindly (:attr:`PatchMode.bos_alone`), in BLT as here.
     """
-    return (config.blt_compat or config.add_bos) and config.mode not in ("static", "byte")
+    return (config.blt_compat or config.add_bos) and PATCH_MODES[config.mode].bos_alone
 
 
 def start_mask(x: np.ndarray, config: PatchConfig, threshold: float | None) -> np.ndarray:
@@ -271,20 +296,12 @@ def start_mask(x: np.ndarray, config: PatchConfig, threshold: float | None) -> n
     ``x`` is the entropies, or the token ids for ``space``.
     """
     n_positions = len(x) + config.include_next_token
-    mode = config.mode
-    if mode == "space":
-        mask = modes.space_start_mask(x, n_positions, config.blt_compat)
-    elif mode in ("entropy", "optimal"):
-        mask = modes.entropy_start_mask(x, threshold, n_positions)
-    elif mode == "monotonic":
-        mask = modes.monotonic_start_mask(x, threshold, n_positions)
-    elif mode == "dual":
-        rise = config.threshold_add if config.threshold_add is not None else 0.0
-        mask = modes.dual_start_mask(x, threshold, rise, n_positions)
-    else:
-        raise ValueError(f"mode {mode!r} has no start mask")
+    spec = PATCH_MODES[config.mode]
+    if spec.mask is None:
+        raise ValueError(f"mode {config.mode!r} has no start mask")
+    mask = spec.mask(x, config, threshold, n_positions)
     if config.blt_compat:
-        modes.apply_blt_start_quirks(mask, "entropy" if mode == "optimal" else mode)
+        modes.apply_blt_start_quirks(mask, spec.blt_rule)
     elif owns_first_patch(config) and n_positions > 1:
         mask[1] = True
     return mask
@@ -293,29 +310,26 @@ def start_mask(x: np.ndarray, config: PatchConfig, threshold: float | None) -> n
 def patch_lengths(x: np.ndarray, config: PatchConfig, threshold: float | None) -> np.ndarray:
     """Patch lengths of a prepared input (entropies, or tokens for ``space``, any for the rest).
 
-    Length limits: the heuristic modes merge each patch shorter than ``min_patch_length`` into
-    its predecessor, then split patches longer than ``max_patch_length`` as BLT does (remainder
-    last); ``optimal`` treats both as constraints of its DP.
+    The mode's rule comes from :data:`PATCH_MODES`. Length limits: the heuristic modes merge
+    each patch shorter than ``min_patch_length`` into its predecessor, then split patches
+    longer than ``max_patch_length`` as BLT does (remainder last); a mode with a
+    ``constrained`` rule (``optimal``) treats both as constraints of its DP.
     """
     n_positions = len(x) + config.include_next_token
+    spec = PATCH_MODES[config.mode]
     min_len, max_len = config.min_patch_length, config.max_patch_length
     own_first = owns_first_patch(config)
     limited = min_len > 1 or max_len is not None
-    if config.mode == "optimal" and limited:
-        starts = optimal_starts(x, threshold, n_positions, min_len, max_len, own_first)
+    if limited and spec.constrained is not None:
+        starts = spec.constrained(x, config, threshold, n_positions, own_first)
         return lengths_from_starts(starts, n_positions)
-    if config.mode == "static":
-        lengths = modes.static_lengths(n_positions, config.patch_size)
+    if spec.lengths is not None:
+        lengths = spec.lengths(config, n_positions)
         if not limited:
             return lengths
         starts = starts_from_lengths(lengths)
-    elif config.mode == "byte":
-        lengths = modes.byte_lengths(n_positions)
-        if not limited:
-            return lengths
-        starts = starts_from_lengths(lengths)
-    elif config.mode == "greedy":
-        starts = modes.greedy_starts(x, float(threshold), n_positions, int(own_first))
+    elif spec.starts is not None:
+        starts = spec.starts(x, config, threshold, n_positions, own_first)
     else:
         # "optimal" without limits is "entropy": taking every positive gain is the optimum.
         starts = np.flatnonzero(start_mask(x, config, threshold))
@@ -326,14 +340,10 @@ def patch_lengths(x: np.ndarray, config: PatchConfig, threshold: float | None) -
 
 def decision_values(H: np.ndarray, config: PatchConfig) -> np.ndarray:
     """What a threshold mode compares with θ at each candidate: H, its rise, or H where it rose."""
-    n_positions = len(H) + config.include_next_token
-    if config.mode == "entropy":
-        return H[: n_positions - 1]
-    rise = H[1 : n_positions - 1] - H[: max(n_positions - 2, 0)]
-    if config.mode == "monotonic":
-        return rise
-    threshold_add = config.threshold_add if config.threshold_add is not None else 0.0
-    return H[1 : n_positions - 1][rise > H.dtype.type(threshold_add)]
+    spec = PATCH_MODES[config.mode]
+    if spec.decisions is None:
+        raise ValueError(f"mode {config.mode!r} compares no single value with θ")
+    return spec.decisions(H, config, len(H) + config.include_next_token)
 
 
 def search_threshold(H: np.ndarray, config: PatchConfig) -> float:
@@ -344,12 +354,13 @@ def search_threshold(H: np.ndarray, config: PatchConfig) -> float:
     def count_at(theta: float) -> int:
         return len(patch_lengths(H, config, theta))
 
-    if config.mode in THRESHOLD_MODES:
+    spec = PATCH_MODES[config.mode]
+    if spec.exact_search:
         values = np.unique(decision_values(H, config))
         return threshold_over_values(count_at, n_positions, target, values)
     if len(H) == 0:
         return 0.0
-    if config.mode == "greedy":
+    if spec.theta == "budget":
         # θ >= k * max|H| lets every patch hold k + 1 positions: mean length above the target
         k = math.ceil(target) + 1
         low, high = min(0.0, float(H.min())) - 1.0, k * float(np.abs(H).max()) + 1.0
@@ -372,14 +383,15 @@ class Patcher:
         For ``static`` and ``byte`` only the length matters, so entropies work as well.
         """
         config = self.config
-        if config.needs_entropies:
+        reads = PATCH_MODES[config.mode].reads
+        if reads == "entropies":
             x = prepare_entropies(values, config.blt_compat)
             n_bytes = len(x) - config.add_bos - config.add_eos
-        elif config.mode == "space":
+        elif reads == "tokens":
             data = prepare_bytes(values)
             x = modes.blt_tokens(data, config.add_bos, config.add_eos)
             n_bytes = len(data)
-        else:  # static, byte: only the length counts
+        else:  # "length" (static, byte): only the length counts
             n_bytes = len(values.encode() if isinstance(values, str) else values)
             x = np.empty(n_bytes + config.add_bos + config.add_eos, dtype=np.uint8)
         if len(x) == 0:

@@ -31,10 +31,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.errors import BytescopeError, ModelError
-from engine.models.checkpoint import save_model
+from engine.models.checkpoint import CHECKPOINTS, checkpoint_dirs, save_model
 
-CHECKPOINTS = "checkpoints"
-_COMPLETE = re.compile(r"step-\d+")  # step-N.tmp (being written) and step-N.del are not
+# checkpoint_dirs lives with the model folders (engine.models resolves a run folder to its
+# latest checkpoint and may not import this layer); train's readers import it from here too
 _PARTIAL = re.compile(r"step-\d+\.(tmp|del)")
 _OS_ERROR = re.compile(r"os error (\d+)")  # how safetensors (Rust) reports an errno
 
@@ -71,15 +71,6 @@ def _remove(folder: Path) -> None:
     doomed = folder.with_name(folder.name + ".del")
     os.replace(folder, doomed)
     shutil.rmtree(doomed, ignore_errors=True)
-
-
-def checkpoint_dirs(run_dir: str | Path) -> list[Path]:
-    """Complete checkpoints of a run, oldest first."""
-    folder = Path(run_dir) / CHECKPOINTS
-    if not folder.is_dir():
-        return []
-    done = [p for p in folder.iterdir() if p.is_dir() and _COMPLETE.fullmatch(p.name)]
-    return sorted(done, key=lambda p: int(p.name.split("-")[1]))
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:

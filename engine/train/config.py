@@ -8,12 +8,17 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.configs import config_from_dict
 from engine.errors import FormatError, InputError
 
 DEFAULT_WARMUP_MAX = 100  # the default warm-up never exceeds this many steps
 # 16 Mi tokens per step, 1,000 times the 16k of bench/train.py's steps: a typo (batch 10^8)
 # stops here with its reason instead of in the kernel's out-of-memory killer
 MAX_TOKENS_PER_STEP = 1 << 24
+# Keys older versions wrote to config.json that are no longer fields: read and ignored, so
+# their run folders still load. None yet: every key any version wrote is still a field. Any
+# other unknown key is refused by name (a typo in a hand-edited config is not dropped).
+OBSOLETE_KEYS: frozenset[str] = frozenset()
 
 
 def default_warmup_steps(steps: int) -> int:
@@ -100,6 +105,7 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path: str | Path) -> TrainConfig:
+        """A run's ``config.json``; a key that is no field (nor in OBSOLETE_KEYS) is refused."""
         try:
             values = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
@@ -109,5 +115,5 @@ class TrainConfig:
             raise FormatError("the run's config is not a text file", path=path) from None
         if not isinstance(values, dict):
             raise FormatError("the run's config is not a JSON object", path=path)
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+        return config_from_dict(cls, values, what="training config", path=path,
+                                obsolete=OBSOLETE_KEYS)

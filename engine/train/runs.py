@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import atomic_path
-from engine.errors import InputError
+from engine.errors import BytescopeError, InputError
 
 from .checkpoints import CHECKPOINTS, checkpoint_dirs
 from .config import TrainConfig
@@ -178,7 +178,7 @@ def list_runs(workspace: str | Path) -> list[RunInfo]:
         if child.is_dir() and (child / "config.json").exists():
             try:
                 runs.append(read_run(child))
-            except InputError:
+            except BytescopeError:  # not a readable run (a config with unknown keys, not JSON)
                 continue
     return sorted(runs, key=lambda r: r.updated or r.path.stat().st_mtime, reverse=True)
 

@@ -1,15 +1,17 @@
 """The Trainer: one loop for the CLI, a GUI worker thread and ``torchrun``.
 
-Optimisation: AdamW (no weight decay on norms, biases, embeddings' padding or the Hyena filter
-MLP, as HyenaDNA), learning rate
+Optimisation: AdamW over the groups the model gives (``model.optimizer_groups(weight_decay)``;
+byte models: no weight decay on norms, biases, embeddings or the Hyena filter MLP, as
+HyenaDNA), learning rate
 
     lr(s) = lr * (s + 1) / warmup                                      for s < warmup
     lr(s) = lr * (r + (1 - r) * (1 + cos(pi * (s - warmup) / (S - warmup))) / 2)   after,
 
 with r = ``min_lr_ratio``, S the total steps and warmup the one set, else ``min(100, max(1,
 S // 10))`` (:func:`engine.train.config.default_warmup_steps`); gradients clipped to
-``grad_clip`` in global L2 norm. Loss: mean cross-entropy of the next byte (nats); bits per
-byte = loss / ln 2.
+``grad_clip`` in global L2 norm. Loss: mean cross-entropy of the next byte (nats) plus the
+auxiliary loss the model returns from ``forward(..., return_aux=True)`` (a patch-level model's
+MoE balancing and z-losses; zero for byte models); bits per byte = cross-entropy / ln 2.
 
 Control: ``request_stop``, ``pause`` and ``resume`` set flags checked once per step, so any
 thread may call them. Events (``step``, ``eval``, ``checkpoint``, ``paused``, ``resumed``,
@@ -38,6 +40,7 @@ import torch.nn.functional as F
 from engine.atomic import atomic_path
 from engine.errors import BytescopeError, InputError
 from engine.models.checkpoint import build_model, check_model_size, model_config
+from engine.patch_starts import EntropyPatches
 from engine.tokenizers import ByteTokenizer
 
 from .checkpoints import (
@@ -55,7 +58,6 @@ from .checkpoints import (
 from .config import TrainConfig
 from .data import ByteMixture
 from .metrics import MetricsWriter
-from .patches import EntropyPatches
 from .runs import RunInUse, RunLock, append_log, clear_run, occupied, write_status
 
 LN2 = math.log(2)
@@ -71,6 +73,36 @@ class TrainEvent:
     step: int
     metrics: dict = field(default_factory=dict)
     message: str = ""
+
+
+@dataclass
+class _Run:
+    """What one ``Trainer.run`` works with, made by ``_build`` and ``_restore``."""
+
+    model: torch.nn.Module
+    net: torch.nn.Module  # what a step calls: the model, or its DDP wrapper under torchrun
+    optimizer: torch.optim.Optimizer
+    data: ByteMixture
+    rng: np.random.Generator  # the data sampler's, checkpointed
+    distributed: bool
+    patched: bool  # a patch-level model: batches carry patch starts
+    elapsed: float = 0.0  # seconds trained before this call (a resumed run's clock)
+    metrics: MetricsWriter | None = None  # rank 0 only
+    val_windows: object = None  # ByteMixture.validation_windows
+    t0: float = 0.0  # perf_counter() at which the run's clock reads 0
+    tokens_since: int = 0  # tokens and time since the last metrics row, for tokens_per_s
+    time_since: float = 0.0
+
+
+@dataclass
+class _Step:
+    """What one optimizer step measured, for the metrics row."""
+
+    ce: torch.Tensor
+    aux: torch.Tensor
+    lr: float
+    grad_norm: torch.Tensor
+    seq_len: int
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -138,6 +170,7 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self.best_checkpoint: Path | None = None
         self._checkpointed_at = -1
+        self._last_eval: tuple[int, float] | None = None  # (step, bits/byte) of the latest
         # torch.distributed, when launched by torchrun
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
@@ -224,20 +257,56 @@ class Trainer:
         torch.distributed.init_process_group(backend)
 
     def _run(self, distributed: bool) -> dict:
+        """A run's steps, in order: the model config, the folder, the data, model and optimizer,
+        their state on resume, the announcement, the network a step calls, the metrics file,
+        the steps, the summary."""
+        mcfg = self._model_config()  # a bad or oversized config is refused before data is read
+        note = self._open_folder()
+        run = self._build(mcfg, distributed)
+        if self.resume:
+            self._restore(run)
+        self._announce(run, note)
+        run.net = self._network(run)
+        run.metrics = self._open_metrics()
+        try:
+            run.val_windows = run.data.validation_windows(
+                self.config.seq_len, self.config.eval_batches * self.config.batch_size,
+                with_starts=run.patched)
+            self._train(run)
+        except BaseException:
+            if run.metrics is not None:
+                run.metrics.close(quiet=True)  # the error under way is the one to report
+            raise
+        if run.metrics is not None:
+            with writing(self.run_dir, "metrics.h5"):
+                run.metrics.close()
+        return self._finish(run)
+
+    # -- the steps of a run, in the order _run takes them ---------------------------------------
+    def _model_config(self):
+        """The model's config, refused when its training state would not fit in memory."""
         cfg = self.config
-        # the model's config first: a bad or oversized one is refused before data is read
         mcfg = model_config(cfg.arch, cfg.preset, max_len=cfg.seq_len, **cfg.model)
         check_model_size(mcfg, copies=4)  # weights, gradients and AdamW's two moments
+        return mcfg
+
+    def _open_folder(self) -> str:
+        """Create the run folder; rank 0 takes its lock and settles what it holds (a note on
+        what was done, for the log). Other ranks follow rank 0's decision on resuming."""
         with writing(self.run_dir, "the run folder"):
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        note = ""
         if self.rank == 0:  # one writer per folder; what it holds is settled under the lock
             with writing(self.run_dir, ".lock"):
                 self._lock.acquire()
             remove_partial(self.run_dir)  # a killed run's step-N.tmp / step-N.del
-            note = self._settle_folder()
-        elif self.resume and not checkpoint_dirs(self.run_dir):
+            return self._settle_folder()
+        if self.resume and not checkpoint_dirs(self.run_dir):
             self.resume = False  # as rank 0 decides: start again from step 0
+        return ""
+
+    def _build(self, mcfg, distributed: bool) -> _Run:
+        """The data, a freshly initialised (or fine-tuning) model and its optimizer."""
+        cfg = self.config
         patched = cfg.arch == "hyena-blt"  # a patch-level model: its data carries patch starts
         data = self._data or ByteMixture(
             cfg.files, cfg.weights, cfg.held_out,
@@ -247,18 +316,27 @@ class Trainer:
         if cfg.init_from and not self.resume:  # fine-tuning: start from trained weights
             _load_initial_weights(model, cfg.init_from)
         self.model = model  # the live model, for hooks and the GUI (read it between steps)
-        optimizer = torch.optim.AdamW(self._param_groups(model), lr=cfg.lr, betas=(0.9, 0.95))
-        rng = np.random.default_rng([cfg.seed, self.rank])
-        start_time_offset = 0.0
-        if self.resume:
-            latest = checkpoint_dirs(self.run_dir)
-            state = load_checkpoint(latest[-1], model, optimizer)
-            self.step = state["step"]
-            self.best_val = state.get("best_val", math.inf)
-            rng = rng_from_state(state["data_rng"][self.rank if distributed else 0])
-            start_time_offset = state.get("elapsed", 0.0)
-            self.last_checkpoint = latest[-1]
-            self.best_checkpoint = _saved_best(self.run_dir, state.get("best_checkpoint"))
+        optimizer = torch.optim.AdamW(model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
+                                      betas=(0.9, 0.95))
+        return _Run(model=model, net=model, optimizer=optimizer, data=data,
+                    rng=np.random.default_rng([cfg.seed, self.rank]),
+                    distributed=distributed, patched=patched)
+
+    def _restore(self, run: _Run) -> None:
+        """Weights, optimizer, step, best value, data sampler and clock from the folder's
+        latest complete checkpoint."""
+        latest = checkpoint_dirs(self.run_dir)
+        state = load_checkpoint(latest[-1], run.model, run.optimizer)
+        self.step = state["step"]
+        self.best_val = state.get("best_val", math.inf)
+        run.rng = rng_from_state(state["data_rng"][self.rank if run.distributed else 0])
+        run.elapsed = state.get("elapsed", 0.0)
+        self.last_checkpoint = latest[-1]
+        self.best_checkpoint = _saved_best(self.run_dir, state.get("best_checkpoint"))
+
+    def _announce(self, run: _Run, note: str) -> None:
+        """Write the effective config.json, say "running", log the start."""
+        cfg = self.config
         if self.rank == 0:  # on resume: the effective config (a new --steps, device, threads)
             with writing(self.run_dir, "config.json"), \
                     atomic_path(self.run_dir / "config.json") as tmp:
@@ -266,139 +344,164 @@ class Trainer:
         self._status("running")
         if note:
             self.log(note, "warning")
-        n_params = sum(p.numel() for p in model.parameters())
+        n_params = sum(p.numel() for p in run.model.parameters())
         where = f"resumed at step {self.step}" if self.resume else "started"
         self.log(f"{where}: {cfg.arch} {cfg.preset}, {n_params:,} parameters, "
                  f"{cfg.steps:,} steps (warm-up {cfg.warmup_steps:,}) on {self.device}, "
                  f"{torch.get_num_threads()} CPU threads")
-        model.train()
-        ddp = (
-            # experts that route no patch in a step leave parameters without gradients
-            torch.nn.parallel.DistributedDataParallel(
-                model, find_unused_parameters=getattr(mcfg, "n_experts", 0) > 0)
-            if distributed else model
-        )
-        metrics = None
-        if self.rank == 0:
-            resume_step = self.step if self.resume else None
-            with writing(self.run_dir, "metrics.h5"):
-                metrics = MetricsWriter(self.run_dir / "metrics.h5", resume_step=resume_step)
-        val_windows = data.validation_windows(cfg.seq_len, cfg.eval_batches * cfg.batch_size,
-                                              with_starts=patched)
-        autocast = self.device.type == "cuda"
-        t0 = time.perf_counter() - start_time_offset
-        tokens_since, time_since = 0, time.perf_counter()
-        try:
-            while self.step < cfg.steps:
-                if self._stop.is_set() and not distributed:  # distributed: agreed below
-                    break
-                if not self._running.is_set():
-                    self._status("paused")
-                    self.log(f"paused at step {self.step}")
-                    self._emit("paused")
-                    while not self._running.wait(0.1):
-                        pass
-                    if self._stop.is_set():
-                        break
-                    self._status("running")
-                    self.log(f"resumed at step {self.step}")
-                    self._emit("resumed")
-                seq_len = seq_len_at(self.step, cfg)
-                inputs: tuple = ()
-                if patched:
-                    tokens, starts = data.sample(rng, cfg.batch_size, seq_len, with_starts=True)
-                    inputs = (torch.from_numpy(starts[:, :-1]).to(self.device),)
-                else:
-                    tokens = data.sample(rng, cfg.batch_size, seq_len)
-                batch = torch.from_numpy(tokens).to(self.device)
-                lr = lr_at(self.step, cfg)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
-                    logits = ddp(batch[:, :-1], *inputs)
-                ce = F.cross_entropy(
-                    logits.float().reshape(-1, logits.shape[-1]),
-                    batch[:, 1:].reshape(-1),
-                    ignore_index=ByteTokenizer.PAD,
-                )
-                # a model's own auxiliary losses (MoE load balancing, router z-loss) join in
-                aux = getattr(model, "aux_loss", None)
-                loss = ce + aux.float() if aux is not None else ce
-                bad_loss = not torch.isfinite(loss)
-                if distributed:  # every rank must leave the loop on the same step
-                    flags = torch.tensor([float(bad_loss), float(self._stop.is_set())])
-                    torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
-                    if flags[1] > 0 and not flags[0] > 0:
-                        break
-                    bad_loss = bool(flags[0] > 0)
-                if bad_loss:
-                    raise self._diverged("loss", loss.item())
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                if not torch.isfinite(grad_norm):  # same on every rank: gradients are reduced
-                    raise self._diverged("gradient norm", float(grad_norm))
-                optimizer.step()
-                self.step += 1
-                tokens_since += batch[:, 1:].numel() * self.world
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    now = time.perf_counter()
-                    row = {
-                        "step": self.step,
-                        "time": now - t0,
-                        "loss": ce.item(),  # the cross-entropy alone: comparable across models
-                        "aux_loss": float(aux.detach()) if aux is not None else 0.0,
-                        "lr": lr,
-                        "grad_norm": float(grad_norm),
-                        "tokens_per_s": tokens_since / max(now - time_since, 1e-9),
-                        "seq_len": seq_len,
-                    }
-                    tokens_since, time_since = 0, now
-                    if metrics is not None:
-                        with writing(self.run_dir, "metrics.h5"):
-                            metrics.append("step", row)
-                            metrics.flush()
-                    self._emit("step", row)
-                due_ckpt = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
-                if self.step % cfg.eval_every == 0 or due_ckpt:
-                    # every checkpoint is evaluated, so "best" always names its own weights
-                    self._evaluate(model, val_windows, metrics, t0)
-                if due_ckpt:
-                    self._checkpoint(model, optimizer, rng, t0, distributed)
-            stopped = self.step < cfg.steps
-            if stopped and self.step > 0 and self._checkpointed_at != self.step:
-                self._checkpoint(model, optimizer, rng, t0, distributed)  # stop = save first
-        except BaseException:
-            if metrics is not None:
-                metrics.close(quiet=True)  # the error under way is the one to report
-            raise
-        if metrics is not None:
-            with writing(self.run_dir, "metrics.h5"):
-                metrics.close()
+
+    def _network(self, run: _Run) -> torch.nn.Module:
+        """What a step calls: the model in training mode, under torchrun wrapped in DDP (made
+        after restoring, as DDP starts every rank from rank 0's weights)."""
+        run.model.train()
+        if not run.distributed:
+            return run.model
+        # experts that route no patch in a step leave parameters without gradients
+        return torch.nn.parallel.DistributedDataParallel(
+            run.model, find_unused_parameters=getattr(run.model.config, "n_experts", 0) > 0)
+
+    def _open_metrics(self) -> MetricsWriter | None:
+        """Rank 0's ``metrics.h5``; on resume, rows past the checkpoint's step are dropped."""
+        if self.rank != 0:
+            return None
+        with writing(self.run_dir, "metrics.h5"):
+            return MetricsWriter(self.run_dir / "metrics.h5",
+                                 resume_step=self.step if self.resume else None)
+
+    def _train(self, run: _Run) -> None:
+        """Steps until ``config.steps`` or a stop; a stopped run is checkpointed first."""
+        cfg = self.config
+        run.t0 = time.perf_counter() - run.elapsed
+        run.tokens_since, run.time_since = 0, time.perf_counter()
+        while self.step < cfg.steps:
+            if self._stop.is_set() and not run.distributed:  # distributed: agreed in _step
+                break
+            if not self._running.is_set() and not self._wait_while_paused():
+                break
+            done = self._step(run)
+            if done is None:  # every rank agreed to stop
+                break
+            self._after_step(run, done)
         stopped = self.step < cfg.steps
-        last_eval = getattr(self, "_last_eval", None)
+        if stopped and self.step > 0 and self._checkpointed_at != self.step:
+            self._checkpoint(run.model, run.optimizer, run.rng, run.t0, run.distributed)
+
+    def _wait_while_paused(self) -> bool:
+        """Block while paused, saying so; False when a stop ends the pause."""
+        self._status("paused")
+        self.log(f"paused at step {self.step}")
+        self._emit("paused")
+        while not self._running.wait(0.1):
+            pass
+        if self._stop.is_set():
+            return False
+        self._status("running")
+        self.log(f"resumed at step {self.step}")
+        self._emit("resumed")
+        return True
+
+    def _step(self, run: _Run) -> _Step | None:
+        """One optimizer step on a fresh batch; None when the ranks agree to stop first.
+
+        Loss = cross-entropy of the next byte + the model's auxiliary loss (MoE load balancing,
+        router z-loss; zero for byte models), which ``forward(..., return_aux=True)`` returns.
+        """
+        cfg = self.config
+        seq_len = seq_len_at(self.step, cfg)
+        inputs: tuple = ()
+        if run.patched:
+            tokens, starts = run.data.sample(run.rng, cfg.batch_size, seq_len, with_starts=True)
+            inputs = (torch.from_numpy(starts[:, :-1]).to(self.device),)
+        else:
+            tokens = run.data.sample(run.rng, cfg.batch_size, seq_len)
+        batch = torch.from_numpy(tokens).to(self.device)
+        lr = lr_at(self.step, cfg)
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.device.type == "cuda"):
+            logits, aux = run.net(batch[:, :-1], *inputs, return_aux=True)  # through DDP
+        ce = F.cross_entropy(
+            logits.float().reshape(-1, logits.shape[-1]),
+            batch[:, 1:].reshape(-1),
+            ignore_index=ByteTokenizer.PAD,
+        )
+        loss = ce + aux.float()
+        bad_loss = not torch.isfinite(loss)
+        if run.distributed:  # every rank must leave the loop on the same step
+            flags = torch.tensor([float(bad_loss), float(self._stop.is_set())])
+            torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+            if flags[1] > 0 and not flags[0] > 0:
+                return None
+            bad_loss = bool(flags[0] > 0)
+        if bad_loss:
+            raise self._diverged("loss", loss.item())
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+        if not torch.isfinite(grad_norm):  # same on every rank: gradients are reduced
+            raise self._diverged("gradient norm", float(grad_norm))
+        run.optimizer.step()
+        self.step += 1
+        run.tokens_since += batch[:, 1:].numel() * self.world
+        return _Step(ce=ce, aux=aux, lr=lr, grad_norm=grad_norm, seq_len=seq_len)
+
+    def _after_step(self, run: _Run, done: _Step) -> None:
+        """Log a metrics row every ``log_every`` steps; evaluate and checkpoint when due."""
+        cfg = self.config
+        if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+            now = time.perf_counter()
+            row = {
+                "step": self.step,
+                "time": now - run.t0,
+                "loss": done.ce.item(),  # the cross-entropy alone: comparable across models
+                "aux_loss": float(done.aux.detach()),
+                "lr": done.lr,
+                "grad_norm": float(done.grad_norm),
+                "tokens_per_s": run.tokens_since / max(now - run.time_since, 1e-9),
+                "seq_len": done.seq_len,
+            }
+            run.tokens_since, run.time_since = 0, now
+            if run.metrics is not None:
+                with writing(self.run_dir, "metrics.h5"):
+                    run.metrics.append("step", row)
+                    run.metrics.flush()
+            self._emit("step", row)
+        due_ckpt = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
+        if self.step % cfg.eval_every == 0 or due_ckpt:
+            # every checkpoint is evaluated, so "best" always names its own weights
+            self._evaluate(run.model, run.val_windows, run.metrics, run.t0)
+        if due_ckpt:
+            self._checkpoint(run.model, run.optimizer, run.rng, run.t0, run.distributed)
+
+    def _finish(self, run: _Run) -> dict:
+        """The summary, the final status and log line, and the ``finished`` event."""
+        cfg = self.config
+        stopped = self.step < cfg.steps
+        last_eval = self._last_eval
         summary = {
             "step": self.step,
             "steps": cfg.steps,
-            "stopped": self.step < cfg.steps,
+            "stopped": stopped,
             # None (JSON null), not inf, when no checkpoint was validated
             "best_val_bits_per_byte": self.best_val if math.isfinite(self.best_val) else None,
-            "seconds": time.perf_counter() - t0,
+            "seconds": time.perf_counter() - run.t0,
             "run_dir": str(self.run_dir),
             "best_checkpoint": str(self.best_checkpoint) if self.best_checkpoint else None,
             "last_checkpoint": str(self.last_checkpoint) if self.last_checkpoint else None,
             "last_val": {"step": last_eval[0], "bits_per_byte": last_eval[1]}
             if last_eval else None,
-            "parameters": sum(p.numel() for p in model.parameters()),
+            "parameters": sum(p.numel() for p in run.model.parameters()),
         }
         self._status("stopped" if stopped else "finished")
         self.log(f"{'stopped' if stopped else 'finished'} at step {self.step}/{cfg.steps}, "
                  f"{describe_outcome(summary, self.run_dir)}")
-        if distributed:
-            summary["replica_checksums"] = self._replica_checksums(model)
+        if run.distributed:
+            summary["replica_checksums"] = self._replica_checksums(run.model)
         self._emit("finished", summary)
         return summary
 
+    # -- helpers of the steps --------------------------------------------------------------------
     def _settle_folder(self) -> str:
         """Under the lock: refuse, clear or keep what the folder holds; a note on what was done.
 
@@ -444,21 +547,6 @@ class Trainer:
             path=self.run_dir,
         )
 
-    def _param_groups(self, model: torch.nn.Module) -> list[dict]:
-        decay, no_decay = [], []
-        for name, p in model.named_parameters():
-            # Norms, biases, embeddings, the Hyena filter (as HyenaDNA) and learned initial
-            # states (a latent model's memory and decoder start) get no decay.
-            if p.dim() < 2 or "embed" in name or ".filter." in name or \
-                    name.endswith(("memory.init", "decoder.start")):
-                no_decay.append(p)
-            else:
-                decay.append(p)
-        return [
-            {"params": decay, "weight_decay": self.config.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
-
     @torch.no_grad()
     def _evaluate(self, model, windows, metrics, t0: float) -> None:
         model.eval()
@@ -500,7 +588,7 @@ class Trainer:
         if self.rank != 0:
             return
         # "Best" compares checkpoints only: the evaluation of this very step's weights.
-        step, val = getattr(self, "_last_eval", (None, math.inf))
+        step, val = self._last_eval or (None, math.inf)
         is_best = step == self.step and val < self.best_val
         if is_best:
             self.best_val = val

@@ -20,6 +20,7 @@ from engine.errors import ModelError
 from engine.io import open_annotations, open_sequences
 from engine.io.records import Feature, Record, SequenceFile
 from engine.io.summary import summarise_records
+from engine.models.loaded import LOADED, ModelCache
 from engine.patching import PatchConfig, Patcher
 from engine.patching.compare import DEFAULT_TYPES, BoundaryAgreement, boundary_agreement
 from engine.scoring import Cancelled
@@ -135,25 +136,6 @@ class Focus:
         self.position = position
 
 
-class ModelCache:
-    """Loaded models by folder and content hash, shared by scoring jobs (forward passes keep no
-    state): a folder whose weights or repeat expert changed on disk is loaded afresh."""
-
-    def __init__(self) -> None:
-        self._models: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, folder: Path, content_hash: str = ""):
-        from engine.models import load_model
-
-        key = (str(Path(folder).resolve()), content_hash)
-        with self._lock:
-            if key not in self._models:
-                self._models = {k: m for k, m in self._models.items() if k[0] != key[0]}
-                self._models[key] = load_model(folder)
-            return self._models[key]
-
-
 @dataclass(frozen=True, eq=False)
 class ScoreRequest:
     path: str
@@ -161,7 +143,7 @@ class ScoreRequest:
     model_spec: str = "default"
     entropy_file: str | None = None
     focus: Focus = field(default_factory=Focus)
-    models: ModelCache = field(default_factory=ModelCache)
+    models: ModelCache = LOADED  # the process's, shared with the Maps panel's patch starts
     batch_size: int = 8
     repeats: bool = True  # mix in the model's repeat expert, when it has one
 
@@ -200,8 +182,6 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
     The :class:`ScoreBuffer` is handed over (``reporter.partial``) before the first block, for
     the GUI to draw as it fills.
     """
-    from engine.io.cache import content_hash
-    from engine.models.checkpoint import model_hash
     from engine.models.defaults import resolve_model_path
     from engine.scoring import (
         ScoreCache,
@@ -224,18 +204,18 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
             f"no bundled model for {record.alphabet} records ({error.message.split(';')[0]}). "
             "Choose one (Model ▸ Choose Model Folder…) or load entropies (File ▸ Load "
             "Entropies…); byte modes (static, space) patch without them."))
-    mhash = model_hash(folder)  # config, weights and expert: a refitted model is reloaded
-    key = mhash if request.repeats else model_hash(folder, repeats=False)
-    cache = ScoreCache(content_hash(request.path), key)
+    # keyed as every score is (file, model with or without its expert): a refitted model's
+    # key changes, and the model cache then loads it afresh
+    cache = ScoreCache.for_file(request.path, folder, repeats=request.repeats)
     buffer = ScoreBuffer(record.id, record.length, source=str(folder))
     whole = cache.load(record.id, record.length)  # a damaged entry is removed: None
     if whole is not None:
         buffer.write(0, entropy=whole.entropy, surprisal=whole.surprisal)
         return ScoreOutcome(buffer, "cached")
-    model = request.models.get(folder, mhash)
+    model = request.models.get(folder)
     reporter.partial(buffer)
     context = default_context(model.max_len)  # iter_scores' default: blocks align to its step
-    expert = getattr(model, "repeats", None) if request.repeats else None
+    expert = getattr(model, "repeats", None) if cache.repeats else None
     guesses = copy_guesses(expert, record) if expert is not None else None  # once, not per block
     starts = score_blocks(record.length, chunk_step(model.max_len, context), SCORE_BLOCK)
     ends = np.append(starts[1:], record.length)
@@ -245,7 +225,7 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
         i = nearest_undone(done, starts, request.focus.position)
         for piece in iter_scores(model, record, int(starts[i]), int(ends[i]), context=context,
                                  batch_size=request.batch_size, cancel=reporter.cancel,
-                                 repeats=request.repeats, guesses=guesses):
+                                 repeats=cache.repeats, guesses=guesses):
             buffer.write(piece.start, entropy=piece.entropy, surprisal=piece.surprisal)
             reporter.progress(scored + piece.end - int(starts[i]), record.length)
         done[i] = True

@@ -2,7 +2,7 @@
 maps, and which map is shown (kind, layer, head, channel, expert).
 
 A map shown is a 2-D slice of one of :func:`engine.analysis.inspect.inspect_locus`'s maps
-(named as in :mod:`engine.analysis.maps_file`): the batch row 0, one head or the mean over
+(named as in :mod:`engine.analysis.map_table`): the batch row 0, one head or the mean over
 heads, one Hyena channel, all experts or one. Its ``[row, column]`` keeps the file's
 ``[query or output, key or input]`` order, so attention rows and router rows sum to 1 as they
 do there. Each axis knows
@@ -10,65 +10,39 @@ where its cells lie on screen (:class:`Axis`: bytes at their record position, pa
 latents, experts and segments by number) and how to say a cell in words, which gives the
 hover text (``patch 12 (1,950-1,956) ← byte 1,953: 0.42``) and where a click moves the tracks.
 
-The jobs (:func:`load_maps_model`, :func:`inspect_window`) are plain functions of a request
-and a :class:`~gui.model.jobs.Reporter`; the panel runs them on its own worker pool.
+The jobs (:func:`load_maps_model`, :func:`inspect_window`, :func:`view_job`) are plain
+functions of a request and a :class:`~gui.model.jobs.Reporter`; the maps controller
+(:mod:`gui.controllers.maps`) runs them on the shared runner.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from engine.analysis.map_table import MAP_KINDS, MapKind, map_kind
 from engine.errors import BytescopeError, ModelError
 from engine.io.records import Record
 
-from .events import EventGroup
+from .events import Signal, SignalGroup, SignalGroupDescriptor, batch, evented
 
 if TYPE_CHECKING:
     from engine.analysis.inspect import Inspection
+    from engine.analysis.summaries import InspectionSummary
     from engine.models.latent import LatentLM
-    from engine.train.patches import EntropyPatches
+    from engine.patch_starts import EntropyPatches
 
 NEEDS_LATENT = "choose a hyena-blt run (bytescope train --arch hyena-blt)"
 
 
-@dataclass(frozen=True)
-class MapKind:
-    """One kind of map the panel shows: its maps-file name and how its cells relate."""
-
-    key: str
-    label: str
-    prefix: str  # maps-file ``<group>/<kind>``; layers add ``/layerI``
-    relation: str  # between a row and a column in words: "←" reads from, "→" is routed to
-    probability: bool  # colour levels 0..1; otherwise 0..the map's maximum
-    value: str  # what a cell holds (the colour bar's label)
-    noun: str = "expert"  # what the expert axis counts
-    signed: bool = False  # levels -m..m (m = max |value|) on a diverging colour map
-
-
-KINDS: tuple[MapKind, ...] = (
-    MapKind("encoder_cross", "Encoder cross-attention (patch ← bytes)",
-            "attention/encoder_cross", "←", False, "attention weight"),
-    MapKind("decoder_cross", "Decoder cross-attention (byte ← patches)",
-            "attention/decoder_cross", "←", False, "attention weight"),
-    MapKind("global", "Global attention (patch ← patches)", "attention/global", "←", False,
-            "attention weight"),
-    MapKind("hyena", "Hyena mean |H| (patch ← patches)", "hyena/mean_abs_h", "←", False,
-            "mean |H| over channels"),
-    MapKind("hyena_h", "Hyena H of one channel (patch ← patches)", "hyena/h", "←", False,
-            "H (y = H v)", signed=True),
-    MapKind("router", "Router probabilities (patch → experts)", "routing/router_probs", "→",
-            True, "router probability"),
-    MapKind("memory_write", "Memory write weights (segment → memories)", "memory/write_probs",
-            "→", True, "write probability", noun="memory"),
-    MapKind("memory_read", "Memory read weights (segment ← memories)", "memory/read_weights",
-            "←", True, "read weight", noun="memory"),
-)
+# The kinds the panel offers: the map table's rows with a ``key``, in the table's order. A
+# MapKind there holds how it is shown (label, relation, levels, colour-bar words, noun).
+KINDS: tuple[MapKind, ...] = tuple(kind for kind in MAP_KINDS if kind.key is not None)
 KIND_BY_KEY = {kind.key: kind for kind in KINDS}
 PATCH_AXES = ("patch", "query_patch", "key_patch", "out_patch", "in_patch")
 AXIS_TITLES = {"patch": "patch", "query_patch": "query patch", "key_patch": "key patch",
@@ -123,7 +97,7 @@ class InspectedWindow:
     def layers(self, kind: str) -> list[str]:
         """Layer names (``layer0``...) of a kind, in model order; ``[""]`` for a kind without
         layers (the decoder, memory); ``[]`` when the inspection lacks it."""
-        prefix = KIND_BY_KEY[kind].prefix
+        prefix = KIND_BY_KEY[kind].name
         found = []
         for name in self.inspection.maps:
             if name == prefix:
@@ -137,28 +111,22 @@ class InspectedWindow:
 
     def n_heads(self, kind: str, layer: str) -> int:
         """Heads of a map (0: it has none)."""
-        from engine.analysis.maps_file import axes_for
-
         name = map_name(kind, layer)
-        axes = axes_for(name)
+        axes = map_kind(name).axes
         return int(self.inspection.maps[name].shape[axes.index("head")]) if "head" in axes \
             else 0
 
     def n_channels(self, kind: str, layer: str) -> int:
         """Channels of a map (0: it has none)."""
-        from engine.analysis.maps_file import axes_for
-
         name = map_name(kind, layer)
-        axes = axes_for(name)
+        axes = map_kind(name).axes
         return int(self.inspection.maps[name].shape[axes.index("channel")]) \
             if "channel" in axes else 0
 
     def n_experts(self, kind: str, layer: str) -> int:
         """Experts (or memories) of a routing map (0: not a routing map)."""
-        from engine.analysis.maps_file import axes_for
-
         name = map_name(kind, layer)
-        return int(self.inspection.maps[name].shape[-1]) if axes_for(name)[-1] == "expert" \
+        return int(self.inspection.maps[name].shape[-1]) if map_kind(name).axes[-1] == "expert" \
             else 0
 
     # -- coordinates in words --------------------------------------------------------------------
@@ -212,8 +180,8 @@ class InspectedWindow:
 
 
 def map_name(kind: str, layer: str) -> str:
-    prefix = KIND_BY_KEY[kind].prefix
-    return f"{prefix}/{layer}" if layer else prefix
+    """The map (table name) a selection's kind key and layer name."""
+    return KIND_BY_KEY[kind].dataset(layer)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,12 +277,10 @@ def normalise(window: InspectedWindow | None, selection: MapSelection) -> MapSel
 
 def map_view(window: InspectedWindow, selection: MapSelection) -> MapView:
     """The 2-D map a (normalised) selection shows (module docstring)."""
-    from engine.analysis.maps_file import axes_for
-
     kind = KIND_BY_KEY[selection.kind]
     name = map_name(selection.kind, selection.layer)
     data = window.inspection.maps[name]
-    axes = axes_for(name)
+    axes = kind.axes
     if axes[0] == "batch":
         data, axes = data[0], axes[1:]
     head = channel = None
@@ -396,63 +362,70 @@ def routing_view(window: InspectedWindow, layer: str) -> RoutingView | None:
 # the state
 
 
-class MapsModel:
-    """The Maps panel's state (module docstring); setters emit only on change."""
+class MapsEvents(SignalGroup):
+    """Events that are not a field of :class:`MapsModel`."""
 
-    def __init__(self) -> None:
-        self.events = EventGroup("model_spec", "loaded", "window", "inspection", "selection",
-                                 "routing", "status", "follow")
-        self.model_spec = ""
-        self.loaded: LoadedModel | None = None
-        self.window: tuple[str, int, int] | None = None  # asked for (record, start, end)
-        self.inspection: InspectedWindow | None = None
-        self.selection = MapSelection()
-        self.routing_layer = ""
-        self.status = ""
-        self.follow = True
+    routing = Signal(object)  # the RoutingView of the inspection's routing layer, or None
+
+
+@dataclass(eq=False)
+class MapsModel:
+    """The Maps panel's state (module docstring): an evented dataclass, events on change
+    only. ``view`` is the map shown, computed from ``inspection`` and ``selection`` by the
+    maps controller in a job (a mean over heads is O(map))."""
+
+    events: ClassVar[SignalGroupDescriptor] = evented(
+        MapsEvents, identity=("loaded", "inspection", "view"))
+    model_spec: str = ""
+    loaded: LoadedModel | None = None
+    window: tuple[str, int, int] | None = None  # asked for (record, start, end)
+    inspection: InspectedWindow | None = None
+    selection: MapSelection = field(default_factory=lambda: MapSelection())
+    view: MapView | None = None
+    routing_layer: str = ""
+    status: str = ""
+    follow: bool = True
+    visible: bool = False  # the panel is on screen: only then does it follow the view
 
     def set_model_spec(self, spec: str) -> None:
         spec = spec.strip()
         if spec != self.model_spec:
-            self.model_spec = spec
-            self.set_loaded(None)
-            self.set_inspection(None)
-            self.events.model_spec.emit(spec)
+            with batch(self):
+                self.model_spec = spec
+                self.set_loaded(None)
+                self.set_inspection(None)
 
     def set_loaded(self, loaded: LoadedModel | None) -> None:
-        if loaded is not self.loaded:
-            self.loaded = loaded
-            self.events.loaded.emit(loaded)
+        self.loaded = loaded
 
     @property
     def limit(self) -> int | None:
         return self.loaded.limit if self.loaded is not None else None
 
     def set_window(self, window: tuple[str, int, int] | None) -> None:
-        if window != self.window:
-            self.window = window
-            self.events.window.emit(window)
+        self.window = window
 
     def set_inspection(self, inspection: InspectedWindow | None) -> None:
         if inspection is self.inspection:
             return
-        self.inspection = inspection
-        if inspection is not None:
-            layers = inspection.moe_layers()
-            if self.routing_layer not in layers:
-                self.routing_layer = layers[0] if layers else ""
-        self.selection = normalise(inspection, self.selection)
-        self.events.inspection.emit(inspection)
-        self.events.selection.emit(self.selection)
+        with batch(self):
+            self.inspection = inspection
+            if inspection is not None:
+                layers = inspection.moe_layers()
+                if self.routing_layer not in layers:
+                    self.routing_layer = layers[0] if layers else ""
+            self.selection = normalise(inspection, self.selection)
+            if inspection is None:
+                self.view = None
         self.events.routing.emit(self.routing())
 
     def set_selection(self, selection: MapSelection) -> None:
-        selection = normalise(self.inspection, selection)
-        if selection != self.selection:
-            self.selection = selection
-            self.events.selection.emit(selection)
-        if selection.kind == "router" and selection.layer != self.routing_layer:
-            self.set_routing_layer(selection.layer)
+        self.selection = normalise(self.inspection, selection)
+        if self.selection.kind == "router" and self.selection.layer != self.routing_layer:
+            self.set_routing_layer(self.selection.layer)
+
+    def set_view(self, view: MapView | None) -> None:
+        self.view = view
 
     def set_routing_layer(self, layer: str) -> None:
         if layer != self.routing_layer:
@@ -460,16 +433,16 @@ class MapsModel:
             self.events.routing.emit(self.routing())
 
     def set_status(self, text: str) -> None:
-        if text != self.status:
-            self.status = text
-            self.events.status.emit(text)
+        self.status = text
 
     def set_follow(self, follow: bool) -> None:
-        if follow != self.follow:
-            self.follow = follow
-            self.events.follow.emit(follow)
+        self.follow = bool(follow)
+
+    def set_visible(self, visible: bool) -> None:
+        self.visible = bool(visible)
 
     def current_map(self) -> MapView | None:
+        """The map of the current selection, computed now (O(map): in a job, or a test)."""
         if self.inspection is None or not self.inspection.kinds():
             return None
         return map_view(self.inspection, self.selection)
@@ -479,8 +452,8 @@ class MapsModel:
             return None
         return routing_view(self.inspection, self.routing_layer)
 
-    def summary(self) -> dict[str, Any]:
-        return self.inspection.inspection.summary if self.inspection is not None else {}
+    def summary(self) -> InspectionSummary | None:
+        return self.inspection.inspection.summary if self.inspection is not None else None
 
 
 def is_latent_spec(spec: str) -> bool:
@@ -539,6 +512,17 @@ class InspectRequest:
     end: int
 
 
+def latent_spec_or_none(spec: str, reporter=None) -> str | None:
+    """``spec`` when it names a patch-level model, else None (reads a ``config.json``)."""
+    return spec if spec and is_latent_spec(spec) else None
+
+
+def view_job(window: InspectedWindow, selection: MapSelection, reporter=None
+             ) -> tuple[InspectedWindow, MapSelection, MapView]:
+    """The map of ``selection`` in ``window`` (a slice, or a mean over heads: O(map))."""
+    return window, selection, map_view(window, selection)
+
+
 def inspect_window(request: InspectRequest, reporter) -> InspectedWindow:
     """Every map of ``record[start:end]`` (:func:`engine.analysis.inspect.inspect_locus`)."""
     from engine.analysis.inspect import inspect_locus
@@ -553,5 +537,5 @@ def inspect_window(request: InspectRequest, reporter) -> InspectedWindow:
 
 __all__ = ["KINDS", "Axis", "InspectRequest", "InspectedWindow", "LoadedModel", "MapKind",
            "MapSelection", "MapView", "MapsModel", "RoutingView", "cell_at", "cell_position",
-           "describe_cell", "inspect_window", "is_latent_spec", "load_maps_model", "map_view",
-           "normalise", "routing_view"]
+           "describe_cell", "inspect_window", "is_latent_spec", "latent_spec_or_none",
+           "load_maps_model", "map_view", "normalise", "routing_view", "view_job"]

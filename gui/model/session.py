@@ -1,8 +1,9 @@
 """The workbench's state, Qt-free: open files, the record and locus in view, patcher settings,
-model, scores, patches, selection, background tasks, messages.
+model, scores, patches, selection, messages (background tasks: :mod:`gui.model.tasks`).
 
-Widgets read this state, write it through the setters and subscribe to ``events``; a setter
-emits only when the value changes. Nothing here computes anything costly: the controller runs
+Widgets read this state, write it through the setters and subscribe to ``events``; an
+event is emitted only when the value changes (psygnal's evented dataclass,
+:mod:`gui.model.events`). Nothing here computes anything costly: the controller runs
 jobs (:mod:`gui.model.jobs`) on workers and applies their results through these setters.
 """
 
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.atomic import atomic_open
 from engine.errors import BytescopeError, FormatError, InputError
@@ -27,7 +28,7 @@ from engine.loci import format_locus, format_position, format_range, is_range, p
 from engine.patching import ENTROPY_MODES, PatchConfig
 from engine.patching.compare import ANCHORS, DEFAULT_K, BoundaryAgreement, choose_features
 
-from .events import EventGroup
+from .events import Signal, SignalGroup, SignalGroupDescriptor, batch, evented
 from .features import FeatureHit, FeatureIndex
 from .jobs import AnnotationSource, Document
 from .locus import Locus, clamp, parse_locus
@@ -46,17 +47,6 @@ _V1_LOCUS = re.compile(r"^(.+):([\d,]+)-([\d,]+)$")
 # not read into memory to find that out).
 MAX_SESSION_BYTES = 16 << 20
 MAX_COMPARE_K = 10_000  # bases; the Patcher panel's k box goes as far
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """A background task for the status bar: ``done`` of ``total`` (0 total: unknown)."""
-
-    id: int
-    label: str
-    done: int
-    total: int
-    cancel: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -330,36 +320,52 @@ def _v1_locus(locus: object) -> object:
     return format_locus(record_id, int(start.replace(",", "")), int(end.replace(",", "")))
 
 
-class Workbench:
-    """The view model (see the module docstring)."""
+class WorkbenchEvents(SignalGroup):
+    """Events that are not a field of :class:`Workbench` (each field has its own signal)."""
 
-    def __init__(self) -> None:
-        self.events = EventGroup(
-            "documents", "annotations", "record", "features", "locus", "patch_config",
-            "model_spec", "scores", "patches", "selection", "cursor", "comparison",
-            "compare_settings", "tasks", "message", "error",
-        )
-        self.documents: list[Document] = []
-        self.annotation_sources: list[AnnotationSource] = []
-        self.record_path: str | None = None
-        self.record: Record | None = None
-        self.feature_tracks: list[FeatureIndex] = []
-        self.locus: Locus | None = None
-        self.patch_config: PatchConfig = DEFAULT_PATCH_CONFIG
-        self.mode_settings: dict[str, dict[str, float | None]] = {}  # MODE_SETTINGS by mode
-        self._remember_mode(DEFAULT_PATCH_CONFIG)
-        self.model_spec: str = "default"
-        self.repeats: bool = True
-        self.entropy_file: str | None = None
-        self.scores: ScoreBuffer | None = None
-        self.score_status = ScoreStatus()
-        self.patches: PatchView | None = None
-        self.selection: int | None = None
-        self.cursor: int | None = None
-        self.comparison: BoundaryAgreement | None = None
-        self.compare_settings = CompareSettings()
-        self.tasks: dict[int, TaskInfo] = {}
-        self.messages: list[Message] = []
+    score_source = Signal()  # the model, its repeat expert or the entropy file changed
+    scores_grew = Signal(object)  # the ScoreBuffer got values in place (at a bounded rate)
+    message = Signal(object)  # a Message for the log
+    error = Signal(object)  # a BytescopeError to show in a dialog
+
+
+@dataclass(eq=False)
+class Workbench:
+    """The view model (see the module docstring): an evented dataclass, so assigning a field
+    emits ``events.<field>`` when the value changes; the setters hold the rules between
+    fields, and set several fields at once in a :func:`~gui.model.events.batch`, so that a
+    subscriber sees them all changed."""
+
+    events: ClassVar[SignalGroupDescriptor] = evented(
+        WorkbenchEvents,
+        identity=("documents", "annotations", "record", "features", "scores", "patches",
+                  "comparison"))
+
+    # Fields in the order their events fire when a setter changes several (events.batch):
+    # a new record's features, scores and patches before its locus.
+    documents: list[Document] = field(default_factory=list)
+    annotations: list[AnnotationSource] = field(default_factory=list)  # annotation files
+    record_path: str | None = None
+    record: Record | None = None
+    features: list[FeatureIndex] = field(default_factory=list)  # one index per source
+    patch_config: PatchConfig = DEFAULT_PATCH_CONFIG
+    model_spec: str = "default"
+    repeats: bool = True
+    entropy_file: str | None = None
+    score_status: ScoreStatus = field(default_factory=ScoreStatus)
+    scores: ScoreBuffer | None = None
+    patches: PatchView | None = None
+    selection: int | None = None
+    comparison: BoundaryAgreement | None = None
+    compare_settings: CompareSettings = field(default_factory=CompareSettings)
+    locus: Locus | None = None
+    cursor: int | None = None
+    # MODE_SETTINGS by mode: what each entropy mode remembers this session
+    mode_settings: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._remember_mode(self.patch_config)
 
     # -- files -------------------------------------------------------------------------------
     def add_document(self, document: Document, order: Sequence[str] = ()) -> None:
@@ -370,24 +376,20 @@ class Workbench:
         documents = [d for d in self.documents if d.path != document.path] + [document]
         rank = {path: i for i, path in enumerate(order)}
         self.documents = sorted(documents, key=lambda d: rank.get(d.path, len(rank)))
-        self.events.documents.emit(self.documents)
 
     def close_all(self) -> None:
         for document in self.documents:
             document.close()
-        self.documents = []
-        self.annotation_sources = []
-        self.set_record(None, None)
-        self.events.documents.emit(self.documents)
-        self.events.annotations.emit(self.annotation_sources)
+        with batch(self):
+            self.documents = []
+            self.annotations = []
+            self.set_record(None, None)
 
     def document(self, path: str) -> Document | None:
         return next((d for d in self.documents if d.path == path), None)
 
     def add_annotations(self, source: AnnotationSource) -> None:
-        self.annotation_sources = [s for s in self.annotation_sources
-                                   if s.path != source.path] + [source]
-        self.events.annotations.emit(self.annotation_sources)
+        self.annotations = [s for s in self.annotations if s.path != source.path] + [source]
 
     def record_lengths(self) -> dict[str, int]:
         """Open records by id (the first file wins when two share an id)."""
@@ -417,31 +419,23 @@ class Workbench:
             if locus is not None:
                 self.set_locus(locus)
             return
-        self.record_path, self.record = path, record
-        self.feature_tracks = []
-        self.entropy_file = None
-        self.scores, self.score_status = None, ScoreStatus()
-        self.patches = None
-        self.selection = None
-        self.comparison = None
-        if record is None:
-            self.locus = None
-        else:
-            self.locus = locus if locus is not None else Locus(record.id, 0, record.length)
-        self.events.record.emit(record)
-        self.events.features.emit(self.feature_tracks)
-        self.events.scores.emit(self.scores)
-        self.events.patches.emit(self.patches)
-        self.events.comparison.emit(self.comparison)
-        self.events.locus.emit(self.locus)
+        with batch(self):  # subscribers see the new record with everything reset
+            self.record_path, self.record = path, record
+            self.features = []
+            self.entropy_file = None
+            self.scores, self.score_status = None, ScoreStatus()
+            self.patches = None
+            self.selection = None
+            self.comparison = None
+            if record is None:
+                self.locus = None
+            else:
+                self.locus = locus if locus is not None else Locus(record.id, 0, record.length)
 
     def set_locus(self, locus: Locus) -> None:
         if self.record is None or locus.record_id != self.record.id:
             raise InputError(f"record {locus.record_id!r} is not the one shown")
-        locus = clamp(locus.record_id, locus.start, locus.end, self.record.length)
-        if locus != self.locus:
-            self.locus = locus
-            self.events.locus.emit(locus)
+        self.locus = clamp(locus.record_id, locus.start, locus.end, self.record.length)
 
     def parse_locus(self, text: str) -> tuple[str, Record, Locus]:
         """Read a locus box entry; returns the file, record and locus it names."""
@@ -458,7 +452,7 @@ class Workbench:
         key = name.lower()
         sources = [r.features for d in self.documents if d.sequences.format != "fastq"
                    for r in d.sequences]  # reads carry no features
-        sources += [s.features for s in self.annotation_sources]
+        sources += [s.features for s in self.annotations]
         lengths = self.record_lengths()
         for features in sources:
             for f in features:
@@ -480,15 +474,12 @@ class Workbench:
         return None
 
     def set_features(self, tracks: list[FeatureIndex]) -> None:
-        self.feature_tracks = tracks
-        self.events.features.emit(tracks)
+        self.features = tracks
 
     # -- patcher, model, scores, patches -------------------------------------------------------
     def set_patch_config(self, config: PatchConfig) -> None:
         self._remember_mode(config)
-        if config != self.patch_config:
-            self.patch_config = config
-            self.events.patch_config.emit(config)
+        self.patch_config = config
 
     def _remember_mode(self, config: PatchConfig) -> None:
         if config.mode in ENTROPY_MODES:  # the byte modes have none of these settings
@@ -515,50 +506,50 @@ class Workbench:
         self.set_patch_config(self.config_for_mode(mode))
 
     def set_model_spec(self, spec: str) -> None:
+        """Score with the model ``spec`` ('default', 'fast' or a folder); an entropy file in
+        use is dropped. ``score_source`` tells the controller to rescore."""
         if spec != self.model_spec or self.entropy_file is not None:
-            self.model_spec = spec
-            self.entropy_file = None
-            self.events.model_spec.emit(spec)
+            with batch(self):
+                self.model_spec = spec
+                self.entropy_file = None
+            self.events.score_source.emit()
 
     def set_repeats(self, on: bool) -> None:
-        """Mix the model's repeat expert into its scores (the default) or not; rescoring follows
-        the ``model_spec`` event."""
+        """Mix the model's repeat expert into its scores (the default) or not."""
         if bool(on) != self.repeats:
             self.repeats = bool(on)
-            self.events.model_spec.emit(self.model_spec)
+            self.events.score_source.emit()
 
     def set_entropy_file(self, path: str) -> None:
-        """Take the current record's entropies from a file instead of the model."""
+        """Take the current record's entropies from a file instead of the model (read again
+        when it is the file in use: it may have been rewritten)."""
         self.entropy_file = path
-        self.events.model_spec.emit(self.model_spec)
+        self.events.score_source.emit()
 
     def set_scores(self, buffer: ScoreBuffer | None, status: ScoreStatus) -> None:
-        self.scores, self.score_status = buffer, status
-        self.events.scores.emit(buffer)
+        with batch(self):
+            self.score_status = status
+            self.scores = buffer
 
     def scores_changed(self) -> None:
-        """The buffer got more values (emitted by the controller at a bounded rate)."""
-        self.events.scores.emit(self.scores)
+        """The buffer got more values (called by the controller at a bounded rate)."""
+        self.events.scores_grew.emit(self.scores)
 
     def set_patches(self, patches: PatchView | None) -> None:
-        self.patches = patches
-        if self.selection is not None and (patches is None or self.selection >= patches.count):
-            self.selection = None
-        self.events.patches.emit(patches)
+        with batch(self):
+            if self.selection is not None and (patches is None or
+                                               self.selection >= patches.count):
+                self.selection = None
+            self.patches = patches
 
     def select_patch(self, i: int | None) -> None:
-        if i != self.selection:
-            self.selection = i
-            self.events.selection.emit(i)
+        self.selection = i
 
     def set_comparison(self, comparison: BoundaryAgreement | None) -> None:
         self.comparison = comparison
-        self.events.comparison.emit(comparison)
 
     def set_compare_settings(self, settings: CompareSettings) -> None:
-        if settings != self.compare_settings:
-            self.compare_settings = settings
-            self.events.compare_settings.emit(settings)
+        self.compare_settings = settings
 
     def gene_features(self) -> list:
         """Every feature of the current record (its own and from annotation files)."""
@@ -583,13 +574,11 @@ class Workbench:
         record_id = self.record.id
         return [list(self.record.features)] + [
             [f for f in source.features if f.record_id == record_id]
-            for source in self.annotation_sources]
+            for source in self.annotations]
 
     # -- hover ---------------------------------------------------------------------------------
     def set_cursor(self, position: int | None) -> None:
-        if position != self.cursor:
-            self.cursor = position
-            self.events.cursor.emit(position)
+        self.cursor = position
 
     def hover_info(self, position: int) -> HoverInfo | None:
         record = self.record
@@ -608,24 +597,10 @@ class Workbench:
             if i is not None:
                 patch = (int(self.patches.index[i]), int(self.patches.starts[i]),
                          int(self.patches.ends[i]))
-        hits = tuple(hit for track in self.feature_tracks for hit in track.at(position))
+        hits = tuple(hit for track in self.features for hit in track.at(position))
         return HoverInfo(record.id, position, base, entropy, surprisal, patch, hits)
 
-    # -- tasks and messages --------------------------------------------------------------------
-    def add_task(self, task: TaskInfo) -> None:
-        self.tasks[task.id] = task
-        self.events.tasks.emit(self.tasks)
-
-    def update_task(self, task_id: int, done: int, total: int) -> None:
-        task = self.tasks.get(task_id)
-        if task is not None:
-            self.tasks[task_id] = TaskInfo(task.id, task.label, done, total, task.cancel)
-            self.events.tasks.emit(self.tasks)
-
-    def remove_task(self, task_id: int) -> None:
-        if self.tasks.pop(task_id, None) is not None:
-            self.events.tasks.emit(self.tasks)
-
+    # -- messages ------------------------------------------------------------------------------
     def log(self, text: str, level: str = "info") -> None:
         message = Message(level, text)
         self.messages.append(message)
@@ -643,7 +618,7 @@ class Workbench:
             record = {"path": self.record_path, "id": self.record.id}
         return SessionState(
             files=[d.path for d in self.documents],
-            annotations=[s.path for s in self.annotation_sources],
+            annotations=[s.path for s in self.annotations],
             record=record,
             locus=self.locus.format() if self.locus is not None else None,
             patcher=self.patch_config.to_dict(),

@@ -1,6 +1,6 @@
 """The training panel's state, Qt-free: the workspace, its runs, the live run and its messages.
 
-The training worker (:mod:`gui.training`) turns the Trainer's events into calls of
+The training controller (:mod:`gui.controllers.training`) turns the Trainer's events into calls of
 :meth:`TrainingModel.apply_events` on the GUI thread, batched; widgets subscribe to ``events``:
 
     workspace   the runs folder changed              (Path)
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 from engine.train import TrainConfig, TrainEvent
 from engine.train.runs import RunInfo
 
-from .events import EventGroup
+from .events import Signal, SignalGroup, SignalGroupDescriptor, evented
 
 LIVE_STATES = ("starting", "running", "paused", "stopping")
 
@@ -68,49 +69,66 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-class TrainingModel:
-    """What the training panel shows; setters emit only on change."""
+class TrainingEvents(SignalGroup):
+    """Events that are not a field of :class:`TrainingModel`."""
 
-    def __init__(self, workspace: str | Path | None = None) -> None:
-        self.events = EventGroup("workspace", "runs", "live", "rows", "log", "selection")
-        self.workspace: Path | None = Path(workspace) if workspace is not None else None
-        self.runs: list[RunInfo] = []
-        self.live: LiveRun | None = None
-        self.selection: list[Path] = []
-        self.messages: list[tuple[str, str]] = []  # the live run's (level, text)
+    rows = Signal(str, str, list)  # label, group ("step" or "eval"), new metric rows
+    log = Signal(str, str)  # level, text: a message of the live run
+
+
+@dataclass(eq=False)
+class TrainingModel:
+    """What the training panel shows: an evented dataclass (events on change only)."""
+
+    events: ClassVar[SignalGroupDescriptor] = evented(TrainingEvents)
+    workspace: Path | None = None
+    runs: list[RunInfo] = field(default_factory=list)
+    live: LiveRun | None = None
+    selection: list[Path] = field(default_factory=list)  # runs whose curves are overlaid
+    messages: list[tuple[str, str]] = field(default_factory=list)  # the live run's (level, text)
+    curves: list[tuple[str, dict]] = field(default_factory=list)  # (run, metrics) read from disk
+    run_log: list[tuple[str, str]] = field(default_factory=list)  # the selected run's log
+    file_bases: dict[str, int] = field(default_factory=dict)  # bases of files added to the data
+
+    def __post_init__(self) -> None:
+        if self.workspace is not None:
+            self.workspace = Path(self.workspace)
 
     # -- workspace and runs -----------------------------------------------------------------
     def set_workspace(self, path: str | Path) -> None:
-        path = Path(path)
-        if path != self.workspace:
-            self.workspace = path
-            self.events.workspace.emit(path)
+        self.workspace = Path(path)
 
     def set_runs(self, runs: list[RunInfo]) -> None:
-        if runs != self.runs:
-            self.runs = list(runs)
-            self.events.runs.emit(self.runs)
+        self.runs = list(runs)
 
     def run_info(self, path: Path) -> RunInfo | None:
         return next((r for r in self.runs if r.path == Path(path)), None)
 
     def select(self, paths: list[Path]) -> None:
-        paths = [Path(p) for p in paths]
-        if paths != self.selection:
-            self.selection = paths
-            self.events.selection.emit(paths)
+        self.selection = [Path(p) for p in paths]
+
+    def set_curves(self, curves: list[tuple[str, dict]]) -> None:
+        self.curves = curves
+
+    def set_run_log(self, messages: list[tuple[str, str]]) -> None:
+        self.run_log = messages
+
+    def set_file_bases(self, path: str, bases: int) -> None:
+        self.file_bases = {**self.file_bases, path: bases}
+
+    def prepend_messages(self, earlier: list[tuple[str, str]]) -> None:
+        """The earlier legs' log of a resumed run, before this leg's messages."""
+        self.messages = [*earlier, *self.messages]
 
     # -- the live run --------------------------------------------------------------------------
     def start_live(self, path: Path, config: TrainConfig, first_step: int = 0) -> None:
         self.messages = []
         self.live = LiveRun(path=Path(path), config=config, started=time.monotonic(),
                             step=first_step, first_step=first_step)
-        self.events.live.emit(self.live)
 
     def set_live_state(self, state: str, message: str = "") -> None:
         if self.live is not None and (state, message) != (self.live.state, self.live.message):
             self.live = replace(self.live, state=state, message=message or self.live.message)
-            self.events.live.emit(self.live)
 
     def log(self, text: str, level: str = "info") -> None:
         self.messages.append((level, text))
@@ -154,6 +172,29 @@ class TrainingModel:
             best = min([v for v in (live.best_val, *vals) if not math.isnan(v)])
             live = replace(live, val=vals[-1], best_val=best)
             self.events.rows.emit(live.label, "eval", evals)
-        if live != self.live:
-            self.live = live
-            self.events.live.emit(live)
+        self.live = live  # one ``live`` event for the batch, if anything changed
+
+
+# ---------------------------------------------------------------------------------------------
+# jobs (run by the training controller on the shared runner)
+
+
+def count_bases(path: str, reporter=None) -> int:
+    """The bases in a sequence file (the held-out split of a file added to the data)."""
+    from engine.io import open_sequences
+
+    with open_sequences(path) as sequences:
+        return sum(len(record) for record in sequences)
+
+
+def read_curves(paths: list[Path], reporter=None) -> list[tuple[str, dict]]:
+    """Each run's metrics (``metrics.h5``); a run without readable metrics has none."""
+    from engine.train import read_metrics
+
+    out = []
+    for path in paths:
+        try:
+            out.append((path.name, read_metrics(path / "metrics.h5")))
+        except (OSError, KeyError):
+            out.append((path.name, {}))
+    return out

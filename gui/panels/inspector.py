@@ -93,7 +93,7 @@ class PatchTableModel(QAbstractTableModel):
 class InspectorPanel(QWidget):
     def __init__(self, model: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.workbench = model
         self._subs = Subscriptions()
         self.table_model = PatchTableModel()
         self.summary = QLabel("no patches")
@@ -128,7 +128,7 @@ class InspectorPanel(QWidget):
     def refresh(self) -> None:
         """Show the patches overlapping the locus (now, not at the next tick)."""
         self._timer.stop()
-        model = self.model
+        model = self.workbench
         patches, locus = model.patches, model.locus
         if patches is None or locus is None:
             self.table_model.set_rows(None, None, 0, 0)
@@ -151,7 +151,7 @@ class InspectorPanel(QWidget):
 
     def select_row(self, row: int) -> None:
         """Select the row's patch and centre the tracks on it (keeping the zoom)."""
-        model = self.model
+        model = self.workbench
         i = self.table_model.patch_at(row)
         patches, locus, record = model.patches, model.locus, model.record
         if patches is None or locus is None or record is None:

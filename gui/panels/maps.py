@@ -13,20 +13,21 @@
 * An expert summary: load per MoE layer (bars coloured by expert, the uniform 1/E dashed),
   load CV and routing entropy, and the specialisation table of one layer (each feature type's
   share of patches per expert against the uniform k/E).
-* Linked selection: "Inspect View" inspects the locus in view in a job (kind ``maps`` on the
-  panel's own :class:`~gui.workers.TaskRunner`); with "Follow view" on, the maps follow the
-  view ``FOLLOW_MS`` after it stops moving whenever its span fits the model's window; a longer
-  view asks to zoom in.
+* Linked selection: "Inspect View" asks the maps controller to inspect the locus in view;
+  with "Follow view" on, the maps follow the view after it stops moving whenever its span
+  fits the model's window; a longer view asks to zoom in.
 * Exports of the map shown: PNG or SVG with its axes and colour bar, and its data as CSV
-  (row and column coordinates with it) or NPY. Failures are ``InputError``s (a dialog).
+  (row and column coordinates with it) or NPY, written by the export controller in a job.
+  Failures are ``InputError``s (a dialog).
 
-The state lives in :class:`gui.model.maps.MapsModel`; the routing track
-(:mod:`gui.tracks.routing`) draws ``MapsModel.routing()``, wired by the window.
+The panel binds: the state lives in :class:`gui.model.maps.MapsModel`, every job is
+:class:`gui.controllers.maps.MapsController`'s (the map shown, ``MapsModel.view``, is computed
+there too); the routing track (:mod:`gui.tracks.routing`) draws ``MapsModel.routing()``,
+wired by the window.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 from functools import partial
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QRectF, QSignalBlocker, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -55,36 +56,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.atomic import atomic_open
+from engine.analysis.summaries import ExpertLayerSummary, MemorySummary
 from engine.errors import BytescopeError, InputError
-from engine.loci import format_locus
-from gui.exports import export_scene
+from gui.controllers.exports import ExportController
+from gui.controllers.maps import MapsController
 from gui.model.events import Subscriptions
-from gui.model.locus import Locus, centre_on
+from gui.model.locus import centre_on
 from gui.model.maps import (
     KIND_BY_KEY,
     KINDS,
-    NEEDS_LATENT,
     Axis,
     InspectedWindow,
-    InspectRequest,
-    LoadedModel,
     MapSelection,
     MapsModel,
     MapView,
     cell_at,
     cell_position,
     describe_cell,
-    inspect_window,
-    is_latent_spec,
-    load_maps_model,
 )
 from gui.model.session import Workbench
 from gui.tracks.base import nice_step
 from gui.tracks.routing import expert_colour
-from gui.workers import TaskRunner
 
-FOLLOW_MS = 300  # the maps follow the view this long after it stops moving
 COLORMAP = "viridis"
 SIGNED_COLORMAP = "CET-D1"  # blue - white - red: H's sign matters
 EXPORT_FORMATS = (".png", ".svg", ".csv", ".npy")
@@ -130,25 +123,24 @@ class MapAxis(pg.AxisItem):
 
 class MapsPanel(QWidget):
     """The panel (module docstring). API: ``set_model_spec``, ``inspect_view``, ``select``,
-    ``shown_data``, ``hover_text``, ``go_to_cell``, ``export``, ``shutdown``; its state is
-    ``model`` (a :class:`~gui.model.maps.MapsModel`)."""
+    ``shown_data``, ``hover_text``, ``go_to_cell``, ``export``; its state is
+    ``maps_model`` (a :class:`~gui.model.maps.MapsModel`), its jobs ``controller``'s."""
 
-    def __init__(self, workbench: Workbench, parent: QWidget | None = None) -> None:
+    def __init__(self, workbench: Workbench, controller: MapsController,
+                 exports: ExportController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workbench = workbench
-        self.model = MapsModel()
-        self.runner = TaskRunner(workbench, max_threads=1, parent=self)
+        self.controller = controller
+        self.maps_model: MapsModel = controller.model
+        self.exports = exports
         self._subs = Subscriptions()
-        self._inspect_when_loaded = False
-        self._follow_timer = QTimer(self, singleShot=True, interval=FOLLOW_MS)
-        self._follow_timer.timeout.connect(self._follow_view)
         self.view: MapView | None = None  # the map shown
 
         # -- model row ---------------------------------------------------------------------------
         self.model_edit = QLineEdit()
         self.model_edit.setPlaceholderText("a hyena-blt run folder, checkpoint or model folder")
         self.model_edit.editingFinished.connect(
-            lambda: self.model.set_model_spec(self.model_edit.text()))
+            lambda: self.maps_model.set_model_spec(self.model_edit.text()))
         self.choose_button = QPushButton("Choose…")
         self.choose_button.clicked.connect(self.choose_model_dialog)
         self.inspect_button = QPushButton("Inspect View")
@@ -157,8 +149,8 @@ class MapsPanel(QWidget):
         self.follow_box = QCheckBox("Follow view")
         self.follow_box.setToolTip("recompute the maps when the view stops moving (if it is "
                                    "within the model's window)")
-        self.follow_box.setChecked(self.model.follow)
-        self.follow_box.toggled.connect(self.model.set_follow)
+        self.follow_box.setChecked(self.maps_model.follow)
+        self.follow_box.toggled.connect(self.maps_model.set_follow)
         top = QHBoxLayout()
         top.addWidget(QLabel("Model"))
         top.addWidget(self.model_edit, 3)
@@ -232,7 +224,7 @@ class MapsPanel(QWidget):
         # -- expert summary ----------------------------------------------------------------------
         self.routing_box = QComboBox()
         self.routing_box.currentIndexChanged.connect(
-            lambda _i: self.model.set_routing_layer(self.routing_box.currentData() or ""))
+            lambda _i: self.maps_model.set_routing_layer(self.routing_box.currentData() or ""))
         self.routing_stats = QLabel()
         self.routing_stats.setWordWrap(True)
         self.loads = pg.GraphicsLayoutWidget()
@@ -276,27 +268,22 @@ class MapsPanel(QWidget):
         layout.addLayout(selectors)
         layout.addWidget(self.pages, 1)
 
-        events = self.model.events
-        for signal, slot in ((events.model_spec, self._on_model_spec),
-                             (events.loaded, self._on_loaded),
+        events = self.maps_model.events
+        for signal, slot in ((events.model_spec, lambda spec: self.model_edit.setText(spec)),
                              (events.inspection, self._on_inspection),
                              (events.selection, self._on_selection),
+                             (events.view, self._show_map),
                              (events.routing, self._on_routing),
                              (events.status, self._on_status),
-                             (events.follow, self.follow_box.setChecked)):
+                             (events.follow, lambda on: self.follow_box.setChecked(on))):
             self._subs.connect(signal, slot)
-        wb = workbench.events
-        for signal, slot in ((wb.record, self._on_record), (wb.locus, self._on_locus),
-                             (wb.model_spec, self._on_workbench_model)):
-            self._subs.connect(signal, slot)
-        self._on_workbench_model(workbench.model_spec)
-        if not self.model.model_spec:
-            self._on_model_spec("")
+        self.model_edit.setText(self.maps_model.model_spec)
+        self._on_status(self.maps_model.status)
         self._refresh_selectors()
 
     # -- the model ---------------------------------------------------------------------------------
     def set_model_spec(self, spec: str) -> None:
-        self.model.set_model_spec(str(spec))
+        self.maps_model.set_model_spec(str(spec))
 
     def choose_model_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "A hyena-blt run, checkpoint or model",
@@ -304,142 +291,44 @@ class MapsPanel(QWidget):
         if folder:
             self.set_model_spec(folder)
 
-    def _on_workbench_model(self, spec: str) -> None:
-        """The workbench's scoring model, when patch-level, is the maps' model too."""
-        if spec and spec != self.model.model_spec and is_latent_spec(spec):
-            self.model.set_model_spec(spec)
-
-    def _on_model_spec(self, spec: str) -> None:
-        self.model_edit.setText(spec)
-        self.runner.cancel("maps")
-        if not spec:
-            self.runner.cancel("maps-model")
-            self.model.set_status(f"No model: {NEEDS_LATENT}.")
-            return
-        self.model.set_status(f"loading {spec}…")
-        self.runner.submit("maps-model", partial(load_maps_model, spec),
-                           on_done=self._on_model_loaded, on_error=self._on_model_failed,
-                           label=f"Loading {Path(spec).name}")
-
-    def _on_model_loaded(self, loaded: LoadedModel) -> None:
-        if loaded.spec == self.model.model_spec:
-            self.model.set_loaded(loaded)
-
-    def _on_model_failed(self, error: BytescopeError) -> None:
-        self.model.set_status(str(error))  # says what to choose (load_maps_model)
-
-    def _on_loaded(self, loaded: LoadedModel | None) -> None:
-        if loaded is None:
-            return
-        self.model.set_status(f"{loaded.folder.name}: windows of up to {loaded.limit:,} bytes")
-        if self._inspect_when_loaded:
-            self._inspect_when_loaded = False
-            self.inspect_view()
-        elif self.model.follow:
-            self._follow_timer.start()
-
     # -- inspecting --------------------------------------------------------------------------------
     def inspect_view(self) -> int | None:
-        """Inspect the locus in view now; returns the job's request id (None: nothing to do,
-        the status says why)."""
-        self._follow_timer.stop()
-        return self._inspect(self.workbench.locus, asked=True)
+        """Inspect the locus in view now (the controller's job); returns its request id
+        (None: nothing to do, the status says why, or it follows the model's loading)."""
+        return self.controller.inspect_view()
 
-    def _follow_view(self) -> None:
-        if self.model.follow and self.isVisible():  # a hidden panel computes nothing
-            self._inspect(self.workbench.locus, asked=False)
+    def busy(self) -> bool:
+        return self.controller.busy()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self.model.follow and self.model.loaded is not None:
-            self._follow_timer.start()
+        self.maps_model.set_visible(True)
 
-    def _inspect(self, locus: Locus | None, asked: bool) -> int | None:
-        loaded, record = self.model.loaded, self.workbench.record
-        if loaded is None:
-            if self.model.model_spec and self.runner.busy("maps-model"):
-                self._inspect_when_loaded = self._inspect_when_loaded or asked
-            elif asked and not self.model.model_spec:
-                self.model.set_status(f"No model: {NEEDS_LATENT}.")
-            return None
-        if record is None or locus is None or self.workbench.record_path is None:
-            if asked:
-                self.model.set_status("Open a sequence file first.")
-            return None
-        if locus.span > loaded.limit:
-            self.model.set_status(
-                f"The view spans {locus.span:,} bytes; this model's maps cover up to "
-                f"{loaded.limit:,} at a time: zoom in to inspect.")
-            return None
-        window = (record.id, locus.start, locus.end)
-        current = self.model.inspection
-        if not asked and current is not None and \
-                (current.record_id, current.start, current.end) == window:
-            return None
-        if not asked and self.model.window == window and self.runner.busy("maps"):
-            return None
-        self.model.set_window(window)
-        self.model.set_status(f"inspecting {locus.format()}…")
-        request = InspectRequest(loaded, self.workbench.record_path, record, locus.start,
-                                 locus.end)
-        return self.runner.submit("maps", partial(inspect_window, request),
-                                  on_done=self._on_inspected, on_error=self._on_inspect_failed,
-                                  label=f"Inspecting {locus.format()}")
-
-    def _on_inspected(self, window: InspectedWindow) -> None:
-        record = self.workbench.record
-        if record is None or record.id != window.record_id:
-            return
-        self.model.set_inspection(window)
-        summary = window.inspection.summary
-        self.model.set_status(
-            f"{format_locus(window.record_id, window.start, window.end)}: "
-            f"{window.inspection.n_patches:,}"
-            f" patches (mean {summary.get('mean_patch_length', 0):.1f} bytes), "
-            f"{len(window.inspection.maps)} maps")
-
-    def _on_inspect_failed(self, error: BytescopeError) -> None:
-        self.model.set_status(str(error))
-        self.workbench.log(f"maps: {error}", "warning")
-
-    def busy(self) -> bool:
-        return self.runner.busy() or self._follow_timer.isActive()
-
-    # -- the view model ----------------------------------------------------------------------------
-    def _on_record(self, _record) -> None:
-        self._follow_timer.stop()
-        self.runner.cancel("maps")
-        self.model.set_window(None)
-        self.model.set_inspection(None)
-        if self.model.loaded is not None and self.model.follow:
-            self._follow_timer.start()
-
-    def _on_locus(self, _locus) -> None:
-        if self.model.follow and self.model.loaded is not None:
-            self._follow_timer.start()  # restarts: the maps wait until the view settles
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.maps_model.set_visible(False)
 
     def _on_status(self, text: str) -> None:
         self.status.setText(text)
-        if self.model.inspection is None:
+        if self.maps_model.inspection is None:
             self.placeholder.setText(text)
 
     def _on_inspection(self, window: InspectedWindow | None) -> None:
         self.pages.setCurrentIndex(1 if window is not None else 0)
         if window is None:
-            self.placeholder.setText(self.model.status)
+            self.placeholder.setText(self.maps_model.status)
         self._refresh_selectors()
         self._show_summary()
 
     def _on_selection(self, _selection: MapSelection) -> None:
         self._refresh_selectors()
-        self._show_map()
 
     def _on_routing(self, _routing) -> None:
         self._show_summary()
 
     # -- selectors ---------------------------------------------------------------------------------
     def _refresh_selectors(self) -> None:
-        window, sel = self.model.inspection, self.model.selection
+        window, sel = self.maps_model.inspection, self.maps_model.selection
         blockers = [QSignalBlocker(box) for box in (self.kind_box, self.layer_box,
                                                       self.head_box, self.channel_box,
                                                       self.expert_box)]
@@ -488,7 +377,7 @@ class MapsPanel(QWidget):
     def _on_selector(self, _index: int) -> None:
         head = self.head_box.currentData()
         expert = self.expert_box.currentData()
-        self.model.set_selection(MapSelection(
+        self.maps_model.set_selection(MapSelection(
             self.kind_box.currentData() or "encoder_cross", self.layer_box.currentData() or "",
             None if head is None or head < 0 else int(head),
             None if expert is None or expert < 0 else int(expert),
@@ -497,11 +386,11 @@ class MapsPanel(QWidget):
     def select(self, **changes) -> None:
         """Choose the map shown: ``select(kind="global", layer="layer1", head=None)`` (head
         None: the mean over heads; expert None: all experts)."""
-        self.model.set_selection(dataclasses.replace(self.model.selection, **changes))
+        self.maps_model.set_selection(dataclasses.replace(self.maps_model.selection, **changes))
 
     # -- the heat map ------------------------------------------------------------------------------
-    def _show_map(self) -> None:
-        view = self.model.current_map()
+    def _show_map(self, view: MapView | None) -> None:
+        """Draw the map the controller computed (``MapsModel.view``): O(pixels) here."""
         self.view = view
         if view is None:
             self.image.clear()
@@ -517,7 +406,7 @@ class MapsPanel(QWidget):
         rect = QRectF(cols.origin, rows.origin, cols.count, rows.count)
         self.image.setRect(rect)
         self.row_axis.map_axis, self.col_axis.map_axis = rows, cols
-        window = self.model.inspection
+        window = self.maps_model.inspection
         noun = view.kind.noun
         self.plot.setLabel("left", rows.title(window.record_id, noun))
         self.plot.setLabel("bottom", cols.title(window.record_id, noun))
@@ -546,7 +435,7 @@ class MapsPanel(QWidget):
         return self.plot.getViewBox().mapViewToScene(pg.Point(x, y))
 
     def hover_text(self, row: int, col: int) -> str:
-        return describe_cell(self.model.inspection, self.view, row, col)
+        return describe_cell(self.maps_model.inspection, self.view, row, col)
 
     def _on_mouse_moved(self, pos) -> None:
         cell = self.cell_at_scene(pos)
@@ -561,7 +450,7 @@ class MapsPanel(QWidget):
 
     def go_to_cell(self, row: int, col: int) -> None:
         """Centre the tracks on a cell's byte or patch, keeping the span."""
-        window, record, locus = self.model.inspection, self.workbench.record, \
+        window, record, locus = self.maps_model.inspection, self.workbench.record, \
             self.workbench.locus
         if self.view is None or record is None or locus is None or \
                 record.id != window.record_id:
@@ -571,48 +460,46 @@ class MapsPanel(QWidget):
 
     # -- expert summary ----------------------------------------------------------------------------
     def _show_summary(self) -> None:
-        window = self.model.inspection
+        window = self.maps_model.inspection
         self.loads.clear()
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
-        summary = self.model.summary()
+        summary = self.maps_model.summary()
         layers = window.moe_layers() if window is not None else []
         with QSignalBlocker(self.routing_box):  # filling the box is no choice of the user's
             self.routing_box.clear()
             for layer in layers:
                 self.routing_box.addItem(layer, layer)
             self.routing_box.setCurrentIndex(max(0, self.routing_box.findData(
-                self.model.routing_layer)))
+                self.maps_model.routing_layer)))
         self.routing_box.setEnabled(len(layers) > 1)
-        if window is None or not layers:
-            memory = summary.get("memory")
+        memory = summary.memory if summary is not None else None
+        if window is None or not layers or summary is None:
             self.routing_stats.setText(self._memory_words(memory) if memory else
                                        "no mixture of experts in this model")
             self.table_note.clear()
             return
         for i, layer in enumerate(layers):
-            entry = summary.get(f"moe/{layer}", {})
-            self._load_plot(i, f"{layer} · CV {entry.get('load_cv') or 0:.2f}",
-                            entry.get("load") or [])
-        memory = summary.get("memory")
+            routing = summary.moe[layer].routing
+            self._load_plot(i, f"{layer} · CV {_fixed(routing.load_cv)}", routing.load)
         if memory:
-            self._load_plot(len(layers), "memory writes", memory["write"].get("load") or [],
-                            noun="memory")
-        entry = summary.get(f"moe/{self.model.routing_layer}", {})
-        words = [f"{self.model.routing_layer}: load CV {entry.get('load_cv') or 0:.2f}, "
-                 f"routing entropy {entry.get('token_entropy_mean') or 0:.2f} per patch, "
-                 f"{entry.get('marginal_entropy') or 0:.2f} marginal, of "
-                 f"{entry.get('max_entropy') or 0:.2f} nats"]
+            self._load_plot(len(layers), "memory writes", memory.write.load, noun="memory")
+        entry = summary.moe[self.maps_model.routing_layer]
+        routing = entry.routing
+        words = [f"{self.maps_model.routing_layer}: load CV {_fixed(routing.load_cv)}, "
+                 f"routing entropy {_fixed(routing.token_entropy_mean)} per patch, "
+                 f"{_fixed(routing.marginal_entropy)} marginal, of "
+                 f"{_fixed(routing.max_entropy)} nats"]
         if memory:
             words.append(self._memory_words(memory))
         self.routing_stats.setText("; ".join(words))
         self._fill_table(entry)
 
     @staticmethod
-    def _memory_words(memory: dict) -> str:
-        return (f"memory: {memory['segments']} segments, mean gate {memory['mean_gate']:.2f}, "
-                f"write entropy {memory['write'].get('token_entropy_mean') or 0:.2f} nats")
+    def _memory_words(memory: MemorySummary) -> str:
+        return (f"memory: {memory.segments} segments, mean gate {memory.mean_gate:.2f}, "
+                f"write entropy {_fixed(memory.write.token_entropy_mean)} nats")
 
     def _load_plot(self, column: int, title: str, load: list, noun: str = "expert") -> None:
         plot = self.loads.addPlot(row=0, col=column)
@@ -637,26 +524,26 @@ class MapsPanel(QWidget):
         plot.setXRange(-0.6, n - 0.4, padding=0)
         plot.getAxis("bottom").setTicks([[(e, str(e)) for e in range(n)]])
 
-    def _fill_table(self, entry: dict) -> None:
-        spec = entry.get("specialisation")
-        if not spec:
+    def _fill_table(self, entry: ExpertLayerSummary) -> None:
+        spec = entry.specialisation
+        if not spec.types:
             self.table_note.setText("no specialisation: the record has no annotations here")
             return
-        n_experts, uniform = int(spec["n_experts"]), float(spec["uniform"])
+        n_experts, uniform = spec.n_experts, spec.uniform
         self.table_note.setText(
-            f"Share of each feature type's patches with the expert among their top-{spec['k']}"
+            f"Share of each feature type's patches with the expert among their top-{spec.k}"
             f" (uniform routing: k/E = {uniform:.2f}; the ratio to it in brackets)")
-        types = [t for t in FEATURE_ROWS if t in spec["types"]]
-        kmers = entry.get("top_kmers") or []
+        types = [t for t in FEATURE_ROWS if t in spec.types]
+        kmers = entry.top_kmers
         self.table.setColumnCount(n_experts)
         self.table.setRowCount(len(types) + (1 if kmers else 0))
         self.table.setHorizontalHeaderLabels([f"expert {e}" for e in range(n_experts)])
         headers = []
         for r, name in enumerate(types):
-            row = spec["types"][name]
-            headers.append(f"{name} ({row['n_patches']})")
+            row = spec.types[name]
+            headers.append(f"{name} ({row.n_patches})")
             for e in range(n_experts):
-                share, ratio = row["share"][e], row["ratio"][e]
+                share, ratio = row.share[e], row.ratio[e]
                 item = QTableWidgetItem("—" if share is None else f"{share:.2f} ({ratio:.2f}×)")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if ratio is not None:
@@ -681,44 +568,31 @@ class MapsPanel(QWidget):
         return out
 
     # -- exports -----------------------------------------------------------------------------------
-    def export(self, path: str | Path) -> Path:
+    def export(self, path: str | Path) -> int:
         """Write the map shown by the path's suffix: .png/.svg (with axes and colour bar),
-        .csv (with coordinates) or .npy (the array)."""
+        .csv (with coordinates) or .npy (the array), in the export controller's job; returns
+        its request id. Raises InputError for a suffix or a moment with nothing to export.
+
+        CSV: ``rows\\columns`` header with the column coordinates, then one line per row.
+        Coordinates are record positions for bytes, numbers for patches, latents (-1: the
+        start state), experts and segments."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in EXPORT_FORMATS:
             raise InputError(f"a map exports as {', '.join(EXPORT_FORMATS)}", path=path)
-        if self.view is None:
+        view, window = self.view, self.maps_model.inspection
+        if view is None or window is None:
             raise InputError("no map to export yet: inspect a window first")
-        try:
-            if suffix in (".png", ".svg"):
-                return export_scene(self.graphics.scene(), path)
-            return {".csv": self._export_csv, ".npy": self._export_npy}[suffix](path)
-        except OSError as error:
-            raise InputError(f"cannot write: {error.strerror or error}", path=path) from None
-
-    def _export_csv(self, path: Path) -> Path:
-        """``rows\\columns`` header with the column coordinates, then one line per row: its
-        coordinate, then the values (``repr``: exact float32). Coordinates are record
-        positions for bytes, numbers for patches, latents (-1: the start state), experts and
-        segments."""
-        view, window = self.view, self.model.inspection
-        rows = _coordinates(view.rows, window.start)
-        cols = _coordinates(view.cols, window.start)
-        with atomic_open(path, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow([f"{view.rows.name}\\{view.cols.name}", *cols])
-            for coordinate, values in zip(rows, view.data.tolist(), strict=True):
-                writer.writerow([coordinate, *(repr(v) for v in values)])
-        return path
-
-    def _export_npy(self, path: Path) -> Path:
-        with atomic_open(path, "wb") as out:
-            np.save(out, self.view.data)
-        return path
+        if suffix in (".png", ".svg"):
+            return self.exports.export_scene(self.graphics.scene(), path, "the map")
+        if suffix == ".npy":
+            return self.exports.export_map_npy(path, view.data)
+        return self.exports.export_map_csv(
+            path, _coordinates(view.rows, window.start), _coordinates(view.cols, window.start),
+            f"{view.rows.name}\\{view.cols.name}", view.data)
 
     def export_dialog(self, suffix: str) -> None:
-        window = self.model.inspection
+        window = self.maps_model.inspection
         stem = "map"
         if window is not None and self.view is not None:
             stem = (f"{window.record_id}_{window.start}-{window.end}_"
@@ -731,18 +605,11 @@ class MapsPanel(QWidget):
         if not path.lower().endswith(suffix):
             path += suffix
         try:
-            written = self.export(path)
+            self.export(path)  # the log says when it is written
         except BytescopeError as error:
             self.workbench.report_error(error)  # the window's dialog
-            return
-        self.workbench.log(f"wrote {written}")
 
     # -- closing -----------------------------------------------------------------------------------
-    def shutdown(self) -> bool:
-        """Stop following the view, cancel the jobs and wait for them."""
-        self._follow_timer.stop()
-        return self.runner.shutdown()
-
     def closeEvent(self, event) -> None:
         self.disconnect_model()
         super().closeEvent(event)
@@ -757,6 +624,11 @@ def _coordinates(axis: Axis, start: int) -> list[int]:
     if axis.name == "latent":
         return list(range(-1, axis.count - 1))
     return list(range(axis.first, axis.first + axis.count))
+
+
+def _fixed(value: float | None) -> str:
+    """Two decimals; an undefined measure (no patches routed: None) reads 0, as it always has."""
+    return f"{value or 0:.2f}"
 
 
 def _ratio_colour(ratio: float) -> QColor:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import InputError
-from engine.patching import BLT_DEFAULT_THRESHOLD, MODES, PatchConfig
+from engine.patching import BLT_DEFAULT_THRESHOLD, BYTE_MODES, MODES, PATCH_MODES, PatchConfig
 from engine.patching.compare import ANCHORS, BoundaryAgreement
 from gui.model.events import Subscriptions
 from gui.model.patches import PatchView, histogram_extent
@@ -54,7 +54,7 @@ HINTS = {
 class PatcherPanel(QWidget):
     def __init__(self, model: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.workbench = model
         self._subs = Subscriptions()
         self.form = DataclassForm(PatchConfig, HINTS)
         self.form.changed.connect(self._on_form_changed)
@@ -125,6 +125,7 @@ class PatcherPanel(QWidget):
         for signal, slot in ((events.patch_config, self._on_config),
                              (events.patches, self._on_patches),
                              (events.scores, self._on_scores),
+                             (events.scores_grew, self._on_scores),
                              (events.comparison, self._on_comparison),
                              (events.compare_settings, self._on_compare_model)):
             self._subs.connect(signal, slot)
@@ -135,10 +136,10 @@ class PatcherPanel(QWidget):
 
     # -- settings ----------------------------------------------------------------------------
     def _on_config(self, config: PatchConfig) -> None:
+        """The settings changed: the one refresh of the form, its rows and the slider."""
         self.form.set_values(config)
         if config.threshold is None and config.needs_entropies:
-            # show the θ in use (searched, or BLT's default) in the unchecked field
-            self.form.editors["threshold"].editor.setValue(self._current_threshold())
+            self._show_threshold_in_use()
         entropy_mode = config.needs_entropies
         self.form.set_row_visible("threshold_add", config.mode == "dual")
         self.form.set_row_visible("patch_size", config.mode == "static")
@@ -151,12 +152,11 @@ class PatcherPanel(QWidget):
     def _on_form_changed(self, name: str) -> None:
         values = self.form.values()
         if name == "mode":  # the mode's own θ and target size, as last set this session
-            self.model.set_patch_mode(values["mode"])
-            self._on_config(self.model.patch_config)
+            self._set_config(self.workbench.config_for_mode(values["mode"]))
             return
-        if values["mode"] not in ("dual",):
+        if "threshold_add" not in PATCH_MODES[values["mode"]].settings:
             values["threshold_add"] = None
-        if values["mode"] in ("static", "byte", "space"):
+        if values["mode"] in BYTE_MODES:
             values["threshold"] = values["target_patch_size"] = None
         elif name == "threshold" and values["threshold"] is not None:
             values["target_patch_size"] = None
@@ -166,16 +166,31 @@ class PatcherPanel(QWidget):
                 values["max_patch_length"] < values["min_patch_length"]:
             values["max_patch_length"] = values["min_patch_length"]
         try:
-            config = dataclasses.replace(self.model.patch_config, **values)
+            config = dataclasses.replace(self.workbench.patch_config, **values)
         except InputError as error:
             self.error.setText(error.message)
             return
         self.error.clear()
-        self.model.set_patch_config(config)
-        self._on_config(self.model.patch_config)  # show what was normalised
+        self._set_config(config)
+
+    def _set_config(self, config: PatchConfig) -> None:
+        """Set ``config``; the model's event refreshes the form, or, when nothing changed
+        (the edit was normalised away), the form is put back here."""
+        if config == self.workbench.patch_config:
+            self._on_config(config)
+        else:
+            self.workbench.set_patch_config(config)
+
+    def _show_threshold_in_use(self) -> None:
+        """The θ in use (searched, or BLT's default) in the unchecked θ field and the slider."""
+        editor = self.form.editors["threshold"].editor
+        editor.blockSignals(True)
+        editor.setValue(self._current_threshold())
+        editor.blockSignals(False)
+        self._sync_slider()
 
     def _current_threshold(self) -> float:
-        config, patches = self.model.patch_config, self.model.patches
+        config, patches = self.workbench.patch_config, self.workbench.patches
         if config.threshold is not None:
             return config.threshold
         if patches is not None and patches.config == config and patches.result.threshold:
@@ -193,11 +208,11 @@ class PatcherPanel(QWidget):
         self._slider_timer.start()
 
     def _apply_slider(self) -> None:
-        config = self.model.patch_config
+        config = self.workbench.patch_config
         if not config.needs_entropies:
             return
         theta = round(self.slider.value() / SLIDER_STEPS * self.slider_max, 4)
-        self.model.set_patch_config(dataclasses.replace(config, threshold=theta,
+        self.workbench.set_patch_config(dataclasses.replace(config, threshold=theta,
                                                         target_patch_size=None))
 
     def _on_scores(self, buffer) -> None:
@@ -229,7 +244,9 @@ class PatcherPanel(QWidget):
         self.bars.setOpts(x=np.arange(1, shown + 1), height=counts)
         self.histogram.getPlotItem().setXRange(0.4, shown + 0.6, padding=0)
         self.histogram.getPlotItem().setYRange(0, max(1, counts.max()) * 1.05, padding=0)
-        self._on_config(self.model.patch_config)
+        config = self.workbench.patch_config
+        if config.threshold is None and config.needs_entropies and patches.config == config:
+            self._show_threshold_in_use()  # the searched θ, now known
 
     # -- boundaries vs annotations -----------------------------------------------------------------
     def _on_compare_model(self, settings: CompareSettings) -> None:
@@ -241,13 +258,13 @@ class PatcherPanel(QWidget):
             widget.blockSignals(False)
 
     def _on_compare_settings(self, *_args) -> None:
-        self.model.set_compare_settings(CompareSettings(self.k.value(),
+        self.workbench.set_compare_settings(CompareSettings(self.k.value(),
                                                         self.anchor.currentText()))
 
     def _on_comparison(self, result: BoundaryAgreement | None) -> None:
         if result is None:
-            patches = self.model.patches
-            if not self.model.gene_features():
+            patches = self.workbench.patches
+            if not self.workbench.gene_features():
                 text = "no CDS/tRNA/rRNA features on this record (File ▸ Open Annotations)"
             elif patches is not None and not patches.complete:
                 text = "waiting for the whole record's entropies"

@@ -41,7 +41,7 @@ class RunsBrowser(QWidget):
 
     def __init__(self, model: TrainingModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.training_model = model
         self._subs = Subscriptions()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -84,7 +84,7 @@ class RunsBrowser(QWidget):
 
     # -- reading the model ---------------------------------------------------------------------
     def _on_runs(self, runs: list[RunInfo]) -> None:
-        selected = set(self.model.selection)
+        selected = set(self.training_model.selection)
         self.table.blockSignals(True)
         self.table.setRowCount(len(runs))
         for i, run in enumerate(runs):
@@ -133,12 +133,12 @@ class RunsBrowser(QWidget):
                 self._add_row(row)
 
     def _on_selection(self) -> None:
-        self.model.select(self.selected_paths())
+        self.training_model.select(self.selected_paths())
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         paths = self.selected_paths()
-        one = self.model.run_info(paths[0]) if len(paths) == 1 else None
+        one = self.training_model.run_info(paths[0]) if len(paths) == 1 else None
         self.buttons["use"].setEnabled(one is not None and one.has_model)
         self.buttons["resume"].setEnabled(one is not None and one.resumable)
         self.buttons["delete"].setEnabled(one is not None and

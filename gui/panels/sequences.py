@@ -309,7 +309,7 @@ class RecordTable(QAbstractTableModel):
 class SequencesPanel(QWidget):
     def __init__(self, model: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.workbench = model
         self._subs = Subscriptions()
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("filter records")
@@ -364,10 +364,10 @@ class SequencesPanel(QWidget):
                                                  header.sectionSizeHint(column)))
         finally:
             self.items.measuring = False
-        self._on_record(self.model.record)
+        self._on_record(self.workbench.record)
 
     def _on_record(self, record: Record | None) -> None:
-        flat = -1 if record is None else self.items.find(self.model.record_path, record.id,
+        flat = -1 if record is None else self.items.find(self.workbench.record_path, record.id,
                                                           self._opened)
         self.items.set_current(flat)
 
@@ -377,14 +377,14 @@ class SequencesPanel(QWidget):
         record_id = self.items.summary(flat)["id"]
         record = document.sequences[i]  # rows are the records in file order: no id lookup
         if record.id == record_id:
-            self.model.set_record(document.path, record)
+            self.workbench.set_record(document.path, record)
         else:
             self.open_row(document.path, record_id)
 
     def open_row(self, path: str, record_id: str) -> None:
-        document = self.model.document(path)
+        document = self.workbench.document(path)
         if document is not None:
-            self.model.set_record(path, document.sequences[record_id])
+            self.workbench.set_record(path, document.sequences[record_id])
 
     def closeEvent(self, event) -> None:
         self.disconnect_model()

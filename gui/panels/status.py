@@ -1,19 +1,22 @@
 """The status bar's pieces: the locus, what is under the cursor, the score source, and the
-latest background task with its progress bar and Cancel."""
+newest background task of the shared runner (:class:`~gui.model.tasks.TasksModel`) with its
+progress bar and Cancel; the tooltip lists every task running."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from gui.model.events import Subscriptions
-from gui.model.session import TaskInfo, Workbench
+from gui.model.session import ScoreStatus, Workbench
+from gui.model.tasks import TaskInfo, TasksModel
 
 
 class StatusWidgets:
     """Widgets the window puts in its QStatusBar, kept in step with the view model."""
 
-    def __init__(self, model: Workbench) -> None:
-        self.model = model
+    def __init__(self, workbench: Workbench, tasks: TasksModel) -> None:
+        self.workbench = workbench
+        self.tasks = tasks
         self._subs = Subscriptions()
         self.locus = QLabel()
         self.locus.setMinimumWidth(220)
@@ -35,21 +38,21 @@ class StatusWidgets:
         row.addWidget(self.cancel)
         self.task.hide()
         self.current: TaskInfo | None = None
-        events = model.events
+        events = workbench.events
         for signal, slot in ((events.locus, self._on_locus), (events.cursor, self._on_cursor),
-                             (events.tasks, self._on_tasks), (events.scores, self._on_scores)):
+                             (events.score_status, self._on_score_status),
+                             (tasks.events.tasks, self._on_tasks)):
             self._subs.connect(signal, slot)
-        self._on_locus(model.locus)
+        self._on_locus(workbench.locus)
 
     def _on_locus(self, locus) -> None:
         self.locus.setText(locus.format() if locus is not None else "no record")
 
     def _on_cursor(self, position: int | None) -> None:
-        info = self.model.hover_info(position) if position is not None else None
+        info = self.workbench.hover_info(position) if position is not None else None
         self.hover.setText(info.describe() if info is not None else "")
 
-    def _on_scores(self, _buffer) -> None:
-        status = self.model.score_status
+    def _on_score_status(self, status: ScoreStatus) -> None:
         # while scoring, the task and its progress bar say it
         self.scores.setText("" if status.state == "scoring" else status.text)
 
@@ -62,6 +65,9 @@ class StatusWidgets:
         self.current = task
         others = f" (+{len(tasks) - 1})" if len(tasks) > 1 else ""
         self.task_label.setText(task.label + others)
+        self.task.setToolTip("\n".join(
+            t.label + ("" if t.fraction is None else f": {t.fraction:.0%}")
+            for t in tasks.values()))
         if task.total > 0:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * task.done / task.total))

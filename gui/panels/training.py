@@ -3,8 +3,9 @@ curves, the run's log and the runs browser.
 
 Every hyperparameter has an editor generated from its config dataclass (``TrainConfig`` and the
 architecture's model config; :func:`gui.panels.forms.hints_for`), so a new field appears here
-without GUI work. The Trainer runs in :class:`gui.training.TrainingController`'s thread; this
-widget only reads :class:`gui.model.training.TrainingModel` and draws.
+without GUI work. The panel binds: it reads :class:`gui.model.training.TrainingModel`,
+subscribes to it and asks :class:`gui.controllers.training.TrainingController` for every run,
+file read and deletion; it computes nothing and starts no job itself.
 """
 
 from __future__ import annotations
@@ -41,12 +42,11 @@ from PySide6.QtWidgets import (
 from engine.errors import BytescopeError
 from engine.io.summary import summary_lengths
 from engine.models import ARCHITECTURES, PRESETS, model_config
-from engine.train import TrainConfig, read_metrics
-from engine.train.runs import read_log
+from engine.train import TrainConfig
+from gui.controllers.training import TrainingController, default_threads
 from gui.model.events import Subscriptions
 from gui.model.session import Workbench
 from gui.model.training import LiveRun, TrainingModel, format_duration
-from gui.training import TrainingController, default_threads
 
 from .curves import CurvesView
 from .forms import DataclassForm, FieldHint, hints_for
@@ -249,17 +249,16 @@ class TrainingPanel(QWidget):
 
     error = Signal(object)
 
-    def __init__(self, workbench: Workbench, settings: QSettings | None = None,
-                 workspace: str | Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, workbench: Workbench, training_model: TrainingModel,
+                 controller: TrainingController, settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workbench = workbench
         self.settings = settings
-        if workspace is None and settings is not None:
-            workspace = settings.value("training/workspace", None)
-        self.model = TrainingModel(workspace or default_workspace())
-        self.controller = TrainingController(self.model, workbench, self)
-        self.controller.error.connect(self._report)
-        self.controller.finished.connect(self._on_run_ended)
+        self.training_model = training_model
+        self.controller = controller
+        controller.error.connect(self._report)
+        controller.finished.connect(self._on_run_ended)
         self._subs = Subscriptions()
         self._live_rows: dict[str, list[dict]] = {"step": [], "eval": []}
 
@@ -292,7 +291,7 @@ class TrainingPanel(QWidget):
         self.train_form.changed.connect(self._on_train_field)
         self.dataset.set_held_out(defaults.held_out)
 
-        self.workspace_edit = QLineEdit(str(self.model.workspace))
+        self.workspace_edit = QLineEdit(str(self.training_model.workspace))
         self.workspace_edit.editingFinished.connect(
             lambda: self.set_workspace(self.workspace_edit.text()))
         choose = QPushButton("Choose…")
@@ -317,7 +316,7 @@ class TrainingPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.runs = RunsBrowser(self.model)
+        self.runs = RunsBrowser(self.training_model)
         self.runs.use_model.connect(self.use_run_model)
         self.runs.resume_run.connect(self.resume_run)
         self.runs.delete_run.connect(self.delete_run_dialog)
@@ -369,12 +368,16 @@ class TrainingPanel(QWidget):
 
         self.dataset.changed.connect(self._update_buttons)
         self.dataset.files_added.connect(self._count_unknown)
-        events = self.model.events
+        events = self.training_model.events
         self._subs.connect(events.live, self._on_live)
         self._subs.connect(events.rows, self._on_rows)
         self._subs.connect(events.log, self._on_log)
         self._subs.connect(events.selection, self._on_selection)
         self._subs.connect(events.runs, self._on_runs)
+        self._subs.connect(events.curves, self._show_curves)
+        self._subs.connect(events.run_log, self._show_run_log)
+        self._subs.connect(events.messages, self._show_messages)
+        self._subs.connect(events.file_bases, self._on_file_bases)
         self._subs.connect(workbench.events.documents, self._on_documents)
         self._rebuild_model_form(self.arch.currentText())
         self._on_documents(workbench.documents)
@@ -389,14 +392,14 @@ class TrainingPanel(QWidget):
     def set_workspace(self, path: str | Path) -> None:
         path = Path(path).expanduser()
         self.workspace_edit.setText(str(path))
-        self.model.set_workspace(path)
+        self.training_model.set_workspace(path)
         if self.settings is not None:
             self.settings.setValue("training/workspace", str(path))
         self.controller.refresh_runs()
 
     def _choose_workspace(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Workspace for runs",
-                                                  str(self.model.workspace or ""))
+                                                  str(self.training_model.workspace or ""))
         if folder:
             self.set_workspace(folder)
 
@@ -470,13 +473,13 @@ class TrainingPanel(QWidget):
         """Start a run of ``config`` (default: the forms') in ``run_dir`` (default: a new
         folder in the workspace); returns its folder. Raises InputError when it cannot."""
         path = self.controller.start(config if config is not None else self.config(), run_dir)
-        self.model.select([])
+        self.training_model.select([])
         self._reset_curves()
         return path
 
     def resume(self) -> None:
         """Resume a paused live run, else continue the last stopped one."""
-        live = self.model.live
+        live = self.training_model.live
         if live is not None and live.state == "paused" and self.controller.active:
             self.controller.resume_live()
         elif live is not None and not live.active:
@@ -527,11 +530,14 @@ class TrainingPanel(QWidget):
         self._count_unknown()
 
     def _count_unknown(self) -> None:
-        """Count the bases of added files in the background (the held-out split needs them)."""
-        for path in self.dataset.unknown_sizes():
-            self.controller.runner.submit(f"size:{path}", lambda r, p=path: _count_bases(p),
-                                          lambda bases, p=path: self.dataset.set_bases(p, bases),
-                                          on_error=self._report)
+        """Ask for the bases of added files (the held-out split needs them)."""
+        self.controller.count_bases(self.dataset.unknown_sizes())
+
+    def _on_file_bases(self, bases: dict[str, int]) -> None:
+        unknown = set(self.dataset.unknown_sizes())
+        for path, count in bases.items():
+            if path in unknown:
+                self.dataset.set_bases(path, count)
 
     def _on_live(self, live: LiveRun | None) -> None:
         self._update_buttons()
@@ -555,11 +561,11 @@ class TrainingPanel(QWidget):
         self.status.setText(f"{live.label}: {loss}{val}{detail}")
 
     def _update_buttons(self) -> None:
-        live = self.model.live
+        live = self.training_model.live
         active = self.controller.active
         paused = live is not None and live.state == "paused"
         can_continue = live is not None and not live.active and live.state in (
-            "stopped", "failed") and (info := self.model.run_info(live.path)) is not None \
+            "stopped", "failed") and (info := self.training_model.run_info(live.path)) is not None \
             and info.resumable
         self.buttons["Start"].setEnabled(not active and bool(self.dataset.entries()))
         self.buttons["Pause"].setEnabled(active and live is not None
@@ -584,40 +590,42 @@ class TrainingPanel(QWidget):
     def _reset_curves(self) -> None:
         """Show the live run (with its earlier legs, when resumed) and the selected runs."""
         self._live_rows = {"step": [], "eval": []}
-        self.log.clear()
-        for level, text in self.model.messages:
-            self._on_log(level, text)
+        self._show_messages(self.training_model.messages)
         self._load_curves()
+
+    def _show_messages(self, messages: list[tuple[str, str]]) -> None:
+        self.log.clear()
+        for level, text in messages:
+            self._on_log(level, text)
 
     def _on_selection(self, paths: list[Path]) -> None:
         self._load_curves()
-        live = self.model.live
+        live = self.training_model.live
         if len(paths) == 1 and (live is None or not live.active):
-            self.log.clear()  # no run going: the selected run's own log, every leg of it
-            for level, text in read_log(paths[0]):
-                self._on_log(level, text)
+            self.controller.read_run_log(paths[0])  # the selected run's own log, every leg
+
+    def _show_run_log(self, messages: list[tuple[str, str]]) -> None:
+        live = self.training_model.live
+        if live is None or not live.active:
+            self._show_messages(messages)
 
     def _reload_if_visible(self) -> None:
-        if self.isVisible() and not self.controller.runner.busy("runs"):
+        if self.isVisible() and not self.controller.listing():
             self.controller.refresh_runs()
 
     def _on_runs(self, runs) -> None:
         self._update_buttons()
         going = {r.path for r in runs if r.state in ("running", "paused")}
-        live = self.model.live
-        if any(p in going and (live is None or p != live.path) for p in self.model.selection):
+        live = self.training_model.live
+        selected = self.training_model.selection
+        if any(p in going and (live is None or p != live.path) for p in selected):
             self._load_curves()  # a selected run is training elsewhere: follow its curves
 
     def _load_curves(self) -> None:
-        live = self.model.live
-        paths = list(self.model.selection)
-        if live is not None and live.path not in paths:
-            paths.append(live.path)
-        self.controller.runner.submit("curves", lambda r: _read_curves(paths),
-                                      self._show_curves, on_error=self._report)
+        self.controller.load_curves()
 
     def _show_curves(self, curves: list[tuple[str, dict]]) -> None:
-        live = self.model.live
+        live = self.training_model.live
         merged = []
         for label, metrics in curves:
             if live is not None and label == live.label:  # rows that came after the read
@@ -631,10 +639,9 @@ class TrainingPanel(QWidget):
                                f"{live.best_val:.4f} bits/byte (Runs → Use Best Checkpoint)")
         self._update_buttons()
 
-    def shutdown(self) -> bool:
-        """Stop a live run (checkpointing it) and every job."""
+    def shutdown(self) -> None:
+        """Stop the reload timer (the window stops the run through its controller)."""
         self._reload.stop()
-        return self.controller.shutdown()
 
     def disconnect_model(self) -> None:
         self._subs.disconnect_all()
@@ -650,23 +657,6 @@ def estimate_parameters(config) -> int:
     with torch.device("meta"):
         model = build_model(config)
     return sum(p.numel() for p in model.parameters())
-
-
-def _count_bases(path: str) -> int:
-    from engine.io import open_sequences
-
-    with open_sequences(path) as sequences:
-        return sum(len(record) for record in sequences)
-
-
-def _read_curves(paths: list[Path]) -> list[tuple[str, dict]]:
-    out = []
-    for path in paths:
-        try:
-            out.append((path.name, read_metrics(path / "metrics.h5")))
-        except (OSError, KeyError):
-            out.append((path.name, {}))
-    return out
 
 
 def _with_rows(metrics: dict, rows: dict[str, list[dict]]) -> dict:

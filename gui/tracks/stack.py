@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import BytescopeError
 from engine.io.records import Record
+from engine.patching import PATCH_MODES
 from gui.model.events import Subscriptions
 from gui.model.features import FeatureIndex
 from gui.model.locus import Locus, around_feature, centre_on, zoom
@@ -56,7 +57,7 @@ from .signal import SignalTrack
 THRESHOLD_THROTTLE_MS = 40
 ZOOM_STEP = 2.0
 # the threshold line means a level of H in these modes; in the others θ is a rise or a budget
-LEVEL_MODES = ("entropy", "dual", "optimal")
+LEVEL_MODES = tuple(name for name, mode in PATCH_MODES.items() if mode.draws_threshold_line)
 
 
 class TrackLabel(pg.GraphicsWidget):
@@ -82,7 +83,7 @@ class TrackStack(QWidget):
 
     def __init__(self, model: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.workbench = model
         self._subs = Subscriptions()
         self.record: Record | None = None
         self._from_view = False  # set while the view writes the locus, so its echo is ignored
@@ -156,6 +157,8 @@ class TrackStack(QWidget):
         for signal, slot in ((events.record, self._on_record), (events.locus, self._on_locus),
                              (events.features, self._on_features),
                              (events.scores, self._on_scores),
+                             (events.scores_grew, self._on_scores_grew),
+                             (events.score_status, self._on_score_status),
                              (events.patches, self._on_patches),
                              (events.patch_config, self._on_patch_config),
                              (events.selection, self._on_selection),
@@ -225,7 +228,7 @@ class TrackStack(QWidget):
 
     # -- model -> view -------------------------------------------------------------------------
     def _on_record(self, record: Record | None) -> None:
-        locus = self.model.locus
+        locus = self.workbench.locus
         self._from_model = True  # new limits move the view: that must not rewrite the locus
         try:
             self._set_record(record)
@@ -240,13 +243,13 @@ class TrackStack(QWidget):
         self.sequence.set_record(record)
         for track in (self.entropy, self.surprisal, self.patch_track):
             track.set_length(length)
-        self._on_scores(self.model.scores)
-        self._on_patches(self.model.patches)
-        self._on_features(self.model.feature_tracks)
+        self._on_scores(self.workbench.scores)
+        self._on_patches(self.workbench.patches)
+        self._on_features(self.workbench.features)
         for track in self._fixed_tracks():
             vb = track.plot.getViewBox()
             vb.setLimits(xMin=0, xMax=length, minXRange=min(40, length), maxXRange=length)
-        self._on_patch_config(self.model.patch_config)
+        self._on_patch_config(self.workbench.patch_config)
 
     def _on_locus(self, locus: Locus | None) -> None:
         self.locus_box.setText(locus.format() if locus is not None else "")
@@ -271,7 +274,7 @@ class TrackStack(QWidget):
         self._rebuild_layout()
 
     def _status_message(self) -> str:
-        status = self.model.score_status
+        status = self.workbench.score_status
         if status.state == "no-model":
             return f"No entropies: {status.text}"
         if status.state in ("none", "scoring"):
@@ -285,27 +288,39 @@ class TrackStack(QWidget):
         for track in (self.entropy, self.surprisal):
             if buffer is not track.buffer or buffer is None:
                 track.set_buffer(buffer, message)
-        self._update_tracks()
+        self._update_tracks(self.entropy, self.surprisal)
+
+    def _on_score_status(self, _status) -> None:
+        """Where the scores come from changed: the tracks' messages say so."""
+        for track in (self.entropy, self.surprisal):
+            if track.buffer is None:
+                track.set_buffer(None, self._status_message())
+        if self.workbench.patches is None:
+            self._on_patches(None)
+
+    def _on_scores_grew(self, _buffer: ScoreBuffer | None) -> None:
+        """More values in the same buffer: only the signal tracks draw anything new."""
+        self._update_tracks(self.entropy, self.surprisal)
 
     def _on_patches(self, patches: PatchView | None) -> None:
         message = ""
         if patches is None and self.record is not None:
-            config = self.model.patch_config
-            if config.needs_entropies and self.model.score_status.state == "no-model":
+            config = self.workbench.patch_config
+            if config.needs_entropies and self.workbench.score_status.state == "no-model":
                 message = (f"{config.mode} patching needs entropies: choose a byte mode "
                            "(static, space) or a model")
             else:
                 message = "patching…"
         self.patch_track.set_patches(patches, message)
-        self.patch_track.set_selection(self.model.selection)
-        self._on_patch_config(self.model.patch_config)
-        self._update_tracks()
+        self.patch_track.set_selection(self.workbench.selection)
+        self._on_patch_config(self.workbench.patch_config)
+        self._update_tracks(self.patch_track)  # new patches change no other track
 
     def _on_patch_config(self, config) -> None:
         theta = None
         if config.mode in LEVEL_MODES:
             theta = config.threshold
-            patches = self.model.patches
+            patches = self.workbench.patches
             if theta is None and patches is not None and patches.config == config:
                 theta = patches.result.threshold  # the searched (or BLT default) θ
         self.entropy.set_threshold(theta)
@@ -325,12 +340,14 @@ class TrackStack(QWidget):
     def view_width(self) -> int:
         return max(1, int(self.master.width()))
 
-    def _update_tracks(self) -> None:
+    def _update_tracks(self, *only) -> None:
+        """Redraw the tracks in view (``only`` these, when given) from O(pixels) reads."""
         if self.record is None:
             return
         x0, x1 = self.master.viewRange()[0]
         width = self.view_width()
-        for track in self.tracks():
+        shown = self.tracks()
+        for track in [t for t in only if t in shown] if only else shown:
             track.update_view(x0, x1, width)
         self.painted.emit()
 
@@ -341,7 +358,7 @@ class TrackStack(QWidget):
         x0, x1 = x_range
         self._from_view = True
         try:
-            self.model.set_locus(Locus(self.record.id, math.floor(x0 + 1e-6),
+            self.workbench.set_locus(Locus(self.record.id, math.floor(x0 + 1e-6),
                                        math.ceil(x1 - 1e-6)))
         finally:
             self._from_view = False
@@ -351,36 +368,36 @@ class TrackStack(QWidget):
             return
         pos = event[0]
         if not self.graphics.sceneBoundingRect().contains(pos):
-            self.model.set_cursor(None)
+            self.workbench.set_cursor(None)
             return
         x = self.master.mapSceneToView(pos).x()
         position = math.floor(x)
-        self.model.set_cursor(position if 0 <= position < self.record.length else None)
+        self.workbench.set_cursor(position if 0 <= position < self.record.length else None)
 
     def leaveEvent(self, event) -> None:
-        self.model.set_cursor(None)
+        self.workbench.set_cursor(None)
         super().leaveEvent(event)
 
     def _on_locus_entered(self) -> None:
         try:
-            path, record, locus = self.model.parse_locus(self.locus_box.text())
+            path, record, locus = self.workbench.parse_locus(self.locus_box.text())
         except BytescopeError as error:
             self.locus_error.setText(error.message)
-            self.model.log(f"locus: {error.message}", "warning")
+            self.workbench.log(f"locus: {error.message}", "warning")
             return
         self.go_to(path, record, locus)
 
     def go_to(self, path: str, record: Record, locus: Locus) -> None:
-        if record is self.model.record:
-            self.model.set_locus(locus)
+        if record is self.workbench.record:
+            self.workbench.set_locus(locus)
         else:
-            self.model.set_record(path, record, locus)
+            self.workbench.set_record(path, record, locus)
 
     # -- zoom and navigation -----------------------------------------------------------------------
     def _zoom(self, factor: float) -> None:
-        locus, record = self.model.locus, self.model.record
+        locus, record = self.workbench.locus, self.workbench.record
         if locus is not None and record is not None:
-            self.model.set_locus(zoom(locus, factor, record.length))
+            self.workbench.set_locus(zoom(locus, factor, record.length))
 
     def zoom_in(self) -> None:
         self._zoom(1 / ZOOM_STEP)
@@ -389,13 +406,13 @@ class TrackStack(QWidget):
         self._zoom(ZOOM_STEP)
 
     def zoom_fit(self) -> None:
-        record = self.model.record
+        record = self.workbench.record
         if record is not None:
-            self.model.set_locus(Locus(record.id, 0, record.length))
+            self.workbench.set_locus(Locus(record.id, 0, record.length))
 
     def jump_feature(self, forward: bool) -> bool:
         """Centre on the next (previous) feature start of any annotation track (F / B)."""
-        locus, record = self.model.locus, self.model.record
+        locus, record = self.workbench.locus, self.workbench.record
         if locus is None or record is None:
             return False
         centre = locus.centre
@@ -413,9 +430,9 @@ class TrackStack(QWidget):
         _, index, i = best
         start, end = int(index.starts[i]), int(index.ends[i])
         if end - start <= locus.span * 0.8:
-            self.model.set_locus(centre_on(locus, (start + end) / 2, record.length))
+            self.workbench.set_locus(centre_on(locus, (start + end) / 2, record.length))
         else:
-            self.model.set_locus(around_feature(record.id, start, end, record.length))
+            self.workbench.set_locus(around_feature(record.id, start, end, record.length))
         return True
 
     # -- the threshold line ------------------------------------------------------------------------
@@ -434,9 +451,9 @@ class TrackStack(QWidget):
         if value is None:
             return
         self._pending_threshold = None
-        config = self.model.patch_config
+        config = self.workbench.patch_config
         if config.needs_entropies:
-            self.model.set_patch_config(dataclasses.replace(
+            self.workbench.set_patch_config(dataclasses.replace(
                 config, threshold=round(max(value, 0.0), 4), target_patch_size=None))
 
     # -- the routing track (Maps panel) ----------------------------------------------------------

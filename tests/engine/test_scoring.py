@@ -21,7 +21,6 @@ from engine.scoring import (
     copy_guesses,
     iter_scores,
     score,
-    score_record_cached,
 )
 from tests.engine.killed_writer import killed_writer
 
@@ -121,7 +120,7 @@ def test_cache_returns_what_a_fresh_score_gives_and_keys_by_model_and_context(tm
     model = tiny()
     rec = record_of(random_bytes(90))
     cache = ScoreCache("filehash", "modelA", root=tmp_path)
-    first = score_record_cached(model, cache, rec, 10, 20)
+    first = cache.scores(rec, lambda: model, 10, 20)
     fresh = score(model, rec)
     assert np.array_equal(first.entropy, fresh.entropy[10:20])
     stored = ScoreCache("filehash", "modelA", root=tmp_path).load("r")
@@ -141,6 +140,71 @@ def test_scores_without_the_repeat_expert_have_their_own_model_hash(tmp_path):
     save_repeats(RepeatConfig(k=8, weights=[0.5] * N_STATES), folder)
     assert model_hash(folder, repeats=False) == network
     assert model_hash(folder) != network
+
+
+def test_a_files_cache_is_keyed_by_its_content_the_model_its_expert_and_the_context(tmp_path):
+    from engine.models import save_model
+    from engine.models.repeats import save_repeats
+
+    folder = save_model(tiny(), tmp_path / "m")
+    save_repeats(RepeatConfig(k=8, weights=[0.5] * N_STATES), folder)
+    a, same, other = tmp_path / "a.fa", tmp_path / "same.fa", tmp_path / "other.fa"
+    a.write_text(">r\nACGT\n")
+    same.write_text(">r\nACGT\n")
+    other.write_text(">r\nACGA\n")
+
+    def key(path=a, **kw):
+        return ScoreCache.for_file(path, folder, root=tmp_path / "c", **kw).folder
+
+    assert key(same) == key() != key(other)  # content, not the path
+    assert key(repeats=False) != key() and key(context=8) != key()
+    assert key(file_hash="given").parent.name == "given"
+
+
+def test_a_cache_scores_what_it_misses_as_it_is_keyed(tmp_path):
+    from engine.models import load_model, save_model
+    from engine.models.repeats import save_repeats
+
+    folder = save_model(tiny(), tmp_path / "m")
+    save_repeats(RepeatConfig(k=8, weights=[0.9] * N_STATES), folder)
+    model = load_model(folder)
+    half = random_bytes(60, seed=3)
+    rec = record_of(half + half)
+    path = tmp_path / "r.bin"
+    path.write_bytes(half + half)
+    for repeats, context in ((True, None), (False, None), (True, 8)):
+        cache = ScoreCache.for_file(path, folder, repeats=repeats, context=context,
+                                    root=tmp_path / "c")
+        got = cache.scores(rec, lambda: model)
+        expected = score(model, rec, repeats=repeats, context=context)
+        np.testing.assert_array_equal(got.surprisal, expected.surprisal)
+    assert not np.array_equal(score(model, rec).surprisal, score(model, rec, repeats=False)
+                              .surprisal)  # the three are different numbers
+
+
+def test_the_model_is_asked_for_only_on_a_miss(tmp_path):
+    asked = []
+
+    def model():
+        asked.append(1)
+        return tiny()
+
+    cache = ScoreCache("filehash", "modelA", root=tmp_path)
+    rec = record_of(random_bytes(90))
+    first = cache.scores(rec, model, 10, 20)
+    again = cache.scores(rec, model, 30, 40)
+    assert len(asked) == 1 and (first.start, again.start, len(again)) == (10, 30, 10)
+
+
+def test_a_region_missed_without_the_whole_record_is_scored_alone_and_not_stored(tmp_path):
+    model = tiny()
+    cache = ScoreCache("filehash", "modelA", root=tmp_path)
+    rec = record_of(random_bytes(300))
+    region = cache.scores(rec, lambda: model, 200, 240, whole=False)
+    np.testing.assert_array_equal(region.entropy, score(model, rec, 200, 240).entropy)
+    assert cache.load("r", rec.length) is None
+    cache.scores(rec, lambda: model, 0, rec.length, whole=False)  # the whole record: stored
+    assert cache.load("r", rec.length) is not None
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,14 +341,14 @@ def test_a_damaged_cache_entry_is_removed_and_recomputed(tmp_path, damage, caplo
     model = tiny()
     rec = record_of(random_bytes(90))
     cache = ScoreCache("filehash", "modelA", root=tmp_path)
-    fresh = score_record_cached(model, cache, rec)
+    fresh = cache.scores(rec, lambda: model)
     (entry,) = cache.folder.iterdir()
     damage(entry)
     with caplog.at_level(logging.INFO, logger="engine.scoring"):
         assert cache.load("r", rec.length) is None
     assert not entry.exists()
     assert "removed, scores recomputed" in caplog.text and caplog.records[0].levelname == "INFO"
-    again = score_record_cached(model, cache, rec, 10, 20)
+    again = cache.scores(rec, lambda: model, 10, 20)
     assert np.array_equal(again.entropy, fresh.entropy[10:20])
     assert np.array_equal(again.surprisal, fresh.surprisal[10:20])
     stored = cache.load("r", rec.length)
@@ -294,7 +358,7 @@ def test_a_damaged_cache_entry_is_removed_and_recomputed(tmp_path, damage, caplo
 def test_an_entry_of_the_wrong_length_is_refused_before_it_is_read(tmp_path):
     model = tiny()
     cache = ScoreCache("filehash", "modelA", root=tmp_path)
-    score_record_cached(model, cache, record_of(random_bytes(90)))
+    cache.scores(record_of(random_bytes(90)), lambda: model)
     assert cache.load("r", 91) is None and list(cache.folder.iterdir()) == []
 
 
@@ -303,7 +367,7 @@ def test_a_file_where_the_cache_folder_belongs_is_replaced(tmp_path):
     cache.folder.parent.mkdir()
     cache.folder.write_text("not a folder")
     rec = record_of(random_bytes(90))
-    fresh = score_record_cached(tiny(), cache, rec)
+    fresh = cache.scores(rec, tiny)
     assert np.array_equal(cache.load("r", rec.length).entropy, fresh.entropy)
 
 
@@ -313,7 +377,7 @@ def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_scores(tmp_path,
     cache = ScoreCache("filehash", "modelA", root=root)
     rec = record_of(random_bytes(90))
     with caplog.at_level(logging.WARNING, logger="engine.scoring"):
-        got = score_record_cached(tiny(), cache, rec)
+        got = cache.scores(rec, tiny)
     assert np.array_equal(got.entropy, score(tiny(), rec).entropy)
     assert "score cache not written" in caplog.text
     assert root.read_text().startswith("a file")

@@ -69,7 +69,12 @@ def window(qtbot, settings):
 
 
 def wait_ready(qtbot, win, whole: bool = False, timeout: int = 20_000) -> None:
-    qtbot.waitUntil(lambda: win.controller.view_ready(whole), timeout=timeout)
+    qtbot.waitUntil(lambda: win.controllers.view.view_ready(whole), timeout=timeout)
+
+
+def wait_exports(qtbot, win, timeout: int = 20_000) -> None:
+    """Until every export job of the window has ended (written, or failed with its dialog)."""
+    qtbot.waitUntil(lambda: not win.controllers.exports.busy(), timeout=timeout)
 
 
 @pytest.fixture
@@ -101,7 +106,7 @@ def no_threads_left(request):
         pool.waitForDone(10_000)
     running = [pool.activeThreadCount() for pool in pools]
     assert not any(running), f"threads still running after the test: {running}"
-    from gui.training import THREADS
+    from gui.workers import THREADS
 
     training = [t for t in THREADS if shiboken6.isValid(t) and t.isRunning()]
     assert not training, f"training threads still running after the test: {training}"

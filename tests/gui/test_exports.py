@@ -26,6 +26,7 @@ from gui.exports import (
     export_scene,
     export_scores_csv,
 )
+from tests.gui.conftest import wait_exports
 
 FREE = (0, 8192, 24_576)  # the bytes left on the disks of the report
 
@@ -55,24 +56,28 @@ def shown_error(window) -> str:
 @pytest.mark.parametrize("free", FREE)
 @pytest.mark.parametrize("suffix", [".svg", ".png"])
 def test_a_view_export_to_a_full_disk_is_a_dialog_and_keeps_the_old_file(
-        with_entropies, tmp_path, free, suffix):
+        qtbot, with_entropies, tmp_path, free, suffix):
     window = with_entropies
     folder = tmp_path / "out"
     folder.mkdir()
     target = folder / f"v{suffix}"
-    assert window.export_view(str(target)) == target
+    assert window.export_view(str(target)) is not None  # a job: encoded and written there
+    wait_exports(qtbot, window)
     good = target.read_bytes()
     assert len(good) > 24_576  # larger than the room left: the write must fail
     with disk_with(free):
-        assert window.export_view(str(target)) is None
+        window.export_view(str(target))
+        wait_exports(qtbot, window)
     assert target.read_bytes() == good and only(folder) == [target.name]
     message = shown_error(window)
     assert message.startswith(f"{target}: cannot write") and ".tmp" not in message
     assert window.model.messages[-1].level == "error"  # not logged as written
 
 
-def test_an_svg_export_writes_a_whole_document(with_entropies, tmp_path):
-    svg = with_entropies.export_view(str(tmp_path / "v.svg"))
+def test_an_svg_export_writes_a_whole_document(qtbot, with_entropies, tmp_path):
+    svg = tmp_path / "v.svg"
+    with_entropies.export_view(str(svg))
+    wait_exports(qtbot, with_entropies)
     root = ET.parse(svg).getroot()  # the closing tags too: invalid XML raises
     assert root.tag.endswith("svg") and len(list(root.iter())) > 20
 
@@ -126,11 +131,12 @@ def test_a_plot_export_to_a_full_disk_raises_and_keeps_the_old_file(qtbot, tmp_p
     assert target.read_bytes() == good and only(tmp_path) == [target.name]
 
 
-def test_a_view_export_onto_a_folder_names_the_path_chosen(with_entropies, tmp_path):
+def test_a_view_export_onto_a_folder_names_the_path_chosen(qtbot, with_entropies, tmp_path):
     window = with_entropies
     target = tmp_path / "v.png"
     target.mkdir()
-    assert window.export_view(str(target)) is None
+    window.export_view(str(target))
+    wait_exports(qtbot, window)
     message = shown_error(window)
     assert message.startswith(f"{target}: cannot write") and ".tmp" not in message
 

@@ -58,7 +58,7 @@ def test_a_bad_session_is_one_dialog_and_the_window_keeps_its_state(
     assert window.load_session(str(path)) is False
     assert window.error_dialog is not None and window.error_dialog.isVisible()
     assert str(path) in window.error_dialog.text() and named in window.error_dialog.text()
-    assert not window.controller.opening()  # nothing was closed, nothing is being opened
+    assert not window.controllers.view.opening()  # nothing was closed, nothing is being opened
     wait_ready(qtbot, window)  # any slot raising on a half-applied session would fail here
     assert what_is_shown(window) == before
     window.error_dialog.close()

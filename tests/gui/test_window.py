@@ -12,9 +12,10 @@ from PySide6.QtGui import QDropEvent, QImage
 
 from engine.patching import PatchConfig
 from gui.model import jobs
+from gui.model.events import connection_count
 from gui.model.locus import Locus
 from gui.window import MainWindow
-from tests.gui.conftest import wait_ready
+from tests.gui.conftest import wait_exports, wait_ready
 
 
 @pytest.fixture
@@ -110,6 +111,41 @@ def test_a_dragged_slider_sends_one_request_not_one_per_step(qtbot, with_entropi
                                                  abs=1e-3)
 
 
+def test_each_settled_theta_is_one_patch_job_one_panel_refresh_one_patch_track_redraw(
+        qtbot, with_entropies, monkeypatch):
+    window = with_entropies
+    model, runner, tracks = window.model, window.controllers.runner, window.tracks
+    wait_ready(qtbot, window)
+    counts = {"patch jobs": 0, "panel refreshes": 0, "patch track": 0, "entropy track": 0}
+
+    def counting(key, fn):
+        def counted(*args, **kwargs):
+            counts[key] += 1
+            return fn(*args, **kwargs)
+        return counted
+
+    submit = runner.submit
+    monkeypatch.setattr(runner, "submit", lambda kind, *a, **k: (
+        counts.__setitem__("patch jobs", counts["patch jobs"] + (kind == "view:patches")),
+        submit(kind, *a, **k))[1])
+    monkeypatch.setattr(window.patcher.form, "set_values",
+                        counting("panel refreshes", window.patcher.form.set_values))
+    monkeypatch.setattr(tracks.patch_track, "update_view",
+                        counting("patch track", tracks.patch_track.update_view))
+    monkeypatch.setattr(tracks.entropy, "update_view",
+                        counting("entropy track", tracks.entropy.update_view))
+    settled = (300, 450, 620)
+    for n, end in enumerate(settled, start=1):
+        for value in range(end - 60, end + 1, 3):  # a drag that comes to rest at ``end``
+            window.patcher.slider.setValue(value)
+        theta = round(end / 1000 * window.patcher.slider_max, 4)
+        qtbot.waitUntil(lambda theta=theta: model.patches is not None
+                        and model.patches.config.threshold == theta)
+        qtbot.waitUntil(lambda: not window.controllers.view.busy())
+        assert counts == {"patch jobs": n, "panel refreshes": n, "patch track": n,
+                          "entropy track": 0}, f"after settling on θ #{n}"
+
+
 def test_clicking_an_inspector_row_selects_and_centres_the_patch(qtbot, with_entropies):
     window = with_entropies
     model = window.model
@@ -172,13 +208,16 @@ def test_exports_write_valid_files(qtbot, with_entropies, tmp_path, entropies_np
     model.set_patch_config(PatchConfig(mode="entropy", threshold=1.25))
     qtbot.waitUntil(lambda: model.patches.config.threshold == 1.25)
 
-    png = window.export_view(str(tmp_path / "view.png"), scale=2.0)
+    png = tmp_path / "view.png"
+    window.export_view(str(png), scale=2.0)
+    svg = tmp_path / "view.svg"
+    window.export_view(str(svg))
+    wait_exports(qtbot, window)
     image = QImage(str(png))
     graphics = window.tracks.graphics
     assert (image.width(), image.height()) == (2 * graphics.width(), 2 * graphics.height())
     assert non_blank(image) > 8
 
-    svg = window.export_view(str(tmp_path / "view.svg"))
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg") and len(list(root.iter())) > 20
 
@@ -259,7 +298,7 @@ def test_whole_record_scoring_fills_the_view_first_then_caches_and_compares(
     assert {t: n for t, (n, _) in model.comparison.by_type.items()} == \
         {"CDS": 3, "tRNA": 1, "rRNA": 1}
     assert "chance" in window.patcher.comparison.text()
-    assert model.tasks == {}
+    assert window.controllers.tasks.tasks == {}
 
 
 def test_cancel_in_the_status_bar_stops_scoring_and_keeps_what_was_scored(
@@ -274,7 +313,7 @@ def test_cancel_in_the_status_bar_stops_scoring_and_keeps_what_was_scored(
     qtbot.waitUntil(lambda: model.scores is not None and model.scores.known_bases() > 0)
     qtbot.waitUntil(lambda: window.status.task.isVisible())
     qtbot.mouseClick(window.status.cancel, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not window.controller.runner.busy("scores"))
+    qtbot.waitUntil(lambda: not window.controllers.view.busy("scores"))
     assert model.score_status.state == "cancelled"
     assert 0 < model.scores.known_bases() < 40_000
 
@@ -298,10 +337,10 @@ def test_closing_unsubscribes_every_widget(qtbot, settings, genome, entropies_np
     window.open_paths([str(genome)])
     qtbot.waitUntil(lambda: window.model.record is not None)
     model = window.model
-    assert model.events.connection_count() > 10
+    assert connection_count(model.events) > 10
     window.close()
-    assert model.events.connection_count() == 0
-    assert not window.controller.runner.busy()
+    assert connection_count(model.events) == 0
+    assert not window.controllers.runner.busy()
 
 
 def test_layout_and_recent_files_persist(qtbot, settings, genome):
@@ -456,7 +495,7 @@ def test_the_first_file_given_is_shown_and_listed_first_when_it_finishes_loading
     import threading
 
     from engine.resources import sample_path
-    from gui import controller
+    from gui.controllers import view as controller
 
     annotated, phage = (str(sample_path(n)) for n in ("prokka_BAC_00001.gff3.gz",
                                                        "lambda_phage.fa"))
@@ -498,7 +537,7 @@ def test_a_first_file_without_records_passes_the_turn_to_the_next(qtbot, window,
     window.open_paths([str(broken), str(only_features), str(two_records)])
     qtbot.waitUntil(lambda: window.model.record is not None)
     assert window.model.record.id == "first"
-    qtbot.waitUntil(lambda: len(window.model.annotation_sources) == 1)
+    qtbot.waitUntil(lambda: len(window.model.annotations) == 1)
 
 
 # -- scripting the window ------------------------------------------------------------------------
@@ -552,7 +591,7 @@ def test_training_starts_pauses_resumes_and_stops_from_a_script(qtbot, window, t
                          steps=100_000, seq_len=64, batch_size=2, warmup_steps=1,
                          eval_every=100_000, eval_batches=1, checkpoint_every=100_000,
                          log_every=1, threads=1)  # stopped long before its end
-    live = window.training.model
+    live = window.training.training_model
     run = window.start_training(config, tmp_path / "run")
     assert run == tmp_path / "run" and window.training.controller.active
     assert window.docks["Training"].isVisible()
@@ -578,11 +617,11 @@ def test_open_maps_inspects_the_view_of_a_run_without_a_dialog(qtbot, with_entro
     window.open_maps(latent_run)
     assert window.docks["Maps"].isVisible() and not asked
     panel = window.maps
-    qtbot.waitUntil(lambda: panel.model.inspection is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: panel.maps_model.inspection is not None, timeout=30_000)
     qtbot.waitUntil(lambda: not panel.busy(), timeout=30_000)
-    inspected = panel.model.inspection
+    inspected = panel.maps_model.inspection
     assert (inspected.record_id, inspected.start, inspected.end) == ("chrT", 1000, 1400)
-    assert panel.model.model_spec == str(latent_run)
+    assert panel.maps_model.model_spec == str(latent_run)
 
 
 def test_a_bed_file_of_intervals_is_compared_as_the_cli_compares_it(qtbot, window,

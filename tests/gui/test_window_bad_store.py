@@ -47,8 +47,8 @@ def test_a_damaged_store_shows_one_dialog_and_the_window_stays_usable(
     qtbot.waitUntil(lambda: window.error_dialog is not None)
     text = window.error_dialog.text()
     assert str(path) in text and dataset in text and "\n" not in text
-    assert not window.controller.opening()
-    assert window.controller.failed_paths == [str(path)]
+    assert not window.controllers.view.opening()
+    assert window.controllers.view.failed_paths == [str(path)]
     window.error_dialog.close()
     window.open_paths([str(genome)])
     wait_ready(qtbot, window)

@@ -7,13 +7,12 @@ import threading
 import pytest
 
 from engine.errors import InputError
-from gui.model.session import Workbench
 from gui.workers import BugInWorker, TaskRunner
 
 
 @pytest.fixture
 def runner(qtbot):
-    runner = TaskRunner(Workbench())
+    runner = TaskRunner()
     yield runner
     assert runner.shutdown(10_000)
 
@@ -61,7 +60,7 @@ def test_kinds_run_side_by_side(qtbot, runner):
 
 def test_user_errors_go_to_on_error_and_progress_reaches_the_task_list(qtbot, runner):
     errors, tasks_seen = [], []
-    runner.model.events.tasks.connect(lambda tasks: tasks_seen.append(
+    runner.tasks.events.tasks.connect(lambda tasks: tasks_seen.append(
         [(t.done, t.total) for t in tasks.values()]))
 
     def job(reporter):
@@ -71,7 +70,7 @@ def test_user_errors_go_to_on_error_and_progress_reaches_the_task_list(qtbot, ru
     runner.submit("k", job, lambda r: None, on_error=errors.append, label="working")
     qtbot.waitUntil(lambda: bool(errors) and not runner.busy())
     assert str(errors[0]) == "bad input"
-    assert [(1, 2)] in tasks_seen and runner.model.tasks == {}
+    assert [(1, 2)] in tasks_seen and runner.tasks.tasks == {}
 
 
 def test_a_bug_in_a_job_is_raised_on_the_gui_thread(qtbot, runner):

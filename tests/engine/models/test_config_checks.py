@@ -79,3 +79,30 @@ def test_a_bundled_models_size_is_its_weights_and_buffers():
     expected = sum(t.numel() * t.element_size()
                    for t in (*model.parameters(), *model.buffers()))
     assert check_model_size(model.config) == expected
+
+
+def test_an_unknown_key_in_a_model_folders_config_is_refused_naming_it(hostile_folder):
+    config = hostile_folder / "config.json"
+    config.write_text(json.dumps(json.loads(config.read_text()) | {"n_layer": 2}))
+    with pytest.raises(ModelError) as err:
+        load_model(hostile_folder)
+    assert str(err.value) == (f"{config}: unknown hyena config key 'n_layer' "
+                              "(did you mean 'n_layers'?)")
+
+
+def test_notes_beside_a_model_config_are_not_fields(hostile_folder):
+    config = hostile_folder / "config.json"
+    config.write_text(json.dumps(json.loads(config.read_text()) | {"_trained_on": "lambda"}))
+    assert load_model(hostile_folder).config.arch == "hyena"
+
+
+def test_a_model_config_that_is_not_an_object_is_refused(hostile_folder):
+    (hostile_folder / "config.json").write_text("[1, 2]")
+    with pytest.raises(ModelError, match="config is not a JSON object"):
+        load_model(hostile_folder)
+
+
+def test_an_unknown_model_config_override_is_refused_naming_it():
+    with pytest.raises(ModelError, match="unknown attention config key 'windw' "
+                                         r"\(did you mean 'window'\?\)"):
+        model_config("attention", "tiny", windw=8)

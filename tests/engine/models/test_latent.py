@@ -9,17 +9,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from engine.analysis.ablation import memory_ablated
+from engine.analysis.capture import capture_maps, hook_points
+from engine.analysis.hyena_maps import hyena_patch_map, hyena_patch_matrix, mixer_input
 from engine.errors import ModelError
 from engine.io.records import MemorySource, Record
 from engine.models import build_model, load_model, model_config, save_model
 from engine.models.hyena import fft_causal_conv
 from engine.models.latent import (
+    LatentConfig,
     LatentLM,
-    capture_maps,
-    hyena_patch_map,
-    hyena_patch_matrix,
-    memory_ablated,
-    mixer_input,
     patch_starts_from_entropies,
     router_z_loss,
     static_patch_starts,
@@ -79,7 +78,7 @@ def test_pooling_attends_only_to_the_bytes_of_its_own_patch():
     starts = entropy_like_starts(2, 48)
     with capture_maps(model) as maps:
         model(tokens(2, 48), starts)
-    weights = maps["encoder/cross_attention/layer0"]  # (B, H, P, L)
+    weights = maps["attention/encoder_cross/layer0"]  # (B, H, P, L)
     ids, valid = maps["patches/ids"], maps["patches/valid"]
     own = np.arange(weights.shape[2])[None, :, None] == ids[:, None, :]  # (B, P, L)
     assert (weights * ~own[:, None]).max() == 0
@@ -93,7 +92,7 @@ def test_a_wider_pooling_window_reaches_earlier_patches_only():
     model = tiny(pool_window=3)
     with capture_maps(model) as maps:
         model(tokens(1, 48), entropy_like_starts(1, 48))
-    weights, ids = maps["encoder/cross_attention/layer0"][0], maps["patches/ids"][0]
+    weights, ids = maps["attention/encoder_cross/layer0"][0], maps["patches/ids"][0]
     lag = np.arange(weights.shape[1])[:, None] - ids[None, :]  # (P, L)
     assert (weights[:, (lag < 0) | (lag >= 3)] == 0).all()
     assert weights[:, (lag == 2)].max() > 0
@@ -103,7 +102,7 @@ def test_decoder_attends_only_to_patches_before_its_own():
     model = tiny(decoder_window=3)
     with capture_maps(model) as maps:
         model(tokens(2, 48), entropy_like_starts(2, 48))
-    weights, ids = maps["decoder/cross_attention"], maps["patches/ids"]  # (B, H, L, P+1)
+    weights, ids = maps["attention/decoder_cross"], maps["patches/ids"]  # (B, H, L, P+1)
     patch_of_key = np.arange(weights.shape[-1]) - 1  # key 0 is the start state (patch -1)
     lag = ids[:, :, None] - patch_of_key[None, None, :]  # (B, L, P+1)
     assert (weights * ((lag <= 0) | (lag > 3))[:, None]).max() == 0
@@ -116,12 +115,12 @@ def test_router_probabilities_sum_to_one_and_top_k_are_the_most_probable():
     with capture_maps(model) as maps:
         model(tokens(2, 48), entropy_like_starts(2, 48))
     for layer in (0, 1):
-        probs = maps[f"global/moe/layer{layer}/router_probs"]  # (B, P, E)
+        probs = maps[f"routing/router_probs/layer{layer}"]  # (B, P, E)
         assert probs.shape[-1] == 4
         assert np.allclose(probs.sum(-1), 1, atol=1e-6)
-        top = maps[f"global/moe/layer{layer}/top_k"]  # (B, P, 2)
+        top = maps[f"routing/top_k/layer{layer}"]  # (B, P, 2)
         assert (top[..., 0] == probs.argmax(-1)).all()
-        assert np.allclose(maps[f"global/moe/layer{layer}/top_k_weights"].sum(-1), 1)
+        assert np.allclose(maps[f"routing/top_k_weights/layer{layer}"].sum(-1), 1)
     for name in ("memory/write_probs", "memory/read_weights"):
         assert np.allclose(maps[name].sum(-1), 1, atol=1e-6)
 
@@ -143,11 +142,12 @@ def test_router_z_loss_is_the_mean_squared_logsumexp():
 
 def test_aux_loss_holds_the_router_losses_and_is_zero_without_experts():
     dense = tiny()
-    dense(tokens(1, 48))
-    assert dense.aux_loss.item() == 0
+    logits, aux = dense(tokens(1, 48), return_aux=True)
+    assert aux.item() == 0 and torch.equal(logits, dense(tokens(1, 48)))
     moe = tiny(n_experts=4, lb_alpha=0.5)
-    moe(tokens(1, 48))
-    assert moe.aux_loss.item() > 0.5 * 2  # two MoE layers, each at least alpha (plus z-loss)
+    _, aux = moe(tokens(1, 48), return_aux=True)
+    assert aux.item() > 0.5 * 2  # two MoE layers, each at least alpha (plus z-loss)
+    assert not hasattr(moe, "aux_loss")  # returned, never stashed on the module
 
 
 def cross_entropy(model, x, starts=None) -> float:
@@ -210,15 +210,15 @@ def test_capture_changes_nothing_and_stops_when_the_block_ends():
     with capture_maps(model) as maps:
         captured = model(x, starts)
     assert torch.allclose(plain, captured, atol=1e-12)  # fused and explicit attention agree
-    attention = maps["global/attention/layer1"][0]  # (H, P, P)
+    attention = maps["attention/global/layer1"][0]  # (H, P, P)
     assert (np.triu(attention, 1) == 0).all()
     assert np.allclose(attention.sum(-1), 1)
     names = set(maps)
     maps.clear()
     model(x, starts)
-    assert not maps and model._maps is None
+    assert not maps and not any(point.hooked for point in hook_points(model).values())
     assert {"patches/starts", "memory/gates", "memory/slot_attention",
-            "encoder/cross_attention/layer0", "decoder/cross_attention"} <= names
+            "attention/encoder_cross/layer0", "attention/decoder_cross"} <= names
 
 
 def test_checkpoint_round_trip_reproduces_the_logits(tmp_path):
@@ -242,10 +242,10 @@ def test_a_short_training_run_lowers_the_loss_aux_included():
         motifs = rng.choice(np.frombuffer(b"ACGT", np.uint8), size=(8, 6))  # period-6 repeats
         x = torch.from_numpy(np.tile(motifs, 9)[:, :49].astype(np.int64))
         starts = entropy_like_starts(8, 48, seed=len(losses))
-        logits = model(x[:, :-1], starts)
+        logits, aux = model(x[:, :-1], starts, return_aux=True)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
-        total = loss + model.aux_loss
-        assert model.aux_loss.requires_grad
+        total = loss + aux
+        assert aux.requires_grad
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
@@ -290,7 +290,7 @@ def test_an_impossible_config_is_a_model_error():
 
 
 def test_matrices_of_several_channels_equal_each_channels_matrix():
-    from engine.models.latent import hyena_patch_matrices, hyena_patch_matrix
+    from engine.analysis.hyena_maps import hyena_patch_matrices, hyena_patch_matrix
 
     torch.manual_seed(0)
     model = build_model(model_config("hyena-blt", "tiny", d_local=16, d_global=16,
@@ -299,3 +299,22 @@ def test_matrices_of_several_channels_equal_each_channels_matrix():
     many = hyena_patch_matrices(model, idx, None, 0, [0, 5, 9])
     for i, c in enumerate((0, 5, 9)):
         assert torch.equal(many[i], hyena_patch_matrix(model, idx, None, 0, c))
+
+
+def test_optimizer_groups_leave_initial_states_norms_and_embeddings_undecayed():
+    model = tiny(**FULL)
+    decay, keep = model.optimizer_groups(0.1)
+    assert (decay["weight_decay"], keep["weight_decay"]) == (0.1, 0.0)
+    names = {id(p): name for name, p in model.named_parameters()}
+    kept = {names[id(p)] for p in keep["params"]}
+    decayed = {names[id(p)] for p in decay["params"]}
+    assert {"global_model.memory.init", "decoder.start", "encoder.byte_embed.weight"} <= kept
+    assert "pooling.in_proj.weight" in decayed and not kept & decayed
+    assert sorted(map(id, decay["params"] + keep["params"])) == \
+        sorted(map(id, model.parameters()))
+
+
+def test_an_unknown_config_key_is_a_model_error_naming_it():
+    with pytest.raises(ModelError, match="'n_expert' \\(did you mean 'n_experts'\\?\\)"):
+        LatentConfig.from_dict({"d_local": 16, "n_expert": 4})
+    assert LatentConfig.from_dict({"d_local": 16, "n_heads": 2}).d_local == 16

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from engine.errors import InputError
+from engine.errors import FormatError, InputError
 from engine.train import TrainConfig, lr_at
+from engine.train import config as config_module
 from engine.train.config import default_warmup_steps
 
 
@@ -37,7 +38,7 @@ def test_an_older_runs_config_with_warmup_100_loads_and_keeps_it(tmp_path):
     # what a run saved before the rule holds: an explicit 100, even for a 30-step run
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"files": ["x"], "steps": 30, "lr": 1.0, "warmup_steps": 100,
-                                "threads": 0, "a_field_from_elsewhere": 1}))
+                                "threads": 0}))
     cfg = TrainConfig.from_json(path)
     assert cfg.warmup_steps == 100
     assert lr_at(0, cfg) == pytest.approx(1 / 100)
@@ -48,3 +49,27 @@ def test_an_unset_warmup_round_trips_through_json(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(TrainConfig(files=["x"], steps=30).to_json())
     assert TrainConfig.from_json(path).warmup_steps is None
+
+
+def test_an_unknown_key_in_a_runs_config_is_refused_naming_it_and_the_file(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"files": ["x"], "stpes": 30, "colour": "red"}))
+    with pytest.raises(FormatError) as error:
+        TrainConfig.from_json(path)
+    assert str(error.value) == (f"{path}: unknown training config keys 'colour', 'stpes' "
+                                "(did you mean 'steps'?)")
+
+
+def test_a_key_older_versions_wrote_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setattr(config_module, "OBSOLETE_KEYS", frozenset({"old_knob"}))
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"files": ["x"], "steps": 30, "old_knob": 3}))
+    assert TrainConfig.from_json(path).steps == 30
+
+
+def test_every_key_a_run_writes_reads_back(tmp_path):
+    cfg = TrainConfig(files=["x"], arch="hyena-blt", model={"d_local": 16}, init_from="m",
+                      warmup_steps=4, patching={"mode": "entropy", "threshold": 1.0})
+    path = tmp_path / "config.json"
+    path.write_text(cfg.to_json())
+    assert TrainConfig.from_json(path) == cfg

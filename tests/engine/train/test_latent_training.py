@@ -10,10 +10,10 @@ from safetensors.torch import load_file
 
 from engine.io import open_sequences
 from engine.models import build_model, load_model, model_config, save_model
+from engine.patch_starts import EntropyPatches
 from engine.patching import PatchConfig, Patcher
 from engine.scoring import score
 from engine.train import Trainer, checkpoint_dirs, read_metrics
-from engine.train.patches import EntropyPatches
 from tests.conftest import LAMBDA
 from tests.engine.train.test_trainer import config
 

@@ -53,6 +53,14 @@ def test_a_stopped_run_is_resumable_and_lists_among_others(tmp_path):
     assert runs[0].state == "stopped" and runs[0].step == 3 and runs[0].resumable
 
 
+def test_a_folder_whose_config_is_unreadable_is_left_out_of_the_list(tmp_path):
+    Trainer(config(steps=2), tmp_path / "good").run()
+    for name, text in (("typo", '{"files": ["x"], "stpes": 3}'), ("garbled", "{not json")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(text)
+    assert [r.name for r in list_runs(tmp_path)] == ["good"]
+
+
 def test_a_killed_run_reads_as_interrupted(tmp_path):
     run = tmp_path / "killed"
     Trainer(config(steps=4, checkpoint_every=4), run).run()

@@ -272,3 +272,19 @@ def test_init_from_weights_of_another_shape_is_refused(tmp_path):
     other = config(steps=2, model={"d_model": 16, "n_layers": 1}, init_from=str(tmp_path / "base"))
     with pytest.raises(InputError, match="do not fit"):
         Trainer(other, tmp_path / "tuned").run()
+
+
+def test_the_optimizer_groups_are_the_models_own(tmp_path):
+    trainer = Trainer(config(steps=2, checkpoint_every=2, eval_every=2), tmp_path / "g")
+    trainer.run()
+    state = json.loads((checkpoint_dirs(tmp_path / "g")[-1] / "state.json").read_text())
+    saved = [(g["weight_decay"], len(g["params"])) for g in state["optimizer"]["param_groups"]]
+    given = trainer.model.optimizer_groups(trainer.config.weight_decay)
+    assert saved == [(g["weight_decay"], len(g["params"])) for g in given]
+    assert saved[0][0] == 0.1 and saved[1][0] == 0.0
+
+
+def test_a_byte_model_logs_a_zero_aux_loss_and_its_cross_entropy_as_the_loss(tmp_path):
+    Trainer(config(steps=2), tmp_path / "a").run()
+    steps = read_metrics(tmp_path / "a" / "metrics.h5")["step"]
+    assert (steps["aux_loss"] == 0).all() and np.isfinite(steps["loss"]).all()

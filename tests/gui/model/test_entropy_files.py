@@ -11,8 +11,9 @@ import pytest
 from numpy.lib import format as npy
 
 from engine.errors import FormatError, InputError
+from engine.io.entropy_files import MAX_LINE, read_bedgraph
 from engine.io.records import MemorySource, Record
-from gui.model.entropy_files import MAX_LINE, read_bedgraph, read_entropy_file
+from gui.model.entropy_files import read_entropy_file
 
 LENGTH = 3000
 
@@ -94,3 +95,18 @@ def test_a_folder_is_refused(tmp_path, record):
     (tmp_path / "e.bedgraph").mkdir()
     with pytest.raises(InputError, match="is a folder"):
         read_entropy_file(tmp_path / "e.bedgraph", record)
+
+
+def test_the_window_reads_every_format_of_the_engine_table(tmp_path, record, monkeypatch):
+    """One table for the CLI and the window: a format added there loads here unchanged."""
+    from engine.io.entropy_files import ENTROPY_FORMATS, EntropyFormat
+
+    def read_text(path, rec, start, end):
+        return np.loadtxt(path, dtype=np.float32)[start:end]
+
+    monkeypatch.setitem(ENTROPY_FORMATS, "text",
+                        EntropyFormat("text", (".txt",), "one value per line", read_text))
+    path = tmp_path / "e.txt"
+    path.write_text("\n".join(["0.25"] * LENGTH))
+    buffer = read_entropy_file(path, record)
+    assert buffer.complete and buffer.known.as_list() == [(0, LENGTH)]

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from engine.errors import InputError, ModelError
 from engine.io import open_sequences
+from engine.io.entropy_files import read_bedgraph
 from engine.models import load_model
+from engine.models.latent import patch_starts_from_entropies
+from engine.models.loaded import LOADED
+from engine.patch_starts import EntropyPatches
 from engine.patching import PatchConfig, Patcher
 from engine.scoring import Cancelled, score
 from gui.model import jobs
-from gui.model.entropy_files import read_bedgraph, read_entropy_file
+from gui.model.entropy_files import read_entropy_file
 from gui.model.jobs import (
     Focus,
     PatchRequest,
@@ -125,6 +132,86 @@ def test_a_damaged_cache_entry_is_scored_again_not_shown(genome, record, tiny_mo
     assert again.status == "scored"
     np.testing.assert_array_equal(again.buffer.values("entropy"), first.buffer.values("entropy"))
     assert score_record(request, Reporter()).status == "cached"
+
+
+PATCHING = {"mode": "entropy", "target_patch_size": 4.0}
+
+
+@contextlib.contextmanager
+def counted_forwards(model):
+    """The batches ``model`` runs inside the block (a forward hook on the real model)."""
+    calls = []
+    handle = model.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    try:
+        yield calls
+    finally:
+        handle.remove()
+
+
+def cli_scores(genome, tiny_model, capsys) -> Path:
+    """Score the record with ``bytescope score`` (a separate model load); the entry it cached."""
+    from engine.cli import main
+
+    assert main(["score", str(genome), "--model", str(tiny_model), "--json"]) == 0
+    capsys.readouterr()
+    (entry,) = Path(os.environ["BYTESCOPE_CACHE_DIR"], "scores").rglob("*.h5")
+    return entry
+
+
+def stored_entropy(entry: Path) -> np.ndarray:
+    with h5py.File(entry, "r") as h5:
+        return h5["entropy"][()]
+
+
+def test_the_clis_cached_scores_are_what_the_window_and_the_patch_starts_read(
+        genome, record, tiny_model, capsys):
+    entry = cli_scores(genome, tiny_model, capsys)
+    written, stored = entry.stat().st_mtime_ns, stored_entropy(entry)
+    with counted_forwards(LOADED.get(tiny_model)) as calls:  # the model both would score with
+        outcome = score_record(ScoreRequest(str(genome), record, str(tiny_model)), Reporter())
+        flags = EntropyPatches(str(tiny_model), PATCHING)(genome, record)
+    assert calls == []  # neither scored
+    assert outcome.status == "cached"
+    np.testing.assert_array_equal(outcome.buffer.values("entropy"), stored)
+    expected = patch_starts_from_entropies(stored, PatchConfig.from_dict(PATCHING))
+    np.testing.assert_array_equal(flags, expected)
+    assert list(entry.parent.parent.rglob("*.h5")) == [entry]  # the one entry, not rewritten
+    assert entry.stat().st_mtime_ns == written
+
+
+def _window(genome, record, tiny_model):
+    score_record(ScoreRequest(str(genome), record, str(tiny_model)), Reporter())
+
+
+def _patch_starts(genome, record, tiny_model):
+    EntropyPatches(str(tiny_model), PATCHING)(genome, record)
+
+
+def _cli(genome, record, tiny_model):
+    from engine.cli import main
+
+    assert main(["score", str(genome), "--model", str(tiny_model), "--json"]) == 0
+
+
+@pytest.mark.parametrize("reader", [_cli, _window, _patch_starts],
+                         ids=["cli", "window", "patch-starts"])
+def test_a_damaged_entry_is_scored_again_and_rewritten_alike_by_every_reader(
+        genome, record, tiny_model, capsys, reader):
+    entry = cli_scores(genome, tiny_model, capsys)
+    stored = stored_entropy(entry)
+    with h5py.File(entry, "r+") as h5:
+        h5["entropy"][7] = np.nan
+    with counted_forwards(LOADED.get(tiny_model)) as calls:
+        reader(genome, record, tiny_model)
+    if reader is not _cli:  # the CLI loads a model of its own: its forwards are not seen here
+        assert calls, "the damaged entry was not scored again"
+    (again,) = entry.parent.parent.rglob("*.h5")
+    assert again == entry and np.isfinite(stored_entropy(entry)).all()
+    np.testing.assert_allclose(stored_entropy(entry), stored, atol=1e-5)
+    with counted_forwards(LOADED.get(tiny_model)) as calls:  # and every reader takes it
+        outcome = score_record(ScoreRequest(str(genome), record, str(tiny_model)), Reporter())
+        _patch_starts(genome, record, tiny_model)
+    assert outcome.status == "cached" and calls == []
 
 
 def test_scoring_stops_when_cancelled(genome, record, tiny_model):

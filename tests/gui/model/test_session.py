@@ -102,7 +102,7 @@ def test_a_session_of_a_later_version_is_refused(tmp_path):
 
 def test_turning_the_repeat_expert_off_rescores_and_is_saved(bench, tmp_path):
     seen = []
-    bench.events.model_spec.connect(seen.append)
+    bench.events.score_source.connect(lambda: seen.append(bench.model_spec))
     bench.set_repeats(False)
     bench.set_repeats(False)  # no change, no event
     assert seen == ["default"] and bench.repeats is False

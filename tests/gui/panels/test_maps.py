@@ -20,6 +20,7 @@ from engine.io import open_sequences
 from engine.models import build_model, model_config, save_model
 from gui.model.locus import Locus
 from gui.model.maps import use_worker_threads
+from tests.gui.conftest import wait_exports
 
 START, END = 1000, 1400  # inside the run's 512-byte window; CDS beta, then the tRNA
 
@@ -37,6 +38,23 @@ def settle(qtbot, panel) -> None:
     qtbot.waitUntil(lambda: not panel.busy(), timeout=30_000)
 
 
+def settled(qtbot, panel) -> None:
+    """Until the map of the selection is drawn (the controller computes it in a job)."""
+    qtbot.waitUntil(lambda: not panel.controller.busy("view"), timeout=10_000)
+
+
+def select(qtbot, panel, **changes) -> None:
+    panel.select(**changes)
+    settled(qtbot, panel)
+
+
+def exported(qtbot, panel, path):
+    """Export the map to ``path`` and wait until the job has written it."""
+    panel.export(path)
+    wait_exports(qtbot, panel.window())
+    return path
+
+
 @pytest.fixture
 def panel(qtbot, window_with_genome, latent_run):
     """The Maps panel with the trained run chosen and [1000, 1400) (the locus box's
@@ -44,10 +62,10 @@ def panel(qtbot, window_with_genome, latent_run):
     window = window_with_genome
     panel = window.maps
     panel.set_model_spec(str(latent_run))
-    qtbot.waitUntil(lambda: panel.model.loaded is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.maps_model.loaded is not None, timeout=20_000)
     window.model.set_locus(Locus("chrT", START, END))
     panel.inspect_view()
-    qtbot.waitUntil(lambda: panel.model.inspection is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: panel.maps_model.inspection is not None, timeout=30_000)
     settle(qtbot, panel)
     return panel
 
@@ -72,24 +90,24 @@ def test_the_status_names_the_window_inspected_as_the_locus_box_does(panel):
     assert panel.status.text().startswith("chrT:1,001-1,400: ")
 
 
-def test_inspecting_the_view_shows_the_engines_map(panel, engine_maps):
-    window = panel.model.inspection
+def test_inspecting_the_view_shows_the_engines_map(qtbot, panel, engine_maps):
+    window = panel.maps_model.inspection
     assert (window.record_id, window.start, window.end) == ("chrT", START, END)
     assert np.array_equal(window.inspection.patch_starts, engine_maps.patch_starts)
     expected = engine_maps.maps["attention/encoder_cross/layer0"][0].mean(axis=0)  # (P, L)
     assert panel.view.name == "attention/encoder_cross/layer0" and panel.view.head is None
     np.testing.assert_allclose(panel.shown_data(), expected, atol=1e-5)
     assert np.array_equal(panel.image.image, panel.shown_data())
-    panel.select(kind="global", layer="layer1", head=1)
+    select(qtbot, panel, kind="global", layer="layer1", head=1)
     np.testing.assert_allclose(panel.shown_data(),
                                engine_maps.maps["attention/global/layer1"][0, 1], atol=1e-5)
     # levels: attention 0..its maximum, probabilities 0..1; a 256-entry colour map
     assert panel.image.levels[0] == 0 and panel.image.levels[1] == pytest.approx(
         float(panel.shown_data().max()))
     assert len(panel.image.lut) == 256
-    panel.select(kind="router", layer="layer0")
+    select(qtbot, panel, kind="router", layer="layer0")
     assert tuple(panel.image.levels) == (0.0, 1.0)
-    panel.select(kind="hyena_h", layer="layer0", channel=3)  # signed: -m..m, diverging
+    select(qtbot, panel, kind="hyena_h", layer="layer0", channel=3)  # signed: -m..m, diverging
     h = engine_maps.maps["hyena/h/layer0"][3]
     np.testing.assert_allclose(panel.shown_data(), h, atol=1e-5)
     low, high = panel.image.levels
@@ -99,7 +117,7 @@ def test_inspecting_the_view_shows_the_engines_map(panel, engine_maps):
 
 def test_the_image_lies_on_record_bytes_and_patches(panel):
     rect = panel.image.mapRectToParent(panel.image.boundingRect())
-    n_patches = panel.model.inspection.inspection.n_patches
+    n_patches = panel.maps_model.inspection.inspection.n_patches
     assert (rect.left(), rect.right()) == (START, END)  # columns: record bytes
     assert (rect.top(), rect.bottom()) == (0, n_patches)  # rows: the window's patches
     assert panel.plot.getAxis("bottom").labelText == "byte (chrT)"
@@ -107,18 +125,18 @@ def test_the_image_lies_on_record_bytes_and_patches(panel):
 
 @pytest.mark.parametrize("kind, layer", [("encoder_cross", "layer0"), ("decoder_cross", ""),
                                          ("global", "layer1")])
-def test_attention_rows_shown_sum_to_one(panel, kind, layer):
+def test_attention_rows_shown_sum_to_one(qtbot, panel, kind, layer):
     for head in (None, 0, 1):
-        panel.select(kind=kind, layer=layer, head=head)
+        select(qtbot, panel, kind=kind, layer=layer, head=head)
         np.testing.assert_allclose(panel.shown_data().sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_routing_track_shows_each_patchs_router_probabilities(panel):
+def test_routing_track_shows_each_patchs_router_probabilities(qtbot, panel):
     tracks = panel.window().tracks
     routing = tracks.routing
     assert routing in tracks.tracks() and routing.routing.layer == "layer0"
     probs = routing.routing.probs
-    assert probs.shape == (panel.model.inspection.inspection.n_patches, 4)
+    assert probs.shape == (panel.maps_model.inspection.inspection.n_patches, 4)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     # one bar item per expert, x in record coordinates, stacked to 1
     assert len(routing.bars) == 4
@@ -126,6 +144,7 @@ def test_routing_track_shows_each_patchs_router_probabilities(panel):
     assert np.all(np.asarray(top["x0"]) >= START) and np.all(np.asarray(top["x1"]) <= END)
     np.testing.assert_allclose(top["y1"], 1.0, atol=1e-5)
     panel.routing_box.setCurrentIndex(panel.routing_box.findData("layer1"))
+    settled(qtbot, panel)
     assert routing.routing.layer == "layer1" and routing.title == "experts layer1"
 
 
@@ -133,31 +152,38 @@ def test_routing_track_is_hidden_without_an_inspection(qtbot, window_with_genome
     tracks = window_with_genome.tracks
     assert tracks.routing not in tracks.tracks()
     window_with_genome.maps.set_model_spec(str(latent_run))
-    qtbot.waitUntil(lambda: window_with_genome.maps.model.loaded is not None)
+    qtbot.waitUntil(lambda: window_with_genome.maps.maps_model.loaded is not None)
     assert tracks.routing not in tracks.tracks()
 
 
-def test_changing_kind_layer_head_expert_and_channel_changes_the_image(panel):
+def test_changing_kind_layer_head_expert_and_channel_changes_the_image(qtbot, panel):
     shown = [panel.shown_data().copy()]
     panel.kind_box.setCurrentIndex(panel.kind_box.findData("global"))
-    assert panel.model.selection.kind == "global"
+    settled(qtbot, panel)
+    assert panel.maps_model.selection.kind == "global"
     shown.append(panel.shown_data().copy())
     panel.head_box.setCurrentIndex(panel.head_box.findData(0))
-    assert panel.model.selection.head == 0
+    settled(qtbot, panel)
+    assert panel.maps_model.selection.head == 0
     shown.append(panel.shown_data().copy())
     panel.kind_box.setCurrentIndex(panel.kind_box.findData("router"))
+    settled(qtbot, panel)
     panel.layer_box.setCurrentIndex(panel.layer_box.findData("layer1"))
+    settled(qtbot, panel)
     assert panel.view.name == "routing/router_probs/layer1"
     shown.append(panel.shown_data().copy())
     panel.expert_box.setCurrentIndex(panel.expert_box.findData(2))
+    settled(qtbot, panel)
     shown.append(panel.shown_data().copy())
     assert shown[-1].shape == (shown[-2].shape[0], 1)
     np.testing.assert_array_equal(shown[-1][:, 0], shown[-2][:, 2])
     assert not panel.head_box.isEnabled()  # a router has no heads
     panel.kind_box.setCurrentIndex(panel.kind_box.findData("hyena_h"))
+    settled(qtbot, panel)
     shown.append(panel.shown_data().copy())
     panel.channel_box.setCurrentIndex(panel.channel_box.findData(5))
-    assert panel.model.selection.channel == 5 and panel.view.title.endswith("channel 5")
+    settled(qtbot, panel)
+    assert panel.maps_model.selection.channel == 5 and panel.view.title.endswith("channel 5")
     shown.append(panel.shown_data().copy())
     for a, b in itertools.pairwise(shown):
         assert a.shape != b.shape or not np.array_equal(a, b)
@@ -183,14 +209,14 @@ def hover(qtbot, panel, row: int, col: int, check) -> None:
 
 
 def test_hover_names_the_pair_and_the_value(qtbot, panel):
-    window = panel.model.inspection.inspection
+    window = panel.maps_model.inspection.inspection
     row = 12
     col = int(window.patch_starts[row]) - START + 1  # a byte inside patch 12
     start, end = int(window.patch_starts[row]), int(window.patch_ends[row])
     value = float(panel.shown_data()[row, col])
     expected = f"patch 12 ({start:,}-{end:,}) ← byte {START + col:,}: {value:.3g}"
     hover(qtbot, panel, row, col, lambda text: text == expected)
-    panel.select(kind="router", layer="layer0")
+    select(qtbot, panel, kind="router", layer="layer0")
     value = float(panel.shown_data()[3, 1])
     s3, e3 = int(window.patch_starts[3]), int(window.patch_ends[3])
     expected = f"patch 3 ({s3:,}-{e3:,}) → expert 1: {value:.3g}"
@@ -199,14 +225,14 @@ def test_hover_names_the_pair_and_the_value(qtbot, panel):
 
 def test_clicking_a_cell_centres_the_tracks_on_it(qtbot, panel):
     workbench = panel.workbench
-    panel.model.set_follow(False)
+    panel.maps_model.set_follow(False)
     span = workbench.locus.span
     qtbot.mouseClick(panel.graphics.viewport(), Qt.MouseButton.LeftButton,
                      pos=view_point(panel, 40, 300))  # patch 40, byte 1,300
     qtbot.waitUntil(lambda: workbench.locus.centre != (START + END) / 2)
     assert workbench.locus.span == span and abs(workbench.locus.centre - 1300.5) <= 1
-    panel.select(kind="hyena", layer="layer0")
-    patch = panel.model.inspection.inspection
+    select(qtbot, panel, kind="hyena", layer="layer0")
+    patch = panel.maps_model.inspection.inspection
     qtbot.mouseClick(panel.graphics.viewport(), Qt.MouseButton.LeftButton,
                      pos=view_point(panel, 60, 5))  # output patch 60 <- input patch 5
     centre = (int(patch.patch_starts[5]) + int(patch.patch_ends[5])) / 2
@@ -216,8 +242,8 @@ def test_clicking_a_cell_centres_the_tracks_on_it(qtbot, panel):
 
 def test_maps_follow_the_view_within_the_models_window(qtbot, panel):
     panel.window().model.set_locus(Locus("chrT", 1500, 1900))
-    qtbot.waitUntil(lambda: panel.model.inspection.start == 1500, timeout=30_000)
-    assert panel.model.inspection.end == 1900
+    qtbot.waitUntil(lambda: panel.maps_model.inspection.start == 1500, timeout=30_000)
+    assert panel.maps_model.inspection.end == 1900
     settle(qtbot, panel)
 
 
@@ -228,7 +254,7 @@ def test_a_view_longer_than_the_models_window_asks_to_zoom_in(qtbot, panel):
     assert "3,000 bytes" in panel.status.text() and "zoom in" in panel.status.text()
     assert "512" in panel.status.text()
     settle(qtbot, panel)  # following the view starts nothing either
-    assert panel.model.inspection.start == START  # the last maps stay
+    assert panel.maps_model.inspection.start == START  # the last maps stay
     assert panel.window().error_dialog is None
 
 
@@ -242,7 +268,7 @@ def test_a_byte_level_model_gives_a_message_not_an_exception(qtbot, window_with_
     panel.set_model_spec(str(plain))
     qtbot.waitUntil(lambda: "patch-level model" in panel.status.text())
     assert "choose a hyena-blt run (bytescope train --arch hyena-blt)" in panel.status.text()
-    assert panel.placeholder.isVisible() and panel.model.inspection is None
+    assert panel.placeholder.isVisible() and panel.maps_model.inspection is None
     assert panel.inspect_view() is None
     assert window_with_genome.error_dialog is None
     panel.set_model_spec(str(tmp_path / "missing"))
@@ -258,14 +284,14 @@ def test_the_model_menu_asks_for_a_run_and_inspects_the_view(qtbot, window_with_
     window.model.set_locus(Locus("chrT", START, END))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(latent_run))
     window.actions["inspect_maps"].trigger()
-    assert window.maps.isVisible() and window.maps.model.model_spec == str(latent_run)
-    qtbot.waitUntil(lambda: window.maps.model.inspection is not None, timeout=30_000)
-    assert window.maps.model.inspection.start == START
+    assert window.maps.isVisible() and window.maps.maps_model.model_spec == str(latent_run)
+    qtbot.waitUntil(lambda: window.maps.maps_model.inspection is not None, timeout=30_000)
+    assert window.maps.maps_model.inspection.start == START
     settle(qtbot, window.maps)
 
 
 def test_the_expert_summary_shows_load_and_specialisation(panel):
-    summary = panel.model.inspection.inspection.summary
+    summary = panel.maps_model.inspection.inspection.summary.to_json()
     assert len(panel.loads.ci.items) == 3  # layer0, layer1, memory writes
     entry = summary["moe/layer0"]
     assert f"load CV {entry['load_cv']:.2f}" in panel.routing_stats.text()
@@ -286,9 +312,9 @@ def exported_bar_pixels(panel, image: QImage) -> list[QColor]:
                                                              rect.bottom() - 2, 20)]
 
 
-def test_exports_write_png_svg_csv_npy_that_read_back(panel, tmp_path):
+def test_exports_write_png_svg_csv_npy_that_read_back(qtbot, panel, tmp_path):
     data = panel.shown_data()
-    png = panel.export(tmp_path / "map.png")
+    png = exported(qtbot, panel, tmp_path / "map.png")
     image = QImage(str(png))
     assert image.width() >= panel.graphics.width() - 2
     colours = exported_bar_pixels(panel, image)
@@ -296,26 +322,29 @@ def test_exports_write_png_svg_csv_npy_that_read_back(panel, tmp_path):
     assert any(abs(c.red() - top.red()) + abs(c.green() - top.green()) < 30 for c in colours)
     assert any(abs(c.red() - bottom.red()) + abs(c.blue() - bottom.blue()) < 30
                for c in colours)
-    svg = ET.parse(panel.export(tmp_path / "map.svg")).getroot()
+    svg = ET.parse(exported(qtbot, panel, tmp_path / "map.svg")).getroot()
     assert svg.tag.endswith("svg") and any(e.tag.endswith("image") for e in svg.iter())
-    with open(panel.export(tmp_path / "map.csv"), newline="") as handle:
+    with open(exported(qtbot, panel, tmp_path / "map.csv"), newline="") as handle:
         table = list(csv.reader(handle))
     assert table[0][0] == "patch\\byte" and [int(v) for v in table[0][1:]] == \
         list(range(START, END))
     values = np.array([[float(v) for v in row[1:]] for row in table[1:]], dtype=np.float32)
     assert np.array_equal(values, data)
     assert [int(row[0]) for row in table[1:]] == list(range(data.shape[0]))
-    assert np.array_equal(np.load(panel.export(tmp_path / "map.npy")), data)
+    assert np.array_equal(np.load(exported(qtbot, panel, tmp_path / "map.npy")), data)
 
 
 def test_failed_exports_are_input_errors_shown_in_a_dialog(qtbot, panel, tmp_path,
                                                            monkeypatch):
     with pytest.raises(InputError, match="exports as"):
-        panel.export(tmp_path / "map.jpg")
+        exported(qtbot, panel, tmp_path / "map.jpg")
     blocked = tmp_path / "a file"
     blocked.write_text("not a folder")
-    with pytest.raises(InputError, match="cannot write"):
-        panel.export(blocked / "map.npy")
+    exported(qtbot, panel, blocked / "map.npy")  # written in a job: its error is a dialog
+    window = panel.window()
+    assert "cannot write" in window.error_dialog.text()
+    window.error_dialog.close()
+    window.error_dialog = None
     from PySide6.QtWidgets import QFileDialog
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
@@ -329,6 +358,6 @@ def test_failed_exports_are_input_errors_shown_in_a_dialog(qtbot, panel, tmp_pat
 def test_closing_the_window_leaves_no_maps_job_running(qtbot, panel):
     panel.window().model.set_locus(Locus("chrT", 1100, 1500))
     panel.inspect_view()
-    assert panel.runner.busy("maps")
+    assert panel.controller.busy("inspect")
     panel.window().close()
-    assert panel.runner.pool.activeThreadCount() == 0
+    assert panel.controller.runner.pool.activeThreadCount() == 0

@@ -74,7 +74,7 @@ def test_the_table_is_lazy_and_qt_asks_only_for_the_rows_it_paints(panel):
 
 
 def test_double_clicking_row_99_999_shows_that_record_in_bold(qtbot, panel):
-    model = panel.model
+    model = panel.workbench
     assert model.record is None
     model.set_record(str(panel.items.documents[0].path), panel.items.documents[0].sequences[0])
     index = panel.view.model().index(N - 1, 0)
@@ -90,11 +90,11 @@ def test_double_clicking_row_99_999_shows_that_record_in_bold(qtbot, panel):
 
 def test_a_record_switch_asks_for_two_rows_not_every_row(qtbot, panel):
     document = panel.items.documents[0]
-    panel.model.set_record(document.path, document.sequences["r50000"])
+    panel.workbench.set_record(document.path, document.sequences["r50000"])
     panel.view.viewport().repaint()
     CountingTable.calls = 0
     for record_id in ("r99998", "r12345", "r3"):
-        panel.model.set_record(document.path, document.sequences[record_id])
+        panel.workbench.set_record(document.path, document.sequences[record_id])
     panel.view.viewport().repaint()
     assert CountingTable.calls < 5_000  # the rows on screen, again; not 10^5 rows' fonts
     assert panel.items.current == 3

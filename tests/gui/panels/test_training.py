@@ -42,7 +42,7 @@ def panel(qtbot, window, tmp_path, genome, tiny_model):
 
 
 def live_state(panel) -> str | None:
-    return panel.model.live.state if panel.model.live is not None else None
+    return panel.training_model.live.state if panel.training_model.live is not None else None
 
 
 def loss_steps(panel, label: str) -> np.ndarray:
@@ -61,27 +61,27 @@ def test_a_run_started_paused_resumed_stopped_resumed_and_finished(qtbot, window
                       else None)
     assert buttons["Resume"].isEnabled() and not buttons["Start"].isEnabled()
     buttons["Resume"].click()
-    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.model.live.step == 5,
+    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.training_model.live.step == 5,
                     timeout=30_000)
-    label = panel.model.live.label
+    label = panel.training_model.live.label
     assert list(loss_steps(panel, label)) == [1, 2, 3, 4, 5]  # the curve updated live
     assert "step 5 / 20" in panel.progress.format() and panel.progress.value() == 5
     assert panel.curves.curves("val", label).top.xData[-1] == 5
     buttons["Resume"].click()
-    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.model.live.step == 10,
+    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.training_model.live.step == 10,
                     timeout=30_000)
     buttons["Stop"].click()
     qtbot.waitUntil(lambda: not panel.controller.active, timeout=30_000)
-    run = panel.model.live.path
+    run = panel.training_model.live.path
     assert live_state(panel) == "stopped"
     assert [p.name for p in checkpoint_dirs(run)][-1] == "step-0000010"
-    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["stopped"])
+    qtbot.waitUntil(lambda: [r.state for r in panel.training_model.runs] == ["stopped"])
     assert panel.runs.table.item(0, 4).text() == "10 / 20"
 
     assert buttons["Resume"].isEnabled()  # continues the stopped run
     buttons["Resume"].click()
     qtbot.waitUntil(lambda: not panel.controller.active, timeout=60_000)
-    assert live_state(panel) == "finished" and panel.model.live.step == 20
+    assert live_state(panel) == "finished" and panel.training_model.live.step == 20
     qtbot.waitUntil(lambda: len(loss_steps(panel, label)) == 20)
     assert list(loss_steps(panel, label)) == list(range(1, 21))  # earlier legs + this one
     assert list(read_metrics(run / "metrics.h5")["step"]["step"]) == list(range(1, 21))
@@ -92,7 +92,7 @@ def test_a_run_started_paused_resumed_stopped_resumed_and_finished(qtbot, window
     assert "finished at step 20/20" in panel.log.toPlainText()
 
     # the new model becomes selectable, and the tracks re-score with it
-    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["finished"])
+    qtbot.waitUntil(lambda: [r.state for r in panel.training_model.runs] == ["finished"])
     panel.runs.select_paths([run])
     assert panel.runs.buttons["use"].isEnabled()
     before = window.model.scores.source
@@ -117,7 +117,7 @@ def test_a_data_loader_that_raises_shows_a_dialog_and_the_window_stays_usable(
     assert live_state(panel) == "failed"
     qtbot.waitUntil(lambda: window.error_dialog is not None and window.error_dialog.isVisible())
     assert "the disk went away" in window.error_dialog.text()
-    run = panel.model.live.path
+    run = panel.training_model.live.path
     info = read_run(run)
     assert info.state == "failed" and "the disk went away" in info.message
     assert "Traceback" in panel.log.toPlainText()  # the details are in the run's log pane
@@ -142,9 +142,9 @@ def test_closing_the_window_during_a_run_asks_then_stops_and_checkpoints(
     trainer = panel.controller.trainer
     trainer.subscribe(lambda e: trainer.pause() if e.kind == "step" and e.step == 3 else None)
     panel.buttons["Resume"].click()
-    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.model.live.step == 3,
+    qtbot.waitUntil(lambda: live_state(panel) == "paused" and panel.training_model.live.step == 3,
                     timeout=30_000)
-    run = panel.model.live.path
+    run = panel.training_model.live.path
     asked = []
     monkeypatch.setattr(window, "confirm_stop_training", lambda: asked.append(1) or False)
     window.close()
@@ -158,20 +158,20 @@ def test_closing_the_window_during_a_run_asks_then_stops_and_checkpoints(
 
 def test_runs_from_the_cli_appear_overlay_and_delete_after_a_confirmation(
         qtbot, panel, genome, monkeypatch):
-    workspace = panel.model.workspace
+    workspace = panel.training_model.workspace
     config = TrainConfig(files=[str(genome)], model={"d_model": 16, "n_layers": 1}, **TINY)
     for name, steps in (("cli-a", 6), ("cli-b", 4)):
         Trainer(dataclasses.replace(config, steps=steps), workspace / name).run()
     panel.runs.buttons["refresh"].click()
-    qtbot.waitUntil(lambda: len(panel.model.runs) == 2)
+    qtbot.waitUntil(lambda: len(panel.training_model.runs) == 2)
     names = {panel.runs.table.item(i, 0).text() for i in range(2)}
     assert names == {"cli-a", "cli-b"}
     panel.runs.select_paths([workspace / "cli-a", workspace / "cli-b"])
-    assert panel.model.selection == [workspace / "cli-a", workspace / "cli-b"] or \
-        set(panel.model.selection) == {workspace / "cli-a", workspace / "cli-b"}
+    assert panel.training_model.selection == [workspace / "cli-a", workspace / "cli-b"] or \
+        set(panel.training_model.selection) == {workspace / "cli-a", workspace / "cli-b"}
     qtbot.waitUntil(lambda: set(panel.curves.labels()) == {"cli-a", "cli-b"})
-    panel.runs.select_paths([workspace / "cli-a"])
-    assert "finished at step 6/6" in panel.log.toPlainText()  # a CLI run's log
+    panel.runs.select_paths([workspace / "cli-a"])  # its log is read in a job
+    qtbot.waitUntil(lambda: "finished at step 6/6" in panel.log.toPlainText())  # a CLI run's
     panel.runs.select_paths([workspace / "cli-a", workspace / "cli-b"])
     assert len(loss_steps(panel, "cli-a")) == 6 and len(loss_steps(panel, "cli-b")) == 4
 
@@ -180,9 +180,9 @@ def test_runs_from_the_cli_appear_overlay_and_delete_after_a_confirmation(
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: next(answers))
     panel.runs.buttons["delete"].click()
     assert (workspace / "cli-b").exists()  # cancelled
-    panel.runs.buttons["delete"].click()
-    assert not (workspace / "cli-b").exists()
-    qtbot.waitUntil(lambda: [r.name for r in panel.model.runs] == ["cli-a"])
+    panel.runs.buttons["delete"].click()  # deleted in a job
+    qtbot.waitUntil(lambda: not (workspace / "cli-b").exists())
+    qtbot.waitUntil(lambda: [r.name for r in panel.training_model.runs] == ["cli-a"])
 
 
 def test_the_forms_hold_every_hyperparameter_and_count_parameters(qtbot, panel):
@@ -226,19 +226,19 @@ def test_warnings_reach_the_log_and_a_stopped_run_resumes_from_the_browser(qtbot
     trainer.subscribe(hook)
     panel.buttons["Resume"].click()
     qtbot.waitUntil(lambda: not panel.controller.active, timeout=30_000)
-    run = panel.model.live.path
-    assert live_state(panel) == "stopped" and panel.model.live.step == 3
+    run = panel.training_model.live.path
+    assert live_state(panel) == "stopped" and panel.training_model.live.step == 3
     assert "UserWarning: the data looks odd" in panel.log.toPlainText()
     assert any(level == "warning" and "the data looks odd" in text
                for level, text in read_log(run))
 
-    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["stopped"])
+    qtbot.waitUntil(lambda: [r.state for r in panel.training_model.runs] == ["stopped"])
     panel.runs.select_paths([run])
     assert panel.runs.buttons["resume"].isEnabled()
     panel.runs.buttons["resume"].click()
     qtbot.waitUntil(lambda: not panel.controller.active, timeout=30_000)
-    assert live_state(panel) == "finished" and panel.model.live.step == 6
-    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["finished"])
+    assert live_state(panel) == "finished" and panel.training_model.live.step == 6
+    qtbot.waitUntil(lambda: [r.state for r in panel.training_model.runs] == ["finished"])
     panel.runs.select_paths([run])  # a past run selected: its whole log in the pane
     text = panel.log.toPlainText()
     assert "stopped at step 3/6" in text and "finished at step 6/6" in text
@@ -262,7 +262,7 @@ def test_sequence_and_dict_fields_are_edited_as_text(qtbot, panel):
 
 def test_a_run_that_diverged_before_its_first_checkpoint_resumes_from_step_0(
         qtbot, panel, genome):
-    workspace = panel.model.workspace
+    workspace = panel.training_model.workspace
     config = TrainConfig(files=[str(genome)], model={"d_model": 16, "n_layers": 1},
                          **dict(TINY, steps=6))
     run = workspace / "diverged"
@@ -277,12 +277,12 @@ def test_a_run_that_diverged_before_its_first_checkpoint_resumes_from_step_0(
     with pytest.raises(TrainingFailed):
         trainer.run()
     panel.runs.buttons["refresh"].click()
-    qtbot.waitUntil(lambda: [r.state for r in panel.model.runs] == ["failed"])
+    qtbot.waitUntil(lambda: [r.state for r in panel.training_model.runs] == ["failed"])
     panel.runs.select_paths([run])
     assert panel.runs.buttons["resume"].isEnabled()  # not a dead end
     panel.runs.buttons["resume"].click()
     qtbot.waitUntil(lambda: not panel.controller.active, timeout=30_000)
-    assert live_state(panel) == "finished" and panel.model.live.step == 6
+    assert live_state(panel) == "finished" and panel.training_model.live.step == 6
     assert [p.name for p in checkpoint_dirs(run)] == ["step-0000005", "step-0000006"]
     assert any(level == "warning" and "starting it again from step 0" in text
                for level, text in read_log(run))

@@ -1,9 +1,11 @@
-"""Turns view-model changes into background jobs, and job results into view-model changes.
+"""The view's controller: turns :class:`Workbench` changes into background jobs, and job
+results into Workbench changes.
 
-The controller is the only piece that starts work. It listens to the view model (record,
-locus, patcher settings, model, annotations) and submits jobs to a :class:`TaskRunner` by
-kind, so a newer request always replaces an older one; results come back on the GUI thread
-and go into the view model through its setters.
+It is the only code that submits work for the Workbench (:meth:`ViewController._submit`). It
+listens to the view model (record, locus, patcher settings, score source, annotations) and
+submits jobs to the shared :class:`TaskRunner` by kind (``view:<kind>``), so a newer request
+always replaces an older one; results come back on the GUI thread and go into the view model
+through its setters.
 
 Scores: a record's scores come from a file, the cache, or the model, block by block nearest
 the view first (:func:`gui.model.jobs.score_record`); while they arrive, the tracks redraw at
@@ -20,15 +22,15 @@ from PySide6.QtCore import QObject, QTimer
 
 from engine.errors import BytescopeError, InputError
 from engine.io.records import Record
+from engine.models.loaded import LOADED
 from engine.patching import PatchConfig
 
-from .model.events import Subscriptions
-from .model.jobs import (
+from ..model.events import Subscriptions
+from ..model.jobs import (
     AnnotationSource,
     CompareRequest,
     Document,
     Focus,
-    ModelCache,
     PatchRequest,
     ScoreOutcome,
     ScoreRequest,
@@ -39,22 +41,25 @@ from .model.jobs import (
     load_document,
     score_record,
 )
-from .model.locus import Locus
-from .model.patches import PatchView
-from .model.pyramid import ScoreBuffer
-from .model.session import CompareSettings, ScoreStatus, SessionState, Workbench
-from .workers import TaskRunner
+from ..model.locus import Locus
+from ..model.patches import PatchView
+from ..model.pyramid import ScoreBuffer
+from ..model.session import CompareSettings, ScoreStatus, SessionState, Workbench
+from ..workers import TaskRunner
 
 REDRAW_MS = 100
 REPATCH_MS = 400
 
 
-class Controller(QObject):
-    def __init__(self, model: Workbench, parent: QObject | None = None) -> None:
+class ViewController(QObject):
+    """Opens files, scores, patches and compares for the :class:`Workbench` (module doc)."""
+
+    def __init__(self, model: Workbench, runner: TaskRunner,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.runner = TaskRunner(model, parent=self)
-        self.models = ModelCache()
+        self.runner = runner
+        self.models = LOADED  # the engine's one loaded-model cache
         self.focus = Focus()
         self._subs = Subscriptions()
         self._pending_locus: str | None = None  # a locus to show once the files are open
@@ -74,7 +79,7 @@ class Controller(QObject):
         events = model.events
         for signal, slot in ((events.record, self._on_record), (events.locus, self._on_locus),
                              (events.patch_config, self._on_patch_config),
-                             (events.model_spec, self._on_model_spec),
+                             (events.score_source, self._on_score_source),
                              (events.annotations, self._on_annotations),
                              (events.patches, self._on_patches),
                              (events.compare_settings, self._on_compare_settings)):
@@ -96,7 +101,7 @@ class Controller(QObject):
             self._order.append(path)
             if self.model.record is None and path not in self._show_first:
                 self._show_first.append(path)
-            self.runner.submit(
+            self._submit(
                 f"open:{path}", partial(load_document, path),
                 on_done=self._on_document,
                 on_error=partial(self._on_open_failed, path),
@@ -108,7 +113,7 @@ class Controller(QObject):
         for path in paths:
             path = str(path)
             self._opening.add(path)
-            self.runner.submit(
+            self._submit(
                 f"annotations:{path}", partial(load_annotations, path),
                 on_done=self._on_annotation_source,
                 on_error=partial(self._on_open_failed, path),
@@ -129,11 +134,11 @@ class Controller(QObject):
         ``state`` comes checked from :meth:`SessionState.load`; its settings are built before
         anything closes, so one that is wrong all the same raises with nothing changed."""
         config, compare = state.patch_config(), state.compare_settings()
-        self.runner.cancel_all_and_wait()  # no job may still read a file we are closing
+        self.runner.cancel_all_and_wait("view:")  # no job may read a file we are closing
         self.model.close_all()
         self.model.set_patch_config(config)
         self.model.set_compare_settings(compare)
-        with self.model.events.model_spec.blocked():
+        with self.model.events.score_source.blocked():  # the record shown next scores
             self.model.set_model_spec(state.model)
             self.model.set_repeats(state.repeats)
         if state.record is not None:
@@ -248,7 +253,7 @@ class Controller(QObject):
         if record is not None:
             self._show_first = []  # a record is shown: later opens leave it there
         for kind in ("features", "scores", "patches", "compare"):
-            self.runner.cancel(kind)
+            self.cancel(kind)
         self._repatch.stop()
         if record is None:
             return
@@ -270,7 +275,7 @@ class Controller(QObject):
     def _on_patch_config(self, config: PatchConfig) -> None:
         self.request_patches()
 
-    def _on_model_spec(self, spec: str) -> None:
+    def _on_score_source(self) -> None:
         if self.model.record is not None:
             self.request_scores()
             self.request_patches()
@@ -287,14 +292,27 @@ class Controller(QObject):
         self.request_comparison()
 
     # -- jobs ------------------------------------------------------------------------------------
+    def _submit(self, kind: str, fn, on_done, **options) -> int:
+        """The one place the view's work is submitted: ``fn`` as the latest ``view:<kind>``."""
+        return self.runner.submit(f"view:{kind}", fn, on_done, **options)
+
+    def cancel(self, kind: str) -> None:
+        """Cancel the view's ``kind`` of job (``"scores"``, ``"patches"``...)."""
+        self.runner.cancel(f"view:{kind}")
+
+    def busy(self, kind: str | None = None) -> bool:
+        """Whether a view job (of ``kind``) is running or waiting."""
+        if kind is None:
+            return any(k.startswith("view:") for k in self.runner.kinds())
+        return self.runner.busy(f"view:{kind}")
+
     def request_features(self) -> None:
         record = self.model.record
         if record is None:
             return
-        sources = list(self.model.annotation_sources)
-        self.runner.submit("features",
-                           partial(index_features, record.id, list(record.features), sources),
-                           on_done=self.model.set_features)
+        sources = list(self.model.annotations)
+        self._submit("features", partial(index_features, record.id, list(record.features),
+                                         sources), on_done=self.model.set_features)
 
     def request_scores(self) -> None:
         model = self.model
@@ -305,7 +323,7 @@ class Controller(QObject):
         request = ScoreRequest(model.record_path, record, model.model_spec, model.entropy_file,
                                self.focus, self.models, repeats=model.repeats)
         source = Path(model.entropy_file).name if model.entropy_file else model.model_spec
-        self.runner.submit(
+        self._submit(
             "scores", partial(score_record, request),
             on_done=self._on_scores_done,
             on_partial=self._on_scores_partial,
@@ -353,7 +371,7 @@ class Controller(QObject):
         self.request_patches()
 
     def _on_scores_cancelled(self) -> None:
-        if self.runner.latest("scores") is None and self.model.record is not None:
+        if self.runner.latest("view:scores") is None and self.model.record is not None:
             self.model.set_scores(self.model.scores, ScoreStatus("cancelled",
                                                                  "scoring cancelled"))
             self.model.log("scoring cancelled", "warning")
@@ -367,7 +385,7 @@ class Controller(QObject):
             return
         if config.needs_entropies:
             if scores is None:
-                self.runner.cancel("patches")
+                self.cancel("patches")
                 model.set_patches(None)
                 return
             centre = int(model.locus.centre) if model.locus is not None else 0
@@ -380,8 +398,8 @@ class Controller(QObject):
             entropies = scores.values("entropy") if scores is not None and scores.complete \
                 else None
         request = PatchRequest(record, config, span, entropies)
-        self.runner.submit("patches", partial(compute_patches, request),
-                           on_done=self._on_patches_done)
+        self._submit("patches", partial(compute_patches, request),
+                     on_done=self._on_patches_done)
 
     def _on_patches_done(self, patches: PatchView) -> None:
         self.model.set_patches(patches)
@@ -391,14 +409,14 @@ class Controller(QObject):
         patches, record = model.patches, model.record
         features, types = model.compared_features()
         if patches is None or record is None or not patches.complete or not features:
-            self.runner.cancel("compare")
+            self.cancel("compare")
             model.set_comparison(None)
             return
         settings = model.compare_settings
         request = CompareRequest(patches.starts, features, record.length, settings.k,
                                  settings.anchor, types=types)
-        self.runner.submit("compare", partial(compare_patches, request),
-                           on_done=model.set_comparison)
+        self._submit("compare", partial(compare_patches, request),
+                     on_done=model.set_comparison)
 
     # -- state for tests, the screenshot and benchmarks --------------------------------------------
     def opening(self) -> bool:
@@ -412,12 +430,12 @@ class Controller(QObject):
 
     def waiting_for(self, whole: bool = False) -> str | None:
         """What the view still waits for, in a few words (``None``: it is ready)."""
-        model, runner = self.model, self.runner
-        if whole and (runner.busy("scores") or (
+        model = self.model
+        if whole and (self.busy("scores") or (
                 model.scores is not None and model.score_status.state == "scoring"
                 and not model.scores.complete)):
             return self._scoring_progress("scoring the whole record")
-        if whole and runner.busy("compare"):
+        if whole and self.busy("compare"):
             return "comparing boundaries with annotations"
         if self._opening:
             return f"opening {len(self._opening)} file{'s' if len(self._opening) > 1 else ''}"
@@ -425,9 +443,9 @@ class Controller(QObject):
             return "waiting for the record to show"
         if model.record is None:
             return None if (model.documents or self.failed_paths) else "no file is open"
-        if runner.busy("features"):
+        if self.busy("features"):
             return "indexing features"
-        if runner.busy("patches") or self._repatch.isActive():
+        if self.busy("patches") or self._repatch.isActive():
             return "patching"
         locus, scores, state = model.locus, model.scores, model.score_status.state
         if state == "none" or (state == "scoring" and scores is None):
@@ -451,9 +469,10 @@ class Controller(QObject):
         return f"{what}: {scores.known_bases() / max(1, scores.length):.0%} of " \
             f"{scores.length:,} bytes scored"
 
-    def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Stop every job and wait for the threads; unsubscribe. True if all threads ended."""
+    def shutdown(self) -> None:
+        """Stop the timers, cancel the view's jobs and unsubscribe (the window then shuts the
+        shared runner down, waiting for its threads)."""
         self._redraw.stop()
         self._repatch.stop()
         self._subs.disconnect_all()
-        return self.runner.shutdown(timeout_ms)
+        self.runner.cancel_all("view:")

@@ -1,11 +1,12 @@
-"""Training from the window: the engine's Trainer in a QThread, its events batched to the GUI.
+"""The Training panel's controller: runs, the workspace, and every file read or deletion for
+the :class:`TrainingModel`.
 
-The Trainer runs unchanged in :class:`TrainingThread`; its events (from the worker thread) go
-into a queue that a 50 ms timer on the GUI thread drains, so the panel gets at most 20 updates a
-second however fast the steps are. Pause and stop are the Trainer's own cooperative flags.
-Python warnings raised in the worker thread become the run's log messages; an exception ends the
-run as ``failed`` (the Trainer keeps its last good checkpoint and writes the error to
-``run.log``) and reaches the window as a dialog, never as a crash.
+The engine's Trainer runs unchanged in a :class:`gui.workers.TrainingThread`; its events (from
+the worker thread) go into a queue that a 50 ms timer on the GUI thread drains, so the panel
+gets at most 20 updates a second however fast the steps are. Pause and stop are the Trainer's
+own cooperative flags. Listing runs, reading curves and logs, counting a file's bases and
+deleting a run are jobs on the shared runner (kinds ``training:<kind>``, one submit site:
+:meth:`TrainingController._submit`); their results go into the model's fields.
 
 torch's intra-op thread count is per thread (OpenMP), so the Trainer's ``threads`` setting in
 the worker thread leaves the GUI thread's own setting alone; the panel defaults it to one core
@@ -15,25 +16,23 @@ fewer than the machine has.
 from __future__ import annotations
 
 import queue
-import threading
-import traceback
-import warnings
-import weakref
 from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from engine.errors import BytescopeError, InputError
+from engine.errors import InputError
 from engine.train import TrainConfig, Trainer, TrainEvent
 from engine.train.runs import delete_run, list_runs, new_run_name, read_log, read_run
 
-from .model.session import Workbench
-from .model.training import TrainingModel
-from .workers import TaskRunner
+from ..model.training import (
+    TrainingModel,
+    count_bases,
+    read_curves,
+)
+from ..workers import TaskRunner, TrainingThread
 
 DRAIN_MS = 50  # at most 20 batches a second reach the GUI
-THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()  # so tests can check none is left running
 
 
 def default_threads() -> int:
@@ -43,54 +42,17 @@ def default_threads() -> int:
     return spare_threads()
 
 
-class TrainingThread(QThread):
-    """Runs ``trainer.run()``; events go to ``self.events`` (a queue), the end to signals."""
-
-    succeeded = Signal(object)  # the Trainer's summary dict
-    failed = Signal(str, str)  # message, traceback ("" for a user-facing error)
-
-    def __init__(self, trainer: Trainer, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.trainer = trainer
-        self.events: queue.SimpleQueue[TrainEvent] = queue.SimpleQueue()
-        trainer.subscribe(self.events.put)
-        THREADS.add(self)
-
-    def run(self) -> None:  # the worker thread
-        ident = threading.get_ident()
-        shown = warnings.showwarning
-
-        def relay(message, category, filename, lineno, file=None, line=None):
-            if threading.get_ident() != ident:
-                return shown(message, category, filename, lineno, file, line)
-            self.trainer.log(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})",
-                             "warning")
-
-        warnings.showwarning = relay
-        try:
-            summary = self.trainer.run()
-        except BytescopeError as error:
-            self.failed.emit(str(error), "")
-        except Exception as error:  # a failure of the run, not of the window: shown, logged
-            self.failed.emit(f"{type(error).__name__}: {error}", traceback.format_exc())
-        else:
-            self.succeeded.emit(summary)
-        finally:
-            if warnings.showwarning is relay:
-                warnings.showwarning = shown
-
-
 class TrainingController(QObject):
     """Starts, pauses, resumes and stops runs; keeps :class:`TrainingModel` up to date."""
 
     finished = Signal(object)  # the LiveRun, once its thread has ended (any outcome)
     error = Signal(object)  # a BytescopeError to show in a dialog
 
-    def __init__(self, model: TrainingModel, workbench: Workbench,
+    def __init__(self, model: TrainingModel, runner: TaskRunner,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.runner = TaskRunner(workbench, max_threads=1, parent=self)
+        self.runner = runner
         self.thread: TrainingThread | None = None
         self.trainer: Trainer | None = None
         self._drain = QTimer(self, interval=DRAIN_MS)
@@ -144,8 +106,9 @@ class TrainingController(QObject):
         thread.finished.connect(partial(self._on_thread_finished, thread))
         self.thread = thread  # active from here: the panel's buttons read it
         self.model.start_live(trainer.run_dir, trainer.config, first_step)
-        for level, text in read_log(trainer.run_dir) if first_step else ():
-            self.model.messages.append((level, text))  # the earlier legs' log, without events
+        if first_step:  # the earlier legs' log goes before this leg's messages
+            self._submit("log", partial(_read_log, trainer.run_dir),
+                         self.model.prepend_messages)
         self._drain.start()
         thread.start(QThread.Priority.LowPriority)
 
@@ -216,19 +179,55 @@ class TrainingController(QObject):
         if workspace is None:
             self.model.set_runs([])
             return
-        self.runner.submit("runs", lambda reporter: list_runs(workspace), self.model.set_runs,
-                           on_error=self.error.emit)
+        self._submit("runs", lambda reporter: list_runs(workspace), self.model.set_runs)
 
-    def delete(self, run_dir: str | Path) -> None:
+    def listing(self) -> bool:
+        """Whether the workspace is being listed now."""
+        return self.runner.busy("training:runs")
+
+    def delete(self, run_dir: str | Path) -> int:
+        """Delete a run folder in the background (a run's checkpoints can be GBs); the run
+        going cannot be deleted. Returns the job's request id."""
         run_dir = Path(run_dir)
         if self.model.live is not None and self.model.live.path == run_dir and self.active:
             raise InputError("the run is going; stop it before deleting it", path=run_dir)
-        delete_run(run_dir)
         self.model.select([p for p in self.model.selection if p != run_dir])
-        self.refresh_runs()
+        return self._submit(f"delete:{run_dir}", lambda reporter: delete_run(run_dir),
+                            lambda _none: self.refresh_runs(), label=f"Deleting {run_dir.name}")
+
+    def count_bases(self, paths: list[str]) -> None:
+        """Count the bases of files added to the dataset (the held-out split needs them)."""
+        for path in paths:
+            self._submit(f"size:{path}", partial(count_bases, path),
+                         partial(self.model.set_file_bases, path),
+                         label=f"Counting bases of {Path(path).name}")
+
+    def load_curves(self) -> None:
+        """Read the curves of the selected runs and of the live run from their files."""
+        live = self.model.live
+        paths = list(self.model.selection)
+        if live is not None and live.path not in paths:
+            paths.append(live.path)
+        self._submit("curves", partial(read_curves, paths), self.model.set_curves)
+
+    def read_run_log(self, run_dir: Path) -> None:
+        """Read a run's log (every leg of it) into ``model.run_log``."""
+        self._submit("log", partial(_read_log, run_dir), self.model.set_run_log)
+
+    def _submit(self, kind: str, fn, on_done, **options) -> int:
+        """The one place training's jobs are submitted: ``fn`` as the latest
+        ``training:<kind>``; a user-facing error becomes a dialog."""
+        options.setdefault("on_error", self.error.emit)
+        return self.runner.submit(f"training:{kind}", fn, on_done, **options)
 
     def shutdown(self, timeout_ms: int = 120_000) -> bool:
-        """Stop a live run (checkpointing it) and every job; True if all threads ended."""
+        """Stop a live run (checkpointing it) and cancel training's jobs; True if the run's
+        thread ended."""
         done = self.stop_and_wait(timeout_ms)
         self._drain.stop()
-        return self.runner.shutdown() and done
+        self.runner.cancel_all("training:")
+        return done
+
+
+def _read_log(run_dir: Path, reporter) -> list[tuple[str, str]]:
+    return list(read_log(run_dir))

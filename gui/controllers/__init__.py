@@ -1,0 +1,58 @@
+"""Controllers: for each Qt-free model, the only code that submits work for it.
+
+A controller subscribes to its model, submits jobs (plain functions of :mod:`gui.model`) to
+the window's one shared :class:`gui.workers.TaskRunner` under kinds named for it
+(``view:scores``, ``maps:inspect``, ``training:runs``, ``export:<path>``) from a single
+``_submit`` method, and applies the results through the model's setters on the GUI thread.
+Panels bind: they read a model, call its setters or its controller, subscribe and unsubscribe
+on close. ARCHITECTURE.md, "How to add a panel", is the recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model.maps import MapsModel
+from ..model.session import Workbench
+from ..model.tasks import TasksModel
+from ..model.training import TrainingModel
+from ..workers import TaskRunner
+from .exports import ExportController
+from .maps import MapsController
+from .training import TrainingController
+from .view import ViewController
+
+__all__ = ["Controllers", "ExportController", "MapsController", "TrainingController",
+           "ViewController"]
+
+
+@dataclass(eq=False)
+class Controllers:
+    """The window's models, its shared runner and one controller per model."""
+
+    workbench: Workbench
+    tasks: TasksModel
+    runner: TaskRunner
+    view: ViewController
+    maps: MapsController
+    training: TrainingController
+    exports: ExportController
+
+    @classmethod
+    def create(cls, workbench: Workbench, training_model: TrainingModel, parent=None
+               ) -> Controllers:
+        tasks = TasksModel()
+        runner = TaskRunner(tasks, workbench.report_error, parent=parent)
+        return cls(workbench, tasks, runner,
+                   ViewController(workbench, runner, parent),
+                   MapsController(MapsModel(), workbench, runner, parent),
+                   TrainingController(training_model, runner, parent),
+                   ExportController(workbench, runner, parent))
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Stop a live run (checkpointing it), cancel every job, wait for the threads and
+        unsubscribe. True if every thread ended."""
+        done = self.training.shutdown()
+        self.view.shutdown()
+        self.maps.shutdown()
+        return self.runner.shutdown(timeout_ms) and done
