@@ -94,9 +94,11 @@ def prepare(genome: Path, work: Path) -> tuple[Path, str]:
 
 
 def settle(app, window, timeout: float = 60.0) -> None:
-    from gui.app import wait_until_ready
+    from gui.app import ErrorCollector, wait_until_ready
 
-    wait_until_ready(window, timeout)
+    errors = ErrorCollector(window)
+    wait_until_ready(window, timeout, False, errors)
+    errors.close()
     app.processEvents()
 
 

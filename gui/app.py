@@ -80,14 +80,17 @@ class ErrorCollector:
     def __init__(self, window: MainWindow) -> None:
         self.errors: list[BytescopeError] = []
         self.window = window
-        window.model.events.error.connect(self.errors.append)
+        window.model.events.error.connect(self._on_error)
+
+    def _on_error(self, error: BytescopeError) -> None:
+        self.errors.append(error)
 
     def raise_first(self) -> None:
         if self.errors:
             raise self.errors[0]
 
     def close(self) -> None:
-        self.window.model.events.error.disconnect(self.errors.append)
+        self.window.model.events.error.disconnect(self._on_error)
 
 
 def wait_until_ready(window: MainWindow, timeout: float, whole: bool,
