@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import BytescopeError, InputError
+from engine.io.entropy_files import ENTROPY_SUFFIXES as ENTROPY_FORMAT_SUFFIXES
 from engine.models.repeats import load_kernel
 from engine.patching import PatchConfig
 from engine.resources import RESOURCES, sample_path
@@ -51,7 +52,8 @@ ENTROPY_SUFFIXES = (".npy", *BEDGRAPH_SUFFIXES)
 SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.ffn *.faa *.fq *.fastq *.gff *.gff3 *.gb "
                    "*.gbk *.embl *.h5 *.gz *.xz *.bz2);;All files (*)")
 ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.bed *.gb *.gbk *.embl *.gz);;All files (*)"
-ENTROPY_FILTER = "Entropies (*.npy *.h5 *.bedgraph *.bdg *.bg);;All files (*)"
+# every suffix of the engine's table of entropy formats (an added format is offered here too)
+ENTROPY_FILTER = f"Entropies ({' '.join('*' + x for x in ENTROPY_FORMAT_SUFFIXES)});;All files (*)"
 SESSION_FILTER = "bytescope session (*.json)"
 LAYOUT_VERSION = 4  # 2: the Training dock; 3: the Maps dock; 4: the side column, full height
 SIDE_WIDTH = (0.22, 320, 440)  # the side docks' width: a fraction of the window, at least, at most

@@ -25,7 +25,7 @@ from engine.errors import BytescopeError, FormatError, InputError
 from engine.io.records import Record
 from engine.io.summary import summary_ids, summary_lengths
 from engine.loci import format_locus, format_position, format_range, is_range, parse_range
-from engine.patching import ENTROPY_MODES, PatchConfig
+from engine.patching import ENTROPY_MODES, PATCH_MODES, PatchConfig
 from engine.patching.compare import ANCHORS, DEFAULT_K, BoundaryAgreement, choose_features
 
 from .events import Signal, SignalGroup, SignalGroupDescriptor, batch, evented
@@ -497,7 +497,7 @@ class Workbench:
             settings = self.mode_settings[mode]
         else:  # never empty: the default config's mode is remembered from the start
             settings = list(self.mode_settings.values())[-1]
-        if mode != "dual":
+        if "threshold_add" not in PATCH_MODES[mode].settings:  # only dual reads θ_add
             settings = {**settings, "threshold_add": None}
         return dataclasses.replace(self.patch_config, mode=mode, **settings)
 

@@ -141,8 +141,9 @@ class PatcherPanel(QWidget):
         if config.threshold is None and config.needs_entropies:
             self._show_threshold_in_use()
         entropy_mode = config.needs_entropies
-        self.form.set_row_visible("threshold_add", config.mode == "dual")
-        self.form.set_row_visible("patch_size", config.mode == "static")
+        settings = PATCH_MODES[config.mode].settings  # the rows this mode reads
+        self.form.set_row_visible("threshold_add", "threshold_add" in settings)
+        self.form.set_row_visible("patch_size", "patch_size" in settings)
         for name in ("threshold", "target_patch_size"):
             self.form.set_row_visible(name, entropy_mode)
         self.slider.setEnabled(entropy_mode)
