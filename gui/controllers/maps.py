@@ -47,7 +47,7 @@ class MapsController(QObject):
     def __init__(self, model: MapsModel, workbench: Workbench, runner: TaskRunner,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.maps_model = model
         self.workbench = workbench
         self.runner = runner
         self._subs = Subscriptions()
@@ -70,38 +70,38 @@ class MapsController(QObject):
     # -- the model ---------------------------------------------------------------------------------
     def _on_workbench_model(self, spec: str) -> None:
         """The workbench's scoring model, when patch-level, is the maps' model too."""
-        if spec and spec != self.model.model_spec:
+        if spec and spec != self.maps_model.model_spec:
             self._submit("probe", partial(latent_spec_or_none, spec), self._on_probed)
 
     def _on_probed(self, spec: str | None) -> None:
         if spec is not None and spec == self.workbench.model_spec:
-            self.model.set_model_spec(spec)
+            self.maps_model.set_model_spec(spec)
 
     def _on_model_spec(self, spec: str) -> None:
         self.cancel("inspect")
         if not spec:
             self.cancel("model")
-            self.model.set_status(f"No model: {NEEDS_LATENT}.")
+            self.maps_model.set_status(f"No model: {NEEDS_LATENT}.")
             return
-        self.model.set_status(f"loading {spec}…")
+        self.maps_model.set_status(f"loading {spec}…")
         self._submit("model", partial(load_maps_model, spec), self._on_model_loaded,
                      on_error=self._on_model_failed, label=f"Loading {Path(spec).name}")
 
     def _on_model_loaded(self, loaded: LoadedModel) -> None:
-        if loaded.spec == self.model.model_spec:
-            self.model.set_loaded(loaded)
+        if loaded.spec == self.maps_model.model_spec:
+            self.maps_model.set_loaded(loaded)
 
     def _on_model_failed(self, error: BytescopeError) -> None:
-        self.model.set_status(str(error))  # says what to choose (load_maps_model)
+        self.maps_model.set_status(str(error))  # says what to choose (load_maps_model)
 
     def _on_loaded(self, loaded: LoadedModel | None) -> None:
         if loaded is None:
             return
-        self.model.set_status(f"{loaded.folder.name}: windows of up to {loaded.limit:,} bytes")
+        self.maps_model.set_status(f"{loaded.folder.name}: windows of up to {loaded.limit:,} bytes")
         if self._inspect_when_loaded:
             self._inspect_when_loaded = False
             self.inspect_view()
-        elif self.model.follow:
+        elif self.maps_model.follow:
             self._follow_timer.start()
 
     # -- inspecting --------------------------------------------------------------------------------
@@ -112,15 +112,15 @@ class MapsController(QObject):
         return self._inspect(self.workbench.locus, asked=True)
 
     def _follow_view(self) -> None:
-        if self.model.follow and self.model.visible:  # a hidden panel computes nothing
+        if self.maps_model.follow and self.maps_model.visible:  # a hidden panel computes nothing
             self._inspect(self.workbench.locus, asked=False)
 
     def _on_visible(self, visible: bool) -> None:
-        if visible and self.model.follow and self.model.loaded is not None:
+        if visible and self.maps_model.follow and self.maps_model.loaded is not None:
             self._follow_timer.start()
 
     def _inspect(self, locus: Locus | None, asked: bool) -> int | None:
-        model, workbench = self.model, self.workbench
+        model, workbench = self.maps_model, self.workbench
         loaded, record = model.loaded, workbench.record
         if loaded is None:
             if model.model_spec and self.busy("model"):
@@ -155,15 +155,15 @@ class MapsController(QObject):
         record = self.workbench.record
         if record is None or record.id != window.record_id:
             return
-        self.model.set_inspection(window)
+        self.maps_model.set_inspection(window)
         inspection = window.inspection
-        self.model.set_status(
+        self.maps_model.set_status(
             f"{format_locus(window.record_id, window.start, window.end)}: "
             f"{inspection.n_patches:,} patches (mean {inspection.summary.mean_patch_length:.1f}"
             f" bytes), {len(inspection.maps)} maps")
 
     def _on_inspect_failed(self, error: BytescopeError) -> None:
-        self.model.set_status(str(error))
+        self.maps_model.set_status(str(error))
         self.workbench.log(f"maps: {error}", "warning")
 
     # -- the map shown -----------------------------------------------------------------------------
@@ -175,29 +175,29 @@ class MapsController(QObject):
 
     def request_view(self) -> None:
         """Compute the map of the current selection in a job (``model.view`` follows)."""
-        window = self.model.inspection
+        window = self.maps_model.inspection
         if window is None or not window.kinds():
             self.cancel("view")
-            self.model.set_view(None)
+            self.maps_model.set_view(None)
             return
-        self._submit("view", partial(view_job, window, self.model.selection), self._on_view)
+        self._submit("view", partial(view_job, window, self.maps_model.selection), self._on_view)
 
     def _on_view(self, result: tuple[InspectedWindow, MapSelection, MapView]) -> None:
         window, selection, view = result
-        if window is self.model.inspection and selection == self.model.selection:
-            self.model.set_view(view)
+        if window is self.maps_model.inspection and selection == self.maps_model.selection:
+            self.maps_model.set_view(view)
 
     # -- the view model ----------------------------------------------------------------------------
     def _on_record(self, _record) -> None:
         self._follow_timer.stop()
         self.cancel("inspect")
-        self.model.set_window(None)
-        self.model.set_inspection(None)
-        if self.model.loaded is not None and self.model.follow:
+        self.maps_model.set_window(None)
+        self.maps_model.set_inspection(None)
+        if self.maps_model.loaded is not None and self.maps_model.follow:
             self._follow_timer.start()
 
     def _on_locus(self, _locus) -> None:
-        if self.model.follow and self.model.loaded is not None:
+        if self.maps_model.follow and self.maps_model.loaded is not None:
             self._follow_timer.start()  # restarts: the maps wait until the view settles
 
     # -- jobs --------------------------------------------------------------------------------------

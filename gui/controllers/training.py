@@ -51,7 +51,7 @@ class TrainingController(QObject):
     def __init__(self, model: TrainingModel, runner: TaskRunner,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.training_model = model
         self.runner = runner
         self.thread: TrainingThread | None = None
         self.trainer: Trainer | None = None
@@ -69,9 +69,9 @@ class TrainingController(QObject):
             raise InputError("a run is already going; stop it first")
         config.validate()
         if run_dir is None:
-            if self.model.workspace is None:
+            if self.training_model.workspace is None:
                 raise InputError("choose a workspace folder for runs first")
-            run_dir = new_run_name(self.model.workspace, config.arch, config.preset)
+            run_dir = new_run_name(self.training_model.workspace, config.arch, config.preset)
         run_dir = Path(run_dir)
         if (run_dir / "config.json").exists():
             raise InputError("run folder already holds a run; resume it instead", path=run_dir)
@@ -105,10 +105,10 @@ class TrainingController(QObject):
         thread.failed.connect(self._on_failed)
         thread.finished.connect(partial(self._on_thread_finished, thread))
         self.thread = thread  # active from here: the panel's buttons read it
-        self.model.start_live(trainer.run_dir, trainer.config, first_step)
+        self.training_model.start_live(trainer.run_dir, trainer.config, first_step)
         if first_step:  # the earlier legs' log goes before this leg's messages
             self._submit("log", partial(_read_log, trainer.run_dir),
-                         self.model.prepend_messages)
+                         self.training_model.prepend_messages)
         self._drain.start()
         thread.start(QThread.Priority.LowPriority)
 
@@ -124,7 +124,7 @@ class TrainingController(QObject):
         """Ask the run to stop after its step; it saves a checkpoint first."""
         if self.trainer is not None and self.active:
             self.trainer.request_stop()
-            self.model.set_live_state("stopping")
+            self.training_model.set_live_state("stopping")
 
     def stop_and_wait(self, timeout_ms: int = 120_000) -> bool:
         """Stop, and block until the thread has checkpointed and ended (closing the window)."""
@@ -147,17 +147,17 @@ class TrainingController(QObject):
                 batch.append(thread.events.get_nowait())
             except queue.Empty:
                 break
-        self.model.apply_events(batch)
+        self.training_model.apply_events(batch)
 
     def _on_succeeded(self, summary: dict) -> None:
         self.drain()
-        self.model.set_live_state("stopped" if summary["stopped"] else "finished")
+        self.training_model.set_live_state("stopped" if summary["stopped"] else "finished")
 
     def _on_failed(self, message: str, trace: str) -> None:
         self.drain()
         if trace:
-            self.model.log(trace.rstrip(), "error")
-        self.model.set_live_state("failed", message)
+            self.training_model.log(trace.rstrip(), "error")
+        self.training_model.set_live_state("failed", message)
         run = self.trainer.run_dir if self.trainer is not None else None
         self.error.emit(InputError(f"training failed: {message}", path=run))
 
@@ -170,16 +170,16 @@ class TrainingController(QObject):
         self.trainer = None
         thread.deleteLater()
         self.refresh_runs()
-        self.finished.emit(self.model.live)
+        self.finished.emit(self.training_model.live)
 
     # -- the workspace -------------------------------------------------------------------------
     def refresh_runs(self) -> None:
         """Re-read the workspace's run folders in the background."""
-        workspace = self.model.workspace
+        workspace = self.training_model.workspace
         if workspace is None:
-            self.model.set_runs([])
+            self.training_model.set_runs([])
             return
-        self._submit("runs", lambda reporter: list_runs(workspace), self.model.set_runs)
+        self._submit("runs", lambda reporter: list_runs(workspace), self.training_model.set_runs)
 
     def listing(self) -> bool:
         """Whether the workspace is being listed now."""
@@ -189,9 +189,10 @@ class TrainingController(QObject):
         """Delete a run folder in the background (a run's checkpoints can be GBs); the run
         going cannot be deleted. Returns the job's request id."""
         run_dir = Path(run_dir)
-        if self.model.live is not None and self.model.live.path == run_dir and self.active:
+        live = self.training_model.live
+        if live is not None and live.path == run_dir and self.active:
             raise InputError("the run is going; stop it before deleting it", path=run_dir)
-        self.model.select([p for p in self.model.selection if p != run_dir])
+        self.training_model.select([p for p in self.training_model.selection if p != run_dir])
         return self._submit(f"delete:{run_dir}", lambda reporter: delete_run(run_dir),
                             lambda _none: self.refresh_runs(), label=f"Deleting {run_dir.name}")
 
@@ -199,20 +200,20 @@ class TrainingController(QObject):
         """Count the bases of files added to the dataset (the held-out split needs them)."""
         for path in paths:
             self._submit(f"size:{path}", partial(count_bases, path),
-                         partial(self.model.set_file_bases, path),
+                         partial(self.training_model.set_file_bases, path),
                          label=f"Counting bases of {Path(path).name}")
 
     def load_curves(self) -> None:
         """Read the curves of the selected runs and of the live run from their files."""
-        live = self.model.live
-        paths = list(self.model.selection)
+        live = self.training_model.live
+        paths = list(self.training_model.selection)
         if live is not None and live.path not in paths:
             paths.append(live.path)
-        self._submit("curves", partial(read_curves, paths), self.model.set_curves)
+        self._submit("curves", partial(read_curves, paths), self.training_model.set_curves)
 
     def read_run_log(self, run_dir: Path) -> None:
         """Read a run's log (every leg of it) into ``model.run_log``."""
-        self._submit("log", partial(_read_log, run_dir), self.model.set_run_log)
+        self._submit("log", partial(_read_log, run_dir), self.training_model.set_run_log)
 
     def _submit(self, kind: str, fn, on_done, **options) -> int:
         """The one place training's jobs are submitted: ``fn`` as the latest

@@ -57,7 +57,7 @@ class ViewController(QObject):
     def __init__(self, model: Workbench, runner: TaskRunner,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.workbench = model
         self.runner = runner
         self.models = LOADED  # the engine's one loaded-model cache
         self.focus = Focus()
@@ -99,7 +99,7 @@ class ViewController(QObject):
             if path in self._order:  # reopened: it goes last, as it replaces its document
                 self._order.remove(path)
             self._order.append(path)
-            if self.model.record is None and path not in self._show_first:
+            if self.workbench.record is None and path not in self._show_first:
                 self._show_first.append(path)
             self._submit(
                 f"open:{path}", partial(load_document, path),
@@ -123,10 +123,10 @@ class ViewController(QObject):
 
     def load_entropies(self, path: str) -> None:
         """Entropies for the current record from a .npy / .h5 / bedGraph file."""
-        if self.model.record is None:
+        if self.workbench.record is None:
             self._pending_entropies = path
             return
-        self.model.set_entropy_file(str(path))
+        self.workbench.set_entropy_file(str(path))
 
     def apply_session(self, state: SessionState) -> None:
         """Open a saved session's files and restore its record, locus and settings.
@@ -135,12 +135,12 @@ class ViewController(QObject):
         anything closes, so one that is wrong all the same raises with nothing changed."""
         config, compare = state.patch_config(), state.compare_settings()
         self.runner.cancel_all_and_wait("view:")  # no job may read a file we are closing
-        self.model.close_all()
-        self.model.set_patch_config(config)
-        self.model.set_compare_settings(compare)
-        with self.model.events.score_source.blocked():  # the record shown next scores
-            self.model.set_model_spec(state.model)
-            self.model.set_repeats(state.repeats)
+        self.workbench.close_all()
+        self.workbench.set_patch_config(config)
+        self.workbench.set_compare_settings(compare)
+        with self.workbench.events.score_source.blocked():  # the record shown next scores
+            self.workbench.set_model_spec(state.model)
+            self.workbench.set_repeats(state.repeats)
         if state.record is not None:
             self._pending_record = (state.record["path"], state.record["id"])
         self._pending_entropies = state.entropies
@@ -155,22 +155,22 @@ class ViewController(QObject):
             document.close()
             self._on_annotation_source(source)
             return
-        self.model.add_document(document, self._order)
+        self.workbench.add_document(document, self._order)
         records = len(document.sequences)
-        self.model.log(f"opened {document.path}: {document.sequences.format}, {records} "
+        self.workbench.log(f"opened {document.path}: {document.sequences.format}, {records} "
                        f"record{'s' if records != 1 else ''}")
         self._show_pending(document)
 
     def _on_annotation_source(self, source: AnnotationSource) -> None:
         self._opening.discard(source.path)
-        self.model.add_annotations(source)
-        self.model.log(f"read {len(source.features):,} features from {source.path}")
+        self.workbench.add_annotations(source)
+        self.workbench.log(f"read {len(source.features):,} features from {source.path}")
         self._after_open()
 
     def _on_open_failed(self, path: str, error: BytescopeError) -> None:
         self._opening.discard(path)
         self.failed_paths.append(path)
-        self.model.report_error(error)
+        self.workbench.report_error(error)
         self._after_open()
 
     def _on_open_cancelled(self, path: str) -> None:
@@ -183,14 +183,14 @@ class ViewController(QObject):
         if self._pending_locus is not None:
             # a feature named by --locus may be in these annotations; a locus that names
             # nothing is an error once every file is in
-            if self.model.documents or not self._opening:
+            if self.workbench.documents or not self._opening:
                 self._show_pending(None)
-        elif self.model.record is None and self._pending_record is None:
+        elif self.workbench.record is None and self._pending_record is None:
             self._show_first_opened()
 
     def _show_pending(self, document: Document | None) -> None:
         """Show what was asked for (session record, --locus), or the first record opened."""
-        model = self.model
+        model = self.workbench
         if self._pending_record is not None:
             path, record_id = self._pending_record
             doc = model.document(path)
@@ -229,24 +229,24 @@ class ViewController(QObject):
         for path in self._show_first:
             if path in self._opening:
                 return  # an earlier file is still opening: it comes first
-            document = self.model.document(path)
+            document = self.workbench.document(path)
             first = None if document is None else next(
                 (r for r in document.sequences if r.length), None)
             if first is not None:
                 self._show_first = []
-                self.model.set_record(path, first)
+                self.workbench.set_record(path, first)
                 return
             if document is not None and len(document.sequences):  # every record empty
                 self._show_first.remove(path)
-                self.model.report_error(InputError(
+                self.workbench.report_error(InputError(
                     "every record in this file is empty (headers with no sequence)", path=path))
                 self._show_first_opened()
                 return
 
     def show_record(self, path: str, record_id: str, locus: Locus | None = None) -> None:
-        document = self.model.document(path)
+        document = self.workbench.document(path)
         if document is not None:
-            self.model.set_record(path, document.sequences[record_id], locus)
+            self.workbench.set_record(path, document.sequences[record_id], locus)
 
     # -- reacting to the model ---------------------------------------------------------------------
     def _on_record(self, record: Record | None) -> None:
@@ -257,7 +257,7 @@ class ViewController(QObject):
         self._repatch.stop()
         if record is None:
             return
-        self.focus.position = int(self.model.locus.centre) if self.model.locus else 0
+        self.focus.position = int(self.workbench.locus.centre) if self.workbench.locus else 0
         self.request_features()
         self.request_scores()
         self.request_patches()
@@ -266,7 +266,7 @@ class ViewController(QObject):
         if locus is None:
             return
         self.focus.position = int(locus.centre)
-        patches, scores = self.model.patches, self.model.scores
+        patches, scores = self.workbench.patches, self.workbench.scores
         # while scores arrive, the patched stretch follows the view
         if scores is not None and patches is not None and not patches.complete and \
                 not (patches.span[0] <= locus.start and locus.end <= patches.span[1]):
@@ -276,12 +276,12 @@ class ViewController(QObject):
         self.request_patches()
 
     def _on_score_source(self) -> None:
-        if self.model.record is not None:
+        if self.workbench.record is not None:
             self.request_scores()
             self.request_patches()
 
     def _on_annotations(self, sources) -> None:
-        if self.model.record is not None:
+        if self.workbench.record is not None:
             self.request_features()
             self.request_comparison()
 
@@ -307,15 +307,15 @@ class ViewController(QObject):
         return self.runner.busy(f"view:{kind}")
 
     def request_features(self) -> None:
-        record = self.model.record
+        record = self.workbench.record
         if record is None:
             return
-        sources = list(self.model.annotations)
+        sources = list(self.workbench.annotations)
         self._submit("features", partial(index_features, record.id, list(record.features),
-                                         sources), on_done=self.model.set_features)
+                                         sources), on_done=self.workbench.set_features)
 
     def request_scores(self) -> None:
-        model = self.model
+        model = self.workbench
         record = model.record
         if record is None or model.record_path is None:
             return
@@ -335,7 +335,7 @@ class ViewController(QObject):
         )
 
     def _on_scores_partial(self, buffer: ScoreBuffer) -> None:
-        self.model.set_scores(buffer, ScoreStatus(
+        self.workbench.set_scores(buffer, ScoreStatus(
             "scoring", f"scoring {buffer.record_id} with {Path(buffer.source).name}, "
             "the view first"))
 
@@ -345,12 +345,12 @@ class ViewController(QObject):
         self._schedule_repatch()
 
     def _schedule_repatch(self) -> None:
-        if self.model.patch_config.needs_entropies and not self._repatch.isActive():
+        if self.workbench.patch_config.needs_entropies and not self._repatch.isActive():
             self._repatch.start()
 
     def _on_scores_done(self, outcome: ScoreOutcome) -> None:
         self._redraw.stop()
-        model = self.model
+        model = self.workbench
         if outcome.buffer is None:
             model.set_scores(None, ScoreStatus(outcome.status, outcome.message))
             model.log(outcome.message, "warning")
@@ -366,19 +366,19 @@ class ViewController(QObject):
         self.request_patches()
 
     def _on_scores_failed(self, error: BytescopeError) -> None:
-        self.model.set_scores(None, ScoreStatus("no-model", str(error)))
-        self.model.report_error(error)
+        self.workbench.set_scores(None, ScoreStatus("no-model", str(error)))
+        self.workbench.report_error(error)
         self.request_patches()
 
     def _on_scores_cancelled(self) -> None:
-        if self.runner.latest("view:scores") is None and self.model.record is not None:
-            self.model.set_scores(self.model.scores, ScoreStatus("cancelled",
+        if self.runner.latest("view:scores") is None and self.workbench.record is not None:
+            self.workbench.set_scores(self.workbench.scores, ScoreStatus("cancelled",
                                                                  "scoring cancelled"))
-            self.model.log("scoring cancelled", "warning")
+            self.workbench.log("scoring cancelled", "warning")
 
     def request_patches(self) -> None:
         """Patch the record (byte modes), or the scored stretch around the view."""
-        model = self.model
+        model = self.workbench
         record, config, scores = model.record, model.patch_config, model.scores
         self._repatch.stop()
         if record is None:
@@ -402,10 +402,10 @@ class ViewController(QObject):
                      on_done=self._on_patches_done)
 
     def _on_patches_done(self, patches: PatchView) -> None:
-        self.model.set_patches(patches)
+        self.workbench.set_patches(patches)
 
     def request_comparison(self) -> None:
-        model = self.model
+        model = self.workbench
         patches, record = model.patches, model.record
         features, types = model.compared_features()
         if patches is None or record is None or not patches.complete or not features:
@@ -430,7 +430,7 @@ class ViewController(QObject):
 
     def waiting_for(self, whole: bool = False) -> str | None:
         """What the view still waits for, in a few words (``None``: it is ready)."""
-        model = self.model
+        model = self.workbench
         if whole and (self.busy("scores") or (
                 model.scores is not None and model.score_status.state == "scoring"
                 and not model.scores.complete)):
@@ -463,7 +463,7 @@ class ViewController(QObject):
         return "patching the view"
 
     def _scoring_progress(self, what: str) -> str:
-        scores = self.model.scores
+        scores = self.workbench.scores
         if scores is None:
             return what
         return f"{what}: {scores.known_bases() / max(1, scores.length):.0%} of " \

@@ -131,7 +131,7 @@ class MapsPanel(QWidget):
         super().__init__(parent)
         self.workbench = workbench
         self.controller = controller
-        self.maps_model: MapsModel = controller.model
+        self.maps_model: MapsModel = controller.maps_model
         self.exports = exports
         self._subs = Subscriptions()
         self.view: MapView | None = None  # the map shown
