@@ -1,0 +1,244 @@
+"""Why the model predicts what it does: targets, saliency, integrated gradients, mutagenesis.
+
+A *window* of bytes ``b_0 .. b_{n-1}`` is the model's whole context: it reads
+``[BOS, b_0, .., b_{n-1}]`` and the logits at stream position ``p`` predict ``b_p`` (the
+scorer's alignment, :mod:`engine.scoring`). The input is a one-hot matrix ``X`` (n, A) over an
+alphabet of byte values (ACGT for DNA, every byte otherwise), embedded as ``X @ W[alphabet]``
+in place of the model's embedding lookup, so gradients reach every base and every letter.
+
+Targets, plain functions of the log-probabilities ``lp`` (n + 1, V) and the window:
+
+* ``surprisal`` at t: ``log p(b_t | b_<t) = lp[t, b_t]`` (minus the surprisal, in nats);
+* ``region`` [a, b): ``sum_{t in [a, b)} lp[t, b_t]``, the region's log-likelihood;
+* ``entropy`` at t: ``H(p(. | b_0..b_t)) = -sum_v p_v log p_v`` over ``lp[t + 1]``, the
+  uncertainty about ``b_{t+1}`` (the scorer's ``entropy[t]``).
+
+Methods (each returns an :class:`Attribution`, per base and per letter):
+
+* saliency: input x gradient with the mean-over-alphabet correction of Majdandzic et al. 2023,
+  ``G'_{i,k} = G_{i,k} - (1/A) sum_k G_{i,k}``, attribution ``a_i = G'_{i, b_i}``;
+* integrated gradients (Sundararajan et al. 2017) from the uniform baseline ``X0 = 1/A``:
+  ``a = (X - X0) * int_0^1 dF/dX(X0 + s (X - X0)) ds`` by Gauss-Legendre quadrature, with its
+  completeness delta ``sum a - (F(X) - F(X0))`` reported;
+* in-silico mutagenesis: ``F(x with b_i = k) - F(x)`` for every position and letter, exact,
+  in batched forwards; for a causal target only positions before it can matter, so only those
+  are computed (the rest are 0 by causality).
+
+The repeat expert mixes in guesses from the whole record, which are not a differentiable
+function of the window: gradients (saliency, IG) and this mutagenesis explain the network
+alone (``repeats=False`` in every result). Models: the byte-level models (``model.embed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.errors import InputError
+from engine.tokenizers import ByteTokenizer
+
+BOS = ByteTokenizer.BOS
+DNA = b"ACGT"
+TARGETS = ("surprisal", "region", "entropy")
+METHODS = ("saliency", "ig", "ism")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is explained: ``kind`` in TARGETS at ``position`` (a region: [position, end))."""
+
+    kind: str
+    position: int
+    end: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in TARGETS:
+            raise InputError(f"target must be one of {', '.join(TARGETS)}, not {self.kind!r}")
+        if self.kind == "region" and (self.end is None or self.end <= self.position):
+            raise InputError("a region target needs an end after its start")
+
+    def last_input(self, n: int) -> int:
+        """One past the last base the target can depend on (causality)."""
+        if self.kind == "surprisal":
+            return self.position
+        if self.kind == "region":
+            return min(n, self.end - 1)
+        return min(n, self.position + 1)
+
+    def check(self, n: int) -> None:
+        last = self.end if self.kind == "region" else self.position + 1
+        if self.position < 0 or last > n:
+            raise InputError(f"the target lies outside the window of {n:,} bytes")
+        if self.kind == "entropy" and self.position >= n:
+            raise InputError("an entropy target must lie inside the window")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Per-base scores ``values`` (n,), per-letter scores ``matrix`` (n, A) over
+    ``alphabet``, the target's value ``F(x)`` and, for IG, the completeness delta."""
+
+    method: str
+    target: Target
+    alphabet: bytes
+    values: np.ndarray
+    matrix: np.ndarray
+    output: float
+    delta: float | None = None
+    repeats: bool = False  # whether the repeat expert is part of what is explained
+
+
+def alphabet_for(window: np.ndarray) -> bytes:
+    """ACGT when the window holds only those bases, else every byte value."""
+    return DNA if np.isin(window, np.frombuffer(DNA, np.uint8)).all() else bytes(range(256))
+
+
+def one_hot(window: np.ndarray, alphabet: bytes, dtype=torch.float32) -> torch.Tensor:
+    """(n, A) one-hot of ``window`` over ``alphabet``; a byte outside it is refused."""
+    index = np.full(256, -1, np.int64)
+    index[np.frombuffer(alphabet, np.uint8)] = np.arange(len(alphabet))
+    codes = index[window]
+    if (codes < 0).any():
+        bad = int(np.flatnonzero(codes < 0)[0])
+        raise InputError(f"byte 0x{int(window[bad]):02x} at offset {bad} is not in the alphabet")
+    out = torch.zeros(len(window), len(alphabet), dtype=dtype)
+    out[torch.arange(len(window)), torch.from_numpy(codes)] = 1
+    return out
+
+
+def _embedding(model: nn.Module) -> nn.Embedding:
+    embed = getattr(model, "embed", None)
+    if not isinstance(embed, nn.Embedding):
+        raise InputError("attribution explains the byte-level models (hyena, attention) only "
+                         "for now; this model has no byte embedding to replace")
+    return embed
+
+
+def log_probs(model: nn.Module, x: torch.Tensor, alphabet: bytes) -> torch.Tensor:
+    """Log-probabilities (B, n + 1, V) for one-hot windows ``x`` (B, n, A): the model's
+    embedding lookup is replaced by ``[W[BOS], x @ W[alphabet]]`` (a forward hook)."""
+    embed = _embedding(model)
+    weight = embed.weight
+    rows = weight[torch.tensor(list(alphabet))]  # (A, d)
+    b, n, _ = x.shape
+    embedded = torch.cat([weight[BOS].expand(b, 1, -1), x.to(weight.dtype) @ rows], dim=1)
+    handle = embed.register_forward_hook(lambda _m, _i, _o: embedded)
+    try:
+        ids = torch.full((b, n + 1), BOS, dtype=torch.long)  # read by nothing but the hook
+        logits = model(ids)
+    finally:
+        handle.remove()
+    return torch.log_softmax(logits, dim=-1)
+
+
+def target_value(lp: torch.Tensor, ids: torch.Tensor, target: Target) -> torch.Tensor:
+    """The target (B,) from log-probabilities ``lp`` (B, n + 1, V) and byte ids (n,)."""
+    if target.kind == "surprisal":
+        return lp[:, target.position, ids[target.position]]
+    if target.kind == "region":
+        t = torch.arange(target.position, target.end)
+        return lp[:, t, ids[t]].sum(dim=1)
+    row = lp[:, target.position + 1]
+    return -(row.exp() * row).sum(dim=-1)
+
+
+def _objective(model: nn.Module, window: np.ndarray, alphabet: bytes, target: Target
+               ) -> Callable[[torch.Tensor], torch.Tensor]:
+    ids = torch.from_numpy(window.astype(np.int64))
+    return lambda x: target_value(log_probs(model, x, alphabet), ids, target)
+
+
+def _prepare(model: nn.Module, window: np.ndarray, target: Target,
+             alphabet: bytes | None) -> tuple[np.ndarray, bytes, torch.Tensor]:
+    window = np.asarray(window, dtype=np.uint8)
+    target.check(len(window))
+    alphabet = alphabet or alphabet_for(window)
+    dtype = _embedding(model).weight.dtype
+    return window, alphabet, one_hot(window, alphabet, dtype)
+
+
+@torch.no_grad()
+def _value(f, x: torch.Tensor) -> float:
+    return float(f(x[None])[0])
+
+
+def saliency(model: nn.Module, window: np.ndarray, target: Target,
+             alphabet: bytes | None = None) -> Attribution:
+    """Input x gradient, mean-corrected over the alphabet (module docstring)."""
+    window, alphabet, x = _prepare(model, window, target, alphabet)
+    f = _objective(model, window, alphabet, target)
+    x = x[None].clone().requires_grad_(True)
+    value = f(x)[0]
+    (grad,) = torch.autograd.grad(value, x)
+    g = grad[0] - grad[0].mean(dim=-1, keepdim=True)  # (n, A)
+    values = (g * x[0].detach()).sum(dim=-1)
+    return Attribution("saliency", target, alphabet, values.numpy().astype(np.float64),
+                       g.numpy().astype(np.float64), float(value.detach()))
+
+
+def integrated_gradients(model: nn.Module, window: np.ndarray, target: Target,
+                         steps: int = 32, batch: int = 16,
+                         alphabet: bytes | None = None) -> Attribution:
+    """IG from the uniform baseline by ``steps``-point Gauss-Legendre quadrature; ``delta``
+    is the completeness error ``sum a - (F(x) - F(x0))``."""
+    window, alphabet, x = _prepare(model, window, target, alphabet)
+    f = _objective(model, window, alphabet, target)
+    x0 = torch.full_like(x, 1.0 / len(alphabet))
+    nodes, weights = np.polynomial.legendre.leggauss(steps)
+    alphas, weights = (nodes + 1) / 2, weights / 2  # on [0, 1]
+    total = torch.zeros_like(x)
+    for i in range(0, steps, batch):
+        a = torch.tensor(alphas[i:i + batch], dtype=x.dtype)[:, None, None]
+        w = torch.tensor(weights[i:i + batch], dtype=x.dtype)[:, None, None]
+        path = (x0 + a * (x - x0)).requires_grad_(True)  # (s, n, A)
+        (grad,) = torch.autograd.grad(f(path).sum(), path)
+        total += (w * grad).sum(dim=0)
+    matrix = (x - x0) * total
+    values = matrix.sum(dim=-1)
+    fx, fx0 = _value(f, x), _value(f, x0)
+    delta = float(values.sum()) - (fx - fx0)
+    return Attribution("ig", target, alphabet, values.numpy().astype(np.float64),
+                       matrix.numpy().astype(np.float64), fx, delta)
+
+
+@torch.no_grad()
+def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int = 64,
+                positions: tuple[int, int] | None = None,
+                alphabet: bytes | None = None) -> Attribution:
+    """Exact ISM: ``matrix[i, k] = F(x, b_i = k) - F(x)`` over ``positions`` (default: every
+    base the target can depend on); ``values[i]`` is the mean effect of changing base i."""
+    window, alphabet, x = _prepare(model, window, target, alphabet)
+    f = _objective(model, window, alphabet, target)
+    n, size = x.shape
+    lo, hi = positions if positions is not None else (0, target.last_input(n))
+    hi = min(hi, target.last_input(n))  # later bases cannot change a causal target
+    reference = _value(f, x)
+    codes = x.argmax(dim=-1)
+    variants = [(i, k) for i in range(lo, hi) for k in range(size) if k != int(codes[i])]
+    matrix = torch.zeros(n, size, dtype=torch.float64)
+    for start in range(0, len(variants), batch):
+        chunk = variants[start:start + batch]
+        xs = x.expand(len(chunk), n, size).clone()
+        rows = torch.arange(len(chunk))
+        where = torch.tensor([i for i, _ in chunk])
+        xs[rows, where] = 0
+        xs[rows, where, torch.tensor([k for _, k in chunk])] = 1
+        out = f(xs).to(torch.float64) - reference
+        for (i, k), v in zip(chunk, out.tolist(), strict=True):
+            matrix[i, k] = v
+    values = matrix.sum(dim=-1) / max(1, size - 1)
+    return Attribution("ism", target, alphabet, values.numpy(), matrix.numpy(), reference)
+
+
+def attribute(model: nn.Module, window: np.ndarray, target: Target, method: str = "saliency",
+              **options) -> Attribution:
+    """One of METHODS on ``window`` for ``target``."""
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    run = {"saliency": saliency, "ig": integrated_gradients, "ism": mutagenesis}[method]
+    model.eval()
+    return run(model, window, target, **options)
