@@ -155,6 +155,10 @@ def _objective(model: nn.Module, window: np.ndarray, alphabet: bytes, target: Ta
 def _prepare(model: nn.Module, window: np.ndarray, target: Target,
              alphabet: bytes | None) -> tuple[np.ndarray, bytes, torch.Tensor]:
     window = np.asarray(window, dtype=np.uint8)
+    limit = getattr(model, "max_len", None)
+    if limit is not None and len(window) + 1 > limit:  # the window and its BOS
+        raise InputError(f"a window of {len(window):,} bytes is longer than the model's "
+                         f"context: at most {limit - 1:,}")
     target.check(len(window))
     alphabet = alphabet or alphabet_for(window)
     dtype = _embedding(model).weight.dtype

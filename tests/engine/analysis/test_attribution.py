@@ -96,5 +96,7 @@ def test_bad_targets_and_methods_are_input_errors(model, window):
         saliency(model, window, Target("surprisal", N))
     with pytest.raises(InputError, match="needs an end"):
         Target("region", 5, 5)
+    with pytest.raises(InputError, match="longer than the model's context: at most 127"):
+        saliency(model, np.frombuffer(b"A" * 128, np.uint8), Target("surprisal", 3))
     with pytest.raises(InputError, match="method must be"):
         attribute(model, window, Target("surprisal", 3), method="deeplift")
