@@ -170,6 +170,10 @@ class TaskRunner(QObject):
         if running is not None:
             running[1].cancel.set()
 
+    def busy_prefix(self, prefix: str) -> bool:
+        """Whether a job whose kind starts with ``prefix`` (a controller's) runs or waits."""
+        return any(kind.startswith(prefix) for kind in self.kinds())
+
     def kinds(self) -> list[str]:
         """The kinds with a job running or waiting."""
         return list(dict.fromkeys([*self._running, *self._pending]))

@@ -80,7 +80,7 @@ class ExportController(QObject):
         return self._submit("the map", path, lambda: write_npy(path, data))
 
     def busy(self) -> bool:
-        return any(kind.startswith("export:") for kind in self.runner.kinds())
+        return self.runner.busy_prefix("export:")
 
     def _rendered(self, what: str, path: str | Path, render: Callable) -> int | None:
         try:

@@ -212,8 +212,7 @@ class MapsController(QObject):
         """Whether a maps job (of ``kind``) runs or waits, or the follow timer is pending."""
         if kind is not None:
             return self.runner.busy(f"maps:{kind}")
-        return self._follow_timer.isActive() or any(
-            k.startswith("maps:") for k in self.runner.kinds())
+        return self._follow_timer.isActive() or self.runner.busy_prefix("maps:")
 
     def shutdown(self) -> None:
         """Stop following the view, cancel the maps' jobs and unsubscribe."""

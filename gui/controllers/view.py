@@ -22,7 +22,6 @@ from PySide6.QtCore import QObject, QTimer
 
 from engine.errors import BytescopeError, InputError
 from engine.io.records import Record
-from engine.models.loaded import LOADED
 from engine.patching import PatchConfig
 
 from ..model.events import Subscriptions
@@ -59,7 +58,6 @@ class ViewController(QObject):
         super().__init__(parent)
         self.workbench = model
         self.runner = runner
-        self.models = LOADED  # the engine's one loaded-model cache
         self.focus = Focus()
         self._subs = Subscriptions()
         self._pending_locus: str | None = None  # a locus to show once the files are open
@@ -303,7 +301,7 @@ class ViewController(QObject):
     def busy(self, kind: str | None = None) -> bool:
         """Whether a view job (of ``kind``) is running or waiting."""
         if kind is None:
-            return any(k.startswith("view:") for k in self.runner.kinds())
+            return self.runner.busy_prefix("view:")
         return self.runner.busy(f"view:{kind}")
 
     def request_features(self) -> None:
@@ -321,7 +319,7 @@ class ViewController(QObject):
             return
         model.set_scores(None, ScoreStatus("none"))
         request = ScoreRequest(model.record_path, record, model.model_spec, model.entropy_file,
-                               self.focus, self.models, repeats=model.repeats)
+                               self.focus, repeats=model.repeats)  # models: LOADED
         source = Path(model.entropy_file).name if model.entropy_file else model.model_spec
         self._submit(
             "scores", partial(score_record, request),

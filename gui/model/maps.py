@@ -441,12 +441,6 @@ class MapsModel:
     def set_visible(self, visible: bool) -> None:
         self.visible = bool(visible)
 
-    def current_map(self) -> MapView | None:
-        """The map of the current selection, computed now (O(map): in a job, or a test)."""
-        if self.inspection is None or not self.inspection.kinds():
-            return None
-        return map_view(self.inspection, self.selection)
-
     def routing(self) -> RoutingView | None:
         if self.inspection is None:
             return None

@@ -338,8 +338,10 @@ class Workbench:
 
     events: ClassVar[SignalGroupDescriptor] = evented(
         WorkbenchEvents,
+        # objects with arrays compare by identity; so do the two mutated in place (messages,
+        # mode_settings), which no event follows and batch() need not compare element-wise
         identity=("documents", "annotations", "record", "features", "scores", "patches",
-                  "comparison"))
+                  "comparison", "messages", "mode_settings"))
 
     # Fields in the order their events fire when a setter changes several (events.batch):
     # a new record's features, scores and patches before its locus.
