@@ -1,6 +1,6 @@
 """The main window: tracks in the centre, dockable Sequences / Patcher / Patch inspector / Log /
-Training / Maps panels, menus with standard shortcuts, a status bar with tasks, drag-and-drop, and
-a layout that persists (QSettings)."""
+Training / Maps / Attribution panels, menus with standard shortcuts, a status bar with tasks,
+drag-and-drop, and a layout that persists (QSettings)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QPoint, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QInputDialog,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollArea,
     QWidget,
@@ -30,11 +31,13 @@ from engine.train import TrainConfig
 
 from .controllers import Controllers
 from .exports import writing
+from .model.attribution import ExplainSettings, logo_view
 from .model.entropy_files import BEDGRAPH_SUFFIXES
 from .model.events import Subscriptions
 from .model.locus import Locus
 from .model.session import SessionState, Workbench
 from .model.training import TrainingModel
+from .panels.attribution import AttributionPanel
 from .panels.inspector import InspectorPanel
 from .panels.log import LogPanel
 from .panels.maps import MapsPanel
@@ -55,10 +58,10 @@ ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.bed *.gb *.gbk *.embl *.gz);;Al
 # every suffix of the engine's table of entropy formats (an added format is offered here too)
 ENTROPY_FILTER = f"Entropies ({' '.join('*' + x for x in ENTROPY_FORMAT_SUFFIXES)});;All files (*)"
 SESSION_FILTER = "bytescope session (*.json)"
-LAYOUT_VERSION = 4  # 2: the Training dock; 3: the Maps dock; 4: the side column, full height
+LAYOUT_VERSION = 5  # 2: Training; 3: Maps; 4: the side column, full height; 5: Attribution
 SIDE_WIDTH = (0.22, 320, 440)  # the side docks' width: a fraction of the window, at least, at most
 SEQUENCES_HEIGHT = (0.16, 110, 200)  # the Sequences list above the Patcher
-BOTTOM_HEIGHT = (0.22, 150, 260)  # the tabbed bottom docks (inspector, log, training, maps)
+BOTTOM_HEIGHT = (0.22, 150, 260)  # the tabbed bottom docks (inspector ... attribution)
 RAISED_HEIGHT = 0.6  # at most this share of the window for a bottom tab grown to fit
 START_FRACTION = 0.85  # of the screen's available area, for a first start without saved geometry
 
@@ -91,7 +94,8 @@ class MainWindow(QMainWindow):
     * :meth:`set_patcher`: patcher settings (a :class:`PatchConfig` or keyword changes);
     * :meth:`start_training`, :meth:`pause_training`, :meth:`resume_training`,
       :meth:`stop_training`: training runs (the Training panel's controller);
-    * :meth:`open_maps`: the Maps panel on a run folder, without a dialog.
+    * :meth:`open_maps`: the Maps panel on a run folder, without a dialog;
+    * :meth:`explain`: the Attribution panel on a base or a region, with a method.
     """
 
     def __init__(self, settings: QSettings | None = None, model: Workbench | None = None,
@@ -142,6 +146,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Patch inspector"], self.docks["Log"])
         self.tabifyDockWidget(self.docks["Log"], self.docks["Training"])
         self._add_maps_dock()
+        self._add_attribution_dock()
         self.docks["Patch inspector"].raise_()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._state_restored = False  # a saved layout, when there is one, keeps its sizes
@@ -269,6 +274,11 @@ class MainWindow(QMainWindow):
         model.addAction(self._action("train", "&Train a Model…", self.show_training, "Ctrl+T"))
         model.addAction(self._action("inspect_maps", "Inspect &Maps…", self.show_maps,
                                      "Ctrl+M"))
+        model.addAction(self._action("explain", "E&xplain…", self.show_explain,
+                                     "Ctrl+Shift+E"))
+        self.actions["explain"].setToolTip(
+            "Explain the base chosen (click it in the entropy track) or the region selected "
+            "(shift-drag): saliency, integrated gradients or mutagenesis")
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("shortcuts", "&Keyboard Shortcuts",
@@ -369,6 +379,114 @@ class MainWindow(QMainWindow):
         self.maps.set_model_spec(str(run))
         self._raise_maps()
         return self.maps.inspect_view()
+
+    # -- the Attribution panel ---------------------------------------------------------------------
+    def _add_attribution_dock(self) -> None:
+        """The Attribution dock, tabbed with the bottom docks; its contributions go to the
+        attribution track, the entropy track's picks to its form."""
+        self.attribution = AttributionPanel(self.model, self.controllers.attribution)
+        self._add_dock("Attribution", scrolling(self.attribution),
+                       Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Maps"], self.docks["Attribution"])
+        model = self.attribution.attribution_model
+        self._attribution_subs = Subscriptions()
+        self._attribution_subs.connect(model.events.result, self._on_attribution_result)
+        self._attribution_subs.connect(model.events.settings, self._on_attribution_settings)
+        self.tracks.base_clicked.connect(model.set_base)
+        self.tracks.region_selected.connect(model.set_region)
+        self.tracks.explain_menu.connect(self._on_explain_menu)
+
+    def _on_attribution_result(self, result) -> None:
+        self.tracks.set_attribution(logo_view(result))
+
+    def _on_attribution_settings(self, settings: ExplainSettings) -> None:
+        self.tracks.show_pick(settings.base, settings.region)
+
+    def _raise_attribution(self) -> None:
+        """Show the Attribution dock, tall enough for its heat maps."""
+        dock = self.docks["Attribution"]
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.height() < int(self.height() * 0.3):
+            self.resizeDocks([dock], [int(self.height() * 0.32)], Qt.Orientation.Vertical)
+
+    def show_explain(self) -> int | None:
+        """Model ▸ Explain…: raise the Attribution dock and explain its form's target."""
+        self._raise_attribution()
+        return self.attribution.explain()
+
+    def explain(self, target: str = "surprisal", base: int | None = None,
+                region: tuple[int, int] | None = None, method: str = "saliency",
+                **options) -> int | None:
+        """Explain ``target`` (surprisal or entropy at ``base``, 0-based, or ``region``'s
+        log-likelihood, ``[start, end)``) with ``method`` and ``options`` (steps, context,
+        span), as the Attribution panel does. Returns the job's request id, or None when the
+        answer was cached (shown at once) or cannot be asked (the panel says why)."""
+        model = self.attribution.attribution_model
+        settings = model.settings
+        model.set_settings(ExplainSettings(
+            target=target, base=base if base is not None else settings.base,
+            region=tuple(region) if region is not None else settings.region, method=method,
+            steps=options.pop("steps", settings.steps),
+            context=options.pop("context", settings.context),
+            span=options.pop("span", settings.span)))
+        if options:
+            raise TypeError(f"unknown options: {', '.join(options)}")
+        self._raise_attribution()
+        return self.attribution.explain()
+
+    def explain_menu(self, base: int) -> QMenu:
+        """The entropy track's right-click menu at ``base``: explain it (or the region
+        selected), a dependency map, clear the region."""
+        model = self.attribution.attribution_model
+        method = model.settings.method
+        label = {"saliency": "saliency", "ig": "integrated gradients",
+                 "ism": "mutagenesis"}[method]
+        menu = QMenu(self)
+        shown = f"{base + 1:,}"
+        menu.addAction(f"Explain the surprisal of base {shown} ({label})",
+                       lambda: self._explain_from_menu("surprisal", base))
+        if base >= 1:
+            menu.addAction(f"Explain the entropy at base {shown} ({label})",
+                           lambda: self._explain_from_menu("entropy", base))
+        region = model.settings.region
+        if region is not None:
+            words = f"{region[0] + 1:,}-{region[1]:,}"
+            menu.addAction(f"Explain the log-likelihood of {words} ({label})",
+                           lambda: self._explain_from_menu("region", None))
+        methods = menu.addMenu("Method")
+        for key, words in (("saliency", "Saliency"), ("ig", "Integrated Gradients"),
+                           ("ism", "Mutagenesis")):
+            action = methods.addAction(words, lambda k=key: model.change(method=k))
+            action.setCheckable(True)
+            action.setChecked(key == method)
+        menu.addSeparator()
+        dependency = menu.addAction("Dependency Map Here", lambda: self._dependency_at(base))
+        dependency.setEnabled(self.attribution.dependency_button.isEnabled())
+        if region is not None:
+            menu.addAction("Clear the Region", lambda: model.set_region(None))
+        return menu
+
+    def _explain_from_menu(self, kind: str, base: int | None) -> int | None:
+        model = self.attribution.attribution_model
+        if base is not None:
+            model.change(target=kind, base=base)
+        else:
+            model.change(target=kind)
+        self._raise_attribution()
+        return self.attribution.explain()
+
+    def _dependency_at(self, base: int) -> int | None:
+        model = self.attribution.attribution_model
+        if model.settings.region is None:
+            model.set_base(base)
+        self._raise_attribution()
+        return self.attribution.dependency()
+
+    def _on_explain_menu(self, base: int, screen_pos: QPoint) -> None:
+        menu = self.explain_menu(base)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right click
+        menu.popup(screen_pos)
 
     # -- scripting: the locus, the patcher, training --------------------------------------------
     def set_locus(self, locus: str | Locus) -> None:
@@ -696,8 +814,9 @@ class MainWindow(QMainWindow):
         # a live run stops here, with a checkpoint; then every job is cancelled and joined
         finished = self.controllers.shutdown()
         self._maps_subs.disconnect_all()
+        self._attribution_subs.disconnect_all()
         for widget in (self.tracks, self.sequences, self.patcher, self.inspector,
-                       self.log_panel, self.status, self.training, self.maps):
+                       self.log_panel, self.status, self.training, self.maps, self.attribution):
             widget.disconnect_model()
         self.model.events.error.disconnect(self._on_error)
         self.model.events.record.disconnect(self._on_record)

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..model.attribution import AttributionModel
 from ..model.maps import MapsModel
 from ..model.session import Workbench
 from ..model.tasks import TasksModel
 from ..model.training import TrainingModel
 from ..workers import TaskRunner
+from .attribution import AttributionController
 from .exports import ExportController
 from .maps import MapsController
 from .training import TrainingController
 from .view import ViewController
 
-__all__ = ["Controllers", "ExportController", "MapsController", "TrainingController",
-           "ViewController"]
+__all__ = ["AttributionController", "Controllers", "ExportController", "MapsController",
+           "TrainingController", "ViewController"]
 
 
 @dataclass(eq=False)
@@ -37,6 +39,7 @@ class Controllers:
     maps: MapsController
     training: TrainingController
     exports: ExportController
+    attribution: AttributionController
 
     @classmethod
     def create(cls, workbench: Workbench, training_model: TrainingModel, parent=None
@@ -47,7 +50,8 @@ class Controllers:
                    ViewController(workbench, runner, parent),
                    MapsController(MapsModel(), workbench, runner, parent),
                    TrainingController(training_model, runner, parent),
-                   ExportController(workbench, runner, parent))
+                   ExportController(workbench, runner, parent),
+                   AttributionController(AttributionModel(), workbench, runner, parent))
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop a live run (checkpointing it), cancel every job, wait for the threads and
@@ -55,4 +59,5 @@ class Controllers:
         done = self.training.shutdown()
         self.view.shutdown()
         self.maps.shutdown()
+        self.attribution.shutdown()
         return self.runner.shutdown(timeout_ms) and done

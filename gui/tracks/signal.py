@@ -6,13 +6,16 @@ of the bins' maxima in view (:func:`robust_top`), so one spike (a 2.99-nat N, a 
 base) does not flatten everything else; bins above the top are drawn clipped at the edge with
 a triangle over each, so the spike is still seen. A data-driven range rather than a fixed
 0..ln 4: the interesting differences of a DNA model lie within a fraction of a nat.
+
+The entropy track also picks what the Attribution panel explains (:class:`PickOverlay`): a
+click chooses a base, a shift-drag selects a region, a right click asks for the Explain menu.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from gui.model.pyramid import ScoreBuffer, SignalWindow
@@ -50,6 +53,54 @@ def envelope_segments(window: SignalWindow) -> tuple[np.ndarray, np.ndarray]:
 class _LineEvents(QObject):
     dragged = Signal(float)  # while dragging
     released = Signal(float)
+
+
+class _PickEvents(QObject):
+    clicked = Signal(float)  # a left click at data x
+    region = Signal(float, float, bool)  # a shift-drag from x to x; True when released
+    menu = Signal(float, object)  # a right click at data x, with its screen position
+
+
+class PickOverlay(pg.GraphicsObject):
+    """An invisible item over a track that turns clicks and shift-drags into picks
+    (``events``); a plain drag is left to the view box, which pans."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.length = 1
+        self.events = _PickEvents()
+        # over the view box (which would pan first), under the threshold line and the
+        # region selected, which keep their own drags
+        self.setZValue(1)
+
+    def set_length(self, length: int) -> None:
+        self.prepareGeometryChange()
+        self.length = max(1, length)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0.0, -1e6, float(self.length), 2e6)  # every y the track may show
+
+    def paint(self, painter, option, widget=None) -> None:
+        pass
+
+    def mouseClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            event.accept()
+            self.events.clicked.emit(float(event.pos().x()))
+        elif event.button() == Qt.MouseButton.RightButton:
+            event.accept()
+            self.events.menu.emit(float(event.pos().x()), event.screenPos())
+        else:
+            event.ignore()
+
+    def mouseDragEvent(self, event) -> None:
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if event.button() != Qt.MouseButton.LeftButton or (event.isStart() and not shift):
+            event.ignore()
+            return
+        event.accept()
+        self.events.region.emit(float(event.buttonDownPos().x()), float(event.pos().x()),
+                                bool(event.isFinish()))
 
 
 class SignalTrack:
@@ -99,11 +150,17 @@ class SignalTrack:
             self.plot.addItem(line, ignoreBounds=True)
             line.hide()
             self.threshold_line = line
+        self.picks: PickOverlay | None = None
+        if threshold:  # the entropy track: clicks and shift-drags pick what to explain
+            self.picks = PickOverlay()
+            self.plot.addItem(self.picks, ignoreBounds=True)
         self.drawn_level: int | None = None  # what the last update drew (None: raw values)
         self.drawn_points = 0
 
     def set_length(self, length: int) -> None:
         self.message.set_length(length)
+        if self.picks is not None:
+            self.picks.set_length(length)
 
     def set_buffer(self, buffer: ScoreBuffer | None, message: str = "") -> None:
         self.buffer = buffer if buffer is not None and self.signal in buffer.signals else None

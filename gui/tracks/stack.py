@@ -1,11 +1,18 @@
 """The tracks, x-linked, under a locus box: the centre of the window.
 
-Rows, top to bottom: ruler, sequence, entropy (with the threshold line), surprisal (optional),
-patches, expert routing (while the Maps panel shows an inspection), then one annotation track
-per feature source. Zoom and pan (wheel, drag, buttons) change the view range; every range
+Rows, top to bottom: ruler, sequence, entropy (with the threshold line), attribution (while
+the Attribution panel shows an explanation of this record), surprisal (optional), patches,
+expert routing (while the Maps panel shows an inspection), then one annotation track per
+feature source. Zoom and pan (wheel, drag, buttons) change the view range; every range
 change redraws the tracks from O(pixels) slices (pyramid levels, binary searches) and sets the
 view model's locus. The threshold line, while dragged, sets the patcher's threshold at most
 every ``THRESHOLD_THROTTLE_MS`` and once more on release.
+
+What to explain is picked on the entropy track (its :class:`~gui.tracks.signal.PickOverlay`):
+a click chooses a base (``base_clicked``), a shift-drag selects a region (``region_selected``,
+also when its edges are dragged), a right click asks for the Explain menu (``explain_menu``);
+the window wires them to the Attribution panel, and shows its choice back with
+:meth:`TrackStack.show_pick`.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import dataclasses
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRectF, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -28,6 +35,7 @@ from PySide6.QtWidgets import (
 from engine.errors import BytescopeError
 from engine.io.records import Record
 from engine.patching import PATCH_MODES
+from gui.model.attribution import LogoView
 from gui.model.events import Subscriptions
 from gui.model.features import FeatureIndex
 from gui.model.locus import Locus, around_feature, centre_on, zoom
@@ -48,6 +56,7 @@ from .base import (
     TEXT,
     ui_font,
 )
+from .logo import LogoTrack
 from .patches import PatchTrack
 from .routing import RoutingTrack
 from .ruler import RulerTrack
@@ -80,6 +89,9 @@ class TrackStack(QWidget):
     """Locus box + tracks; reads and writes the view model only."""
 
     painted = Signal()  # after each redraw of the tracks (benchmarks and tests wait on it)
+    base_clicked = Signal(int)  # a base clicked in the entropy track
+    region_selected = Signal(object)  # (start, end) shift-dragged in the entropy track
+    explain_menu = Signal(int, QPoint)  # a right click on a base, at a screen position
 
     def __init__(self, model: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,6 +147,7 @@ class TrackStack(QWidget):
         self.surprisal = SignalTrack("surprisal", SURPRISAL, SURPRISAL_FILL, 90)
         self.patch_track = PatchTrack()
         self.routing = RoutingTrack()  # filled by the Maps panel: set_routing
+        self.logo = LogoTrack()  # filled by the Attribution panel: set_attribution
         self.feature_tracks: list[FeatureTrack] = []
         self.master = self.ruler.plot.getViewBox()
         for track in self._fixed_tracks()[1:]:
@@ -152,6 +165,7 @@ class TrackStack(QWidget):
         self._threshold_timer.timeout.connect(self._apply_threshold)
         self.entropy.events.dragged.connect(self._on_threshold_dragged)
         self.entropy.events.released.connect(self._on_threshold_released)
+        self._add_picks()
 
         events = model.events
         for signal, slot in ((events.record, self._on_record), (events.locus, self._on_locus),
@@ -168,11 +182,13 @@ class TrackStack(QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _fixed_tracks(self) -> list:
-        return [self.ruler, self.sequence, self.entropy, self.surprisal, self.patch_track,
-                self.routing]
+        return [self.ruler, self.sequence, self.entropy, self.logo, self.surprisal,
+                self.patch_track, self.routing]
 
     def tracks(self) -> list:
         shown = [self.ruler, self.sequence, self.entropy]
+        if self.logo.view is not None:
+            shown.append(self.logo)
         if self.show_surprisal:
             shown.append(self.surprisal)
         routing = [self.routing] if self.routing.routing is not None else []
@@ -185,7 +201,8 @@ class TrackStack(QWidget):
         for row, track in enumerate(self.tracks()):
             title = {"ruler": "", "sequence": "sequence", "entropy": "entropy (nats)",
                      "surprisal": "surprisal (nats)", "patches": "patches",
-                     "experts": self.routing.title}.get(track.name, track.name)
+                     "experts": self.routing.title,
+                     "attribution": self.logo.title}.get(track.name, track.name)
             layout.addItem(TrackLabel(title), row=row, col=0)
             layout.addItem(track.plot, row=row, col=1)
             stretch = track is self.entropy
@@ -241,8 +258,9 @@ class TrackStack(QWidget):
         length = record.length if record is not None else 1
         self.ruler.set_record(record.id if record is not None else "", length)
         self.sequence.set_record(record)
-        for track in (self.entropy, self.surprisal, self.patch_track):
+        for track in (self.entropy, self.surprisal, self.patch_track, self.logo):
             track.set_length(length)
+        self.show_pick(None, None)
         self._on_scores(self.workbench.scores)
         self._on_patches(self.workbench.patches)
         self._on_features(self.workbench.features)
@@ -367,7 +385,7 @@ class TrackStack(QWidget):
         if self.record is None:
             return
         pos = event[0]
-        if not self.graphics.sceneBoundingRect().contains(pos):
+        if not self.graphics.ci.sceneBoundingRect().contains(pos):  # the view has none
             self.workbench.set_cursor(None)
             return
         x = self.master.mapSceneToView(pos).x()
@@ -465,6 +483,91 @@ class TrackStack(QWidget):
             return
         self.routing.set_routing(routing)
         self._rebuild_layout()
+
+    # -- the attribution track and what to explain (Attribution panel) ---------------------------
+    def set_attribution(self, view: LogoView | None) -> None:
+        """Show an explanation's contributions under the entropy (None: hide the track)."""
+        if view is not None and (self.record is None or view.record_id != self.record.id):
+            view = None
+        if view is None and self.logo.view is None:
+            return
+        listed = self.logo.view is not None
+        self.logo.set_view(view)
+        if listed != (view is not None):
+            self._rebuild_layout()
+        else:
+            self._update_tracks(self.logo)
+
+    def _add_picks(self) -> None:
+        plot = self.entropy.plot
+        self.pick_line = pg.InfiniteLine(angle=90, movable=False,
+                                         pen=pg.mkPen((214, 39, 40), width=1,
+                                                      style=Qt.PenStyle.DotLine))
+        self.pick_line.hide()
+        self.pick_region = pg.LinearRegionItem(brush=pg.mkBrush(214, 39, 40, 28),
+                                               pen=pg.mkPen((214, 39, 40, 120)))
+        self.pick_region.setZValue(2)  # over the pick overlay: its edges can be dragged
+        self.pick_region.hide()
+        for item in (self.pick_line, self.pick_region):
+            plot.addItem(item, ignoreBounds=True)
+        self.pick_region.sigRegionChangeFinished.connect(self._on_pick_region_moved)
+        events = self.entropy.picks.events
+        events.clicked.connect(self._on_pick_clicked)
+        events.region.connect(self._on_pick_dragged)
+        events.menu.connect(self._on_pick_menu)
+
+    def _base_at(self, x: float) -> int | None:
+        if self.record is None:
+            return None
+        return min(max(math.floor(x), 0), self.record.length - 1)
+
+    def _on_pick_clicked(self, x: float) -> None:
+        base = self._base_at(x)
+        if base is not None:
+            self.base_clicked.emit(base)
+
+    def _on_pick_menu(self, x: float, screen_pos) -> None:
+        base = self._base_at(x)
+        if base is not None:
+            self.explain_menu.emit(base, QPoint(round(screen_pos.x()), round(screen_pos.y())))
+
+    def _region_of(self, a: float, b: float) -> tuple[int, int] | None:
+        if self.record is None:
+            return None
+        lo, hi = sorted((a, b))
+        lo = min(max(math.floor(lo), 0), self.record.length - 1)
+        hi = min(max(math.ceil(hi), lo + 1), self.record.length)
+        return lo, hi
+
+    def _on_pick_dragged(self, a: float, b: float, finished: bool) -> None:
+        region = self._region_of(a, b)
+        if region is None:
+            return
+        with QSignalBlocker(self.pick_region):
+            self.pick_region.setRegion(region)
+        self.pick_region.show()
+        if finished:
+            self.region_selected.emit(region)
+
+    def _on_pick_region_moved(self, item) -> None:
+        region = self._region_of(*item.getRegion())
+        if region is not None:
+            self.region_selected.emit(region)
+
+    def show_pick(self, base: int | None, region: tuple[int, int] | None) -> None:
+        """Mark the base chosen and the region selected on the entropy track."""
+        if base is None:
+            self.pick_line.hide()
+        else:
+            self.pick_line.setValue(base + 0.5)
+            self.pick_line.show()
+        if region is None:
+            self.pick_region.hide()
+        else:
+            if tuple(round(v) for v in self.pick_region.getRegion()) != tuple(region):
+                with QSignalBlocker(self.pick_region):
+                    self.pick_region.setRegion(region)
+            self.pick_region.show()
 
     # -- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -20,8 +20,9 @@ def test_each_controller_submits_from_exactly_one_place():
     assert outside == {}, f"work submitted outside the controllers: {outside}"
     controllers = {p: n for p, n in submits.items()
                    if p.startswith("gui/controllers/") and not p.endswith("__init__.py")}
-    assert set(controllers) == {"gui/controllers/exports.py", "gui/controllers/maps.py",
-                                "gui/controllers/training.py", "gui/controllers/view.py"}
+    assert set(controllers) == {"gui/controllers/attribution.py", "gui/controllers/exports.py",
+                                "gui/controllers/maps.py", "gui/controllers/training.py",
+                                "gui/controllers/view.py"}
     assert all(n == 1 for n in controllers.values()), controllers
 
 
