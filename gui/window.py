@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import BytescopeError, InputError
 from engine.io.entropy_files import ENTROPY_SUFFIXES as ENTROPY_FORMAT_SUFFIXES
+from engine.models.defaults import bundled_latent
 from engine.models.repeats import load_kernel
 from engine.patching import PatchConfig
 from engine.resources import RESOURCES, sample_path
@@ -366,9 +367,10 @@ class MainWindow(QMainWindow):
             self.resizeDocks([dock], [int(self.height() * 0.55)], Qt.Orientation.Vertical)
 
     def show_maps(self) -> None:
-        """Raise the Maps dock and inspect the view, or ask for a model when it has none."""
+        """Raise the Maps dock and inspect the view: with the maps' model, else the bundled
+        hyena-blt model, else ask for one."""
         self._raise_maps()
-        if not self.maps.maps_model.model_spec:
+        if not self.maps.maps_model.model_spec and bundled_latent() is None:
             self.maps.choose_model_dialog()
         self.maps.inspect_view()  # waits for a model still loading
 

@@ -1,4 +1,4 @@
-"""``bytescope inspect FILE --model RUN --locus REC:START-END --out maps.h5``: every map of a
+"""``bytescope inspect FILE [--model RUN] --locus REC:START-END --out maps.h5``: every map of a
 patch-level model at one locus, with its coordinates (layout: ``engine.analysis.maps_file``)."""
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "0-based half-open, as BED).",
     )
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--model", required=True, help="a hyena-blt run folder or checkpoint")
+    p.add_argument("--model", default="hyena-blt",
+                   help="a hyena-blt run folder or checkpoint (default: the bundled hyena-blt "
+                   "model, resources/models/hyena-blt)")
     p.add_argument("--locus", required=True, metavar="REC:START-END",
                    help="the window, 1-based inclusive as IGV and samtools (chrT:101-200 is "
                    "BED's chrT 100 200)")

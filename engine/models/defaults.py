@@ -25,7 +25,8 @@ DEFAULT_FOR_ALPHABET = {
     "bytes": "text",
 }
 FAST_FOR_ALPHABET = {"dna": "nucleotide-fast", "rna": "nucleotide-fast"}
-BUNDLED = ("nucleotide", "nucleotide-fast", "protein", "text")
+LATENT = "hyena-blt"  # the bundled patch-level model: what Maps and inspect use by default
+BUNDLED = ("nucleotide", "nucleotide-fast", "protein", "text", LATENT)
 
 
 def _best_checkpoint(run: Path) -> Path | None:
@@ -74,3 +75,9 @@ def resolve_model_path(spec: str | Path, alphabet: str = "dna") -> Path:
             path=path,
         )
     return path
+
+
+def bundled_latent() -> Path | None:
+    """The bundled patch-level model's folder, or None when this install lacks it."""
+    folder = MODELS / LATENT
+    return folder if (folder / CONFIG_NAME).exists() and (folder / WEIGHTS_NAME).exists() else None

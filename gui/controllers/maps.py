@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from engine.errors import BytescopeError
 from engine.loci import format_locus
+from engine.models.defaults import bundled_latent
 
 from ..model.events import Subscriptions
 from ..model.locus import Locus
@@ -38,6 +39,8 @@ from ..model.maps import (
 from ..model.session import Workbench
 from ..workers import TaskRunner
 
+NO_MODEL_YET = ("Inspect uses the bundled hyena-blt model; choose a run of your own to inspect "
+                "it instead.")
 FOLLOW_MS = 300  # the maps follow the view this long after it stops moving
 
 
@@ -65,7 +68,7 @@ class MapsController(QObject):
             self._subs.connect(signal, slot)
         self._on_workbench_model(workbench.model_spec)
         if not model.model_spec:
-            model.set_status(f"No model: {NEEDS_LATENT}.")
+            model.set_status(NO_MODEL_YET if bundled_latent() else f"No model: {NEEDS_LATENT}.")
 
     # -- the model ---------------------------------------------------------------------------------
     def _on_workbench_model(self, spec: str) -> None:
@@ -126,7 +129,12 @@ class MapsController(QObject):
             if model.model_spec and self.busy("model"):
                 self._inspect_when_loaded = self._inspect_when_loaded or asked
             elif asked and not model.model_spec:
-                model.set_status(f"No model: {NEEDS_LATENT}.")
+                bundled = bundled_latent()
+                if bundled is None:
+                    model.set_status(f"No model: {NEEDS_LATENT}.")
+                else:  # the shipped patch-level model, so Inspect works before any training
+                    self._inspect_when_loaded = True
+                    model.set_model_spec(str(bundled))
             return None
         if record is None or locus is None or workbench.record_path is None:
             if asked:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import itertools
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -275,10 +276,36 @@ def test_a_byte_level_model_gives_a_message_not_an_exception(qtbot, window_with_
     qtbot.waitUntil(lambda: "no model here" in panel.status.text())
 
 
-def test_the_model_menu_asks_for_a_run_and_inspects_the_view(qtbot, window_with_genome,
-                                                             latent_run, monkeypatch):
+def test_the_model_menu_inspects_with_the_bundled_model_before_any_training(
+        qtbot, window_with_genome, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
+    from engine.resources import RESOURCES
+
+    window = window_with_genome
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: asked.append(a) or "")
+    window.model.set_locus(Locus("chrT", START, END))
+    window.actions["inspect_maps"].trigger()
+    bundled = RESOURCES / "models" / "hyena-blt"
+    assert not asked and window.maps.maps_model.model_spec == str(bundled)
+    qtbot.waitUntil(lambda: window.maps.maps_model.inspection is not None, timeout=60_000)
+    inspected = window.maps.maps_model.inspection
+    assert (inspected.start, inspected.end) == (START, END)
+    assert Path(window.maps.maps_model.loaded.folder) == bundled
+    settle(qtbot, window.maps)
+
+
+def test_the_model_menu_asks_for_a_run_when_no_patch_level_model_is_bundled(
+        qtbot, window_with_genome, latent_run, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    import gui.controllers.maps
+    import gui.window
+
+    for module in (gui.window, gui.controllers.maps):  # an install without resources/models
+        monkeypatch.setattr(module, "bundled_latent", lambda: None)
     window = window_with_genome
     window.docks["Patch inspector"].raise_()
     window.model.set_locus(Locus("chrT", START, END))
