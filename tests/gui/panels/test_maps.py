@@ -265,7 +265,7 @@ def test_a_byte_level_model_gives_a_message_not_an_exception(qtbot, window_with_
     plain = save_model(build_model(model_config("hyena", "tiny", d_model=16, n_layers=1)),
                        tmp_path / "plain")
     panel = window_with_genome.maps
-    assert "choose a hyena-blt run" in panel.status.text()  # no model yet
+    assert "bundled hyena-blt model" in panel.status.text()  # no run chosen yet
     panel.set_model_spec(str(plain))
     qtbot.waitUntil(lambda: "patch-level model" in panel.status.text())
     assert "choose a hyena-blt run (bytescope train --arch hyena-blt)" in panel.status.text()

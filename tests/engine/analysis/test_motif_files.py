@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from engine.analysis.motif import Motif, Seqlet
+from engine.analysis.motif_files import PROTEIN, read_meme, write_meme, write_seqlets_bed
 from engine.errors import BytescopeError, FormatError, InputError
-from engine.io.motif_files import PROTEIN, read_meme, write_meme, write_seqlets_bed
 
 HAND_WRITTEN = """\
 MEME version 5
