@@ -1,0 +1,142 @@
+"""Which motifs a model has learned, on a genome: windows -> attributions -> seqlets -> motifs.
+
+1. each :class:`~engine.analysis.windows.Window` is read along its strand with up to
+   ``context`` bases before it, and explained by batched saliency
+   (:func:`~engine.analysis.attribution.saliency_batch`) with the window's summed
+   log-likelihood ``sum_{t in window} log p(b_t | b_<t)`` as the target;
+2. seqlets are found in the windows' attributions (:func:`~engine.analysis.seqlets.find_seqlets`,
+   both signs), clustered into motifs (:func:`~engine.analysis.motifs.discover_motifs`, with
+   the mean-corrected gradients as hypothetical scores), and
+3. each motif is matched against a database when one is given
+   (:func:`~engine.analysis.motif_db.match_motifs`).
+
+Windows holding a byte outside the alphabet (an N, say) are skipped and counted. Windows of
+unequal length are padded with N to the longest, which no seqlet or motif column reads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from torch import nn
+
+from engine.analysis.attribution import DNA, Target, saliency_batch
+from engine.analysis.motif import Match, Motif, Seqlet
+from engine.analysis.motif_db import match_motifs
+from engine.analysis.motifs import discover_motifs
+from engine.analysis.seqlets import find_seqlets
+from engine.analysis.windows import Window, read_window
+from engine.errors import InputError
+from engine.io import Record
+
+DEFAULT_CONTEXT = 256  # bases read before each window: enough for these models' motifs
+PAD = ord("N")
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover` found, and everything needed to place it on the genome."""
+
+    windows: list[Window]
+    sequences: np.ndarray  # (N, W) uint8, read along each window's strand (N past its end)
+    contributions: np.ndarray  # (N, W) saliency on the base read
+    hypothetical: np.ndarray  # (N, W, A) mean-corrected gradients
+    seqlets: list[Seqlet]
+    motifs: list[Motif]
+    alphabet: bytes = DNA
+    matches: dict[str, list[Match]] = field(default_factory=dict)
+    skipped: int = 0  # windows with bytes outside the alphabet
+    model: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def instance_loci(self, motif: Motif) -> list[tuple[str, int, int, str, float]]:
+        """``(record, start, end, strand, score)`` of each instance in record coordinates
+        (0-based half-open); strand "-" where the motif reads the record's minus strand."""
+        out = []
+        for s in motif.instances:
+            w = self.windows[s.example]
+            start, end = w.to_record(s.start, s.end)
+            plus = (w.strand >= 0) == (s.strand == "+")
+            out.append((w.record, start, end, "+" if plus else "-", s.score))
+        return out
+
+    def offsets(self, motif: Motif) -> np.ndarray:
+        """Each instance's first base relative to its window's anchor (for CDS starts: -10
+        is ten bases before the A of the ATG)."""
+        return np.array([self.windows[s.example].offset(s.start) for s in motif.instances],
+                        dtype=np.int64)
+
+
+def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Sequence[Window],
+                    context: int = DEFAULT_CONTEXT, alphabet: bytes = DNA, batch: int = 16,
+                    check: Callable[[], None] | None = None,
+                    progress: Callable[[int, int], None] | None = None
+                    ) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """``(kept, sequences (N, W), contributions (N, W), hypothetical (N, W, A))`` for the
+    windows that hold only ``alphabet`` bytes (``kept``: their indices in ``windows``)."""
+    allowed = np.zeros(256, bool)
+    allowed[np.frombuffer(alphabet, np.uint8)] = True
+    reads: list[tuple[int, np.ndarray, int, int]] = []  # (index, bytes read, context, width)
+    for k, w in enumerate(windows):
+        data, ctx = read_window(records[w.record], w, context)
+        array = np.frombuffer(data, np.uint8)
+        if allowed[array].all():
+            reads.append((k, array, ctx, w.length))
+    if not reads:
+        raise InputError("no window holds only the alphabet's letters "
+                         f"({alphabet.decode('latin-1')})")
+    width = max(r[3] for r in reads)
+    sequences = np.full((len(reads), width), PAD, np.uint8)
+    contributions = np.zeros((len(reads), width))
+    hypothetical = np.zeros((len(reads), width, len(alphabet)))
+    groups: dict[tuple[int, int], list[int]] = {}
+    for row, (_k, array, ctx, _n) in enumerate(reads):
+        groups.setdefault((len(array), ctx), []).append(row)
+    done, total = 0, len(reads)
+    for (_length, ctx), rows in groups.items():
+        n = reads[rows[0]][3]
+        stack = np.stack([reads[r][1] for r in rows])
+        step = None if progress is None else (
+            lambda d, _t, base=done: progress(base + d, total))
+        values, grads = saliency_batch(model, stack, Target("region", ctx, ctx + n), alphabet,
+                                       batch=batch, check=check, progress=step)
+        sequences[rows, :n] = stack[:, ctx:ctx + n]
+        contributions[rows, :n] = values[:, ctx:ctx + n]
+        hypothetical[rows, :n] = grads[:, ctx:ctx + n]
+        done += len(rows)
+    return [r[0] for r in reads], sequences, contributions, hypothetical
+
+
+def discover(model: nn.Module, records: Mapping[str, Record], windows: Sequence[Window],
+             context: int = DEFAULT_CONTEXT, alphabet: bytes = DNA,
+             database: Sequence[Motif] | None = None, threshold: float = 0.01,
+             min_width: int = 4, max_width: int = 20, strands: bool | None = None,
+             min_instances: int = 5, max_motifs: int = 20, seed: int = 0,
+             model_name: str = "", check: Callable[[], None] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Discovery:
+    """Explain ``windows``, find seqlets and motifs, match them (module docstring)."""
+    model.eval()
+    t0 = time.perf_counter()
+    kept, sequences, contributions, hypothetical = explain_windows(
+        model, records, windows, context, alphabet, check=check, progress=progress)
+    t1 = time.perf_counter()
+    seqlets = find_seqlets(contributions, threshold=threshold, min_width=min_width,
+                           max_width=max_width)
+    motifs = discover_motifs(sequences, contributions, seqlets, alphabet, hypothetical,
+                             strands=strands, min_instances=min_instances,
+                             max_motifs=max_motifs, seed=seed)
+    t2 = time.perf_counter()
+    matches = {}
+    if database:
+        for m in motifs:
+            matches[m.name] = match_motifs(m, database, seed=seed)
+    t3 = time.perf_counter()
+    return Discovery([windows[k] for k in kept], sequences, contributions, hypothetical,
+                     seqlets, motifs, alphabet, matches, len(windows) - len(kept), model_name,
+                     {"attribution": t1 - t0, "motifs": t2 - t1, "matching": t3 - t2})
+
+
+__all__ = ["DEFAULT_CONTEXT", "Discovery", "discover", "explain_windows"]
