@@ -1,9 +1,21 @@
 """Which motifs a model has learned, on a genome: windows -> attributions -> seqlets -> motifs.
 
 1. each :class:`~engine.analysis.windows.Window` is read along its strand with up to
-   ``context`` bases before it, and explained by batched saliency
-   (:func:`~engine.analysis.attribution.saliency_batch`) with the window's summed
-   log-likelihood ``sum_{t in window} log p(b_t | b_<t)`` as the target;
+   ``context`` bases before it, and explained with the window's summed log-likelihood
+   ``F = sum_{t in window} log p(b_t | b_<t)`` as the target, by
+
+   * ``saliency`` (batched, :func:`~engine.analysis.attribution.saliency_batch`): the
+     contribution of base i is the mean-corrected gradient on the letter read, the
+     hypothetical scores that gradient on every letter; or
+   * ``ism`` (exact, :func:`~engine.analysis.attribution.mutagenesis`, 3 forwards per base):
+     ``c_i = -(1/(A-1)) sum_k (F(x, b_i = k) - F(x))``, what the base read adds over the other
+     letters, and hypothetical scores ``h_ik = d_ik - (1/A) sum_k' d_ik'`` with
+     ``d_ik = F(x, b_i = k) - F(x)``.
+
+   Gradients are a local, linear reading: on random DNA with planted motifs a trained model's
+   saliency spreads over the background (its predictions there are sensitive to every base
+   that could begin a motif) while mutagenesis, which measures the effect of a real change,
+   puts 8x more per base on the planted bases (``tests/engine/test_planted_motifs.py``);
 2. seqlets are found in the windows' attributions (:func:`~engine.analysis.seqlets.find_seqlets`,
    both signs), clustered into motifs (:func:`~engine.analysis.motifs.discover_motifs`, with
    the mean-corrected gradients as hypothetical scores), and
@@ -23,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from torch import nn
 
-from engine.analysis.attribution import DNA, Target, saliency_batch
+from engine.analysis.attribution import DNA, Target, mutagenesis, saliency_batch
 from engine.analysis.motif import Match, Motif, Seqlet
 from engine.analysis.motif_db import match_motifs
 from engine.analysis.motifs import discover_motifs
@@ -33,6 +45,7 @@ from engine.errors import InputError
 from engine.io import Record
 
 DEFAULT_CONTEXT = 256  # bases read before each window: enough for these models' motifs
+METHODS = ("saliency", "ism")
 PAD = ord("N")
 
 
@@ -50,6 +63,7 @@ class Discovery:
     matches: dict[str, list[Match]] = field(default_factory=dict)
     skipped: int = 0  # windows with bytes outside the alphabet
     model: str = ""
+    method: str = "saliency"
     seconds: dict[str, float] = field(default_factory=dict)
 
     def instance_loci(self, motif: Motif) -> list[tuple[str, int, int, str, float]]:
@@ -72,11 +86,21 @@ class Discovery:
 
 def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Sequence[Window],
                     context: int = DEFAULT_CONTEXT, alphabet: bytes = DNA, batch: int = 16,
-                    check: Callable[[], None] | None = None,
+                    method: str = "saliency", check: Callable[[], None] | None = None,
                     progress: Callable[[int, int], None] | None = None
                     ) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
     """``(kept, sequences (N, W), contributions (N, W), hypothetical (N, W, A))`` for the
-    windows that hold only ``alphabet`` bytes (``kept``: their indices in ``windows``)."""
+    windows that hold only ``alphabet`` bytes (``kept``: their indices in ``windows``), by
+    ``method`` (module docstring). ``context`` is cut to what the model's context leaves."""
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    limit = getattr(model, "max_len", None)
+    if limit is not None and windows:
+        longest = max(w.length for w in windows)
+        if longest + 1 > limit:
+            raise InputError(f"a window of {longest:,} bases is longer than the model's context "
+                             f"({limit - 1:,}): choose shorter windows")
+        context = min(context, limit - 1 - longest)  # the model reads the window and a BOS
     allowed = np.zeros(256, bool)
     allowed[np.frombuffer(alphabet, np.uint8)] = True
     reads: list[tuple[int, np.ndarray, int, int]] = []  # (index, bytes read, context, width)
@@ -101,8 +125,12 @@ def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Se
         stack = np.stack([reads[r][1] for r in rows])
         step = None if progress is None else (
             lambda d, _t, base=done: progress(base + d, total))
-        values, grads = saliency_batch(model, stack, Target("region", ctx, ctx + n), alphabet,
-                                       batch=batch, check=check, progress=step)
+        target = Target("region", ctx, ctx + n)
+        if method == "saliency":
+            values, grads = saliency_batch(model, stack, target, alphabet, batch=batch,
+                                           check=check, progress=step)
+        else:
+            values, grads = _mutagenesis_many(model, stack, target, alphabet, check, step)
         sequences[rows, :n] = stack[:, ctx:ctx + n]
         contributions[rows, :n] = values[:, ctx:ctx + n]
         hypothetical[rows, :n] = grads[:, ctx:ctx + n]
@@ -110,8 +138,27 @@ def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Se
     return [r[0] for r in reads], sequences, contributions, hypothetical
 
 
+def _mutagenesis_many(model: nn.Module, stack: np.ndarray, target: Target, alphabet: bytes,
+                      check: Callable[[], None] | None,
+                      progress: Callable[[int, int], None] | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """ISM contributions and hypothetical scores (module docstring) of each window."""
+    values = np.zeros(stack.shape)
+    hypothetical = np.zeros((*stack.shape, len(alphabet)))
+    for row, window in enumerate(stack):
+        if check is not None:
+            check()
+        result = mutagenesis(model, window, target, batch=128,
+                             positions=(target.position, target.end), alphabet=alphabet)
+        values[row] = -result.values
+        hypothetical[row] = result.matrix - result.matrix.mean(axis=1, keepdims=True)
+        if progress is not None:
+            progress(row + 1, len(stack))
+    return values, hypothetical
+
+
 def discover(model: nn.Module, records: Mapping[str, Record], windows: Sequence[Window],
-             context: int = DEFAULT_CONTEXT, alphabet: bytes = DNA,
+             context: int = DEFAULT_CONTEXT, alphabet: bytes = DNA, method: str = "saliency",
              database: Sequence[Motif] | None = None, threshold: float = 0.01,
              min_width: int = 4, max_width: int = 20, strands: bool | None = None,
              min_instances: int = 5, max_motifs: int = 20, seed: int = 0,
@@ -121,7 +168,8 @@ def discover(model: nn.Module, records: Mapping[str, Record], windows: Sequence[
     model.eval()
     t0 = time.perf_counter()
     kept, sequences, contributions, hypothetical = explain_windows(
-        model, records, windows, context, alphabet, check=check, progress=progress)
+        model, records, windows, context, alphabet, method=method, check=check,
+        progress=progress)
     t1 = time.perf_counter()
     seqlets = find_seqlets(contributions, threshold=threshold, min_width=min_width,
                            max_width=max_width)
@@ -136,7 +184,7 @@ def discover(model: nn.Module, records: Mapping[str, Record], windows: Sequence[
     t3 = time.perf_counter()
     return Discovery([windows[k] for k in kept], sequences, contributions, hypothetical,
                      seqlets, motifs, alphabet, matches, len(windows) - len(kept), model_name,
-                     {"attribution": t1 - t0, "motifs": t2 - t1, "matching": t3 - t2})
+                     method, {"attribution": t1 - t0, "motifs": t2 - t1, "matching": t3 - t2})
 
 
-__all__ = ["DEFAULT_CONTEXT", "Discovery", "discover", "explain_windows"]
+__all__ = ["DEFAULT_CONTEXT", "METHODS", "Discovery", "discover", "explain_windows"]

@@ -18,7 +18,11 @@ of STREME and HOMER's seeds rather than TF-MoDISco's Leiden graphs):
    ``PPM[p, k] = (1/N_p) sum_n [s_n(p) = k]`` and ``CWM[p, k] = (1/N_p) sum_n c_n(p, k)`` over
    the aligned members covering column p; columns whose ``sum_k |CWM[p, k]|`` is below
    ``trim`` times the largest are cut from both ends (TF-MoDISco's trimming rule);
-4. repeat until no seed has enough neighbours or ``max_motifs`` are found.
+4. repeat until no seed has enough neighbours or ``max_motifs`` are found;
+5. a smaller motif whose PPM matches a larger one's (mean Pearson of aligned columns at least
+   ``merge_similarity`` over at least 3/4 of the smaller's width, on either strand for DNA) is
+   a fragment of it: its instances are mapped into the larger motif's columns, those not
+   already there are added, and the larger motif's PPM and CWM are recomputed.
 
 Seqlets raising the target and those lowering it are clustered apart (``Motif.sign``).
 Strands: both for DNA (ACGT) by default, one for RNA, protein and text; ``strands=False``
@@ -134,7 +138,8 @@ def _trimmed(cwm: np.ndarray, coverage: np.ndarray, trim: float, n: int) -> tupl
 def _cluster_sign(codes: np.ndarray, projected: np.ndarray, hypothetical: np.ndarray | None,
                   seqlets: list[Seqlet], sign: int, alphabet: bytes, strands: bool,
                   min_instances: int, max_motifs: int, min_similarity: float, width: int,
-                  shift: int, trim: float, rng: np.random.Generator) -> list[Motif]:
+                  shift: int, trim: float, merge_similarity: float,
+                  rng: np.random.Generator) -> list[Motif]:
     if len(seqlets) < min_instances:
         return []
     if len(seqlets) > MAX_SEQLETS:
@@ -190,7 +195,78 @@ def _cluster_sign(codes: np.ndarray, projected: np.ndarray, hypothetical: np.nda
         label = "pos" if sign > 0 else "neg"
         motifs.append(Motif(f"{label}_{len(motifs) + 1}", alphabet, ppm[a:b], cwm[a:b],
                             sorted(instances, key=lambda s: (s.example, s.start)), sign))
-    return motifs
+    return _merge(motifs, codes, projected, hypothetical, strands, merge_similarity)
+
+
+def _frame_of(instance: Seqlet, width: int) -> tuple[int, int]:
+    """(anchor, step) of an instance of a ``width``-column motif: column c reads window
+    base ``anchor + step * c`` (an instance cut short by the window's start or end keeps
+    its columns where they were)."""
+    low_cut = instance.end - instance.start < width and instance.start == 0
+    if instance.strand == "+":
+        return (instance.end - width if low_cut else instance.start), 1
+    return (instance.end - 1 if low_cut else instance.start + width - 1), -1
+
+
+def _mapped(instance: Seqlet, small: int, large: int, offset: int, strand: str
+            ) -> tuple[int, int]:
+    """(anchor, step) in a ``large``-column motif's columns of an instance of a
+    ``small``-column motif whose column q aligns with the larger's column ``offset + q``
+    (strand "+") or with column ``offset + q`` of its reverse complement (strand "-")."""
+    anchor, step = _frame_of(instance, small)
+    if strand == "+":  # larger column c is small column c - offset
+        return anchor - step * offset, step
+    # larger column c is its reverse complement's column W - 1 - c, small column
+    # W - 1 - c - offset: read the other way from there
+    return anchor + step * (large - 1 - offset), -step
+
+
+def _merge(motifs: list[Motif], codes: np.ndarray, projected: np.ndarray,
+           hypothetical: np.ndarray | None, strands: bool, merge_similarity: float
+           ) -> list[Motif]:
+    from engine.analysis.motif_db import similarity
+
+    kept: list[Motif] = []
+    size = len(motifs[0].alphabet) if motifs else 0
+    for m in sorted(motifs, key=lambda x: -x.n_instances):
+        home = None
+        for k in kept:
+            small = min(m.width, k.width)
+            score, offset, strand, overlap = similarity(m.ppm, k.ppm, strands=strands,
+                                                        min_overlap=min(4, small))
+            if score >= merge_similarity and overlap >= 0.75 * small:
+                home = (k, offset, strand)
+                break
+        if home is None:
+            kept.append(m)
+            continue
+        k, offset, strand = home
+        frames = [_frame_of(s, k.width) for s in k.instances]
+        taken = {(s.example, a) for s, (a, _) in zip(k.instances, frames, strict=True)}
+        items = list(zip(k.instances, frames, strict=True))
+        for s in m.instances:
+            anchor, step = _mapped(s, m.width, k.width, offset, strand)
+            near = any((s.example, anchor + d) in taken for d in range(-2, 3))
+            if not near:
+                lo = min(anchor, anchor + step * (k.width - 1))
+                hi = max(anchor, anchor + step * (k.width - 1)) + 1
+                lo, hi = max(lo, 0), min(hi, codes.shape[1])
+                if hi - lo < 1:
+                    continue
+                instance = Seqlet(s.example, lo, hi, float(projected[s.example, lo:hi].sum()),
+                                  s.p_value, "+" if step > 0 else "-")
+                items.append((instance, (anchor, step)))
+                taken.add((s.example, anchor))
+        rows = np.array([s.example for s, _ in items])
+        anchors = np.array([a for _, (a, _) in items])
+        steps = np.array([d for _, (_, d) in items])
+        ppm, cwm, _ = _summarise(codes, projected, hypothetical, rows, anchors, steps, k.width,
+                                 size, strands)
+        k.ppm, k.cwm = ppm, cwm
+        k.instances = sorted((s for s, _ in items), key=lambda q: (q.example, q.start))
+    for i, m in enumerate(kept):
+        m.name = f"{'pos' if m.sign > 0 else 'neg'}_{i + 1}"
+    return kept
 
 
 def discover_motifs(sequences: np.ndarray | Sequence[bytes], contributions: np.ndarray,
@@ -199,7 +275,7 @@ def discover_motifs(sequences: np.ndarray | Sequence[bytes], contributions: np.n
                     min_instances: int = 5, max_motifs: int = 20,
                     min_similarity: float = 0.6, width: int | None = None,
                     max_shift: int | None = None, trim: float = 0.3,
-                    seed: int = 0) -> list[Motif]:
+                    merge_similarity: float = 0.8, seed: int = 0) -> list[Motif]:
     """Motifs of the seqlets of ``sequences`` (N, L) with per-base ``contributions`` (N, L)
     (module docstring), most instances first, positive before negative at equal counts.
 
@@ -230,7 +306,7 @@ def discover_motifs(sequences: np.ndarray | Sequence[bytes], contributions: np.n
         group = [s for s in seqlets if (s.score > 0) == (sign > 0)]
         motifs += _cluster_sign(codes, projected, hypothetical, group, sign, alphabet,
                                 strands, min_instances, max_motifs, min_similarity, width,
-                                shift, trim, rng)
+                                shift, trim, merge_similarity, rng)
     motifs.sort(key=lambda m: (-m.n_instances, -m.sign))
     return motifs[:max_motifs]
 

@@ -52,6 +52,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="bases read before each window (default 256)")
     p.add_argument("--model", default="default",
                    help="'default' or 'fast' (bundled, by alphabet), a model folder or a run")
+    p.add_argument("--method", choices=("saliency", "ism"), default="saliency",
+                   help="saliency (default, one batched backward per 16 windows) or ism "
+                   "(exact mutagenesis, 3 forwards per base: slower, and cleaner where "
+                   "gradients spread over the background)")
     p.add_argument("--match", action="append", default=[], metavar="jaspar[:TAXON]|FILE.meme",
                    help="match motifs against JASPAR CORE (offline, the motifs extra; "
                    "jaspar:vertebrates for one taxon) or a MEME file; may repeat")
@@ -140,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
                              path=args.file)
         model, folder = load_for_record(args.model, alphabet_name)
         strands = None if args.strands == "auto" else args.strands == "both"
-        found = discover(model, records, windows, context=args.context, database=database,
+        found = discover(model, records, windows, context=args.context, method=args.method,
+                         database=database,
                          threshold=args.threshold, strands=strands,
                          min_instances=args.min_instances, max_motifs=args.max_motifs,
                          seed=args.seed, model_name=str(folder))
@@ -207,7 +212,7 @@ def write_outputs(out: Path, found, how: str, dropped: int, seconds: float) -> d
         "windows": len(found.windows), "how": how, "dropped": dropped,
         "skipped": found.skipped, "seqlets": len(found.seqlets),
         "seqlets_positive": sum(1 for s in found.seqlets if s.score > 0),
-        "model": found.model, "seconds": seconds,
+        "model": found.model, "method": found.method, "seconds": seconds,
         "seconds_by_step": found.seconds, "motifs": motifs,
     }
     with atomic_open(out / "summary.json", "w", encoding="utf-8") as f:

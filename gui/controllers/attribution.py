@@ -24,7 +24,6 @@ from ..model.attribution import (
     ExplainKey,
     ExplainRequest,
     Explanation,
-    dependency_available,
     dependency_job,
     dependency_request,
     explain_job,
@@ -80,10 +79,6 @@ class AttributionController(QObject):
         """Compute the dependency map of the region selected (or the bases before the base
         chosen); as :meth:`explain`, a cached map is shown at once."""
         model, workbench = self.attribution_model, self.workbench
-        if not dependency_available():
-            model.set_status("This engine has no dependency maps yet "
-                             "(engine.analysis.dependency).")
-            return None
         if workbench.record is None or workbench.record_path is None:
             model.set_status("Open a sequence file first.")
             return None

@@ -24,7 +24,6 @@ Jobs using these models run one at a time (:func:`_using_models`).
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import inspect
 import math
 import threading
@@ -246,11 +245,6 @@ def dependency_request(settings: ExplainSettings, path: str, record: Record,
     key = ExplainKey(str(path), record.id, model, Target("region", lo, hi), "dependency",
                      (("context", settings.context),))
     return _request(key, record)
-
-
-def dependency_available() -> bool:
-    """Whether the engine has dependency maps (``engine.analysis.dependency``)."""
-    return importlib.util.find_spec("engine.analysis.dependency") is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -678,7 +672,7 @@ def dependency_job(request: ExplainRequest, reporter: Reporter) -> DependencyRes
 __all__ = ["ATTRIBUTION_MODELS", "METHOD_LABELS", "TARGET_KINDS", "TARGET_LABELS",
            "AttributionModel", "DependencyResult", "ExplainKey", "ExplainRequest",
            "ExplainSettings", "Explanation", "Heat", "LogoView", "contribution",
-           "dependency_available", "dependency_cell_words", "dependency_heat",
+           "dependency_cell_words", "dependency_heat",
            "dependency_job", "dependency_region", "dependency_request", "describe",
            "expert_words", "explain_job", "explain_request", "forwards", "ism_cell_words",
            "ism_heat", "ism_matrix", "logo_view", "repeats_included", "target_for",

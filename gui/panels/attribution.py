@@ -50,7 +50,6 @@ from gui.model.attribution import (
     ExplainSettings,
     Explanation,
     Heat,
-    dependency_available,
     dependency_cell_words,
     dependency_heat,
     expert_words,
@@ -176,13 +175,9 @@ class AttributionPanel(QWidget):
         self.explain_button.clicked.connect(self.explain)
         self.dependency_button = QPushButton("Dependency Map")
         self.dependency_button.clicked.connect(self.dependency)
-        if dependency_available():
-            self.dependency_button.setToolTip("how each base's prediction depends on each "
-                                              "earlier base of the region (or the bases "
-                                              "before the base chosen)")
-        else:
-            self.dependency_button.setEnabled(False)
-            self.dependency_button.setToolTip("this engine has no dependency maps yet")
+        self.dependency_button.setToolTip("how each base's prediction depends on each "
+                                          "earlier base of the region (or the bases before "
+                                          "the base chosen); the network alone")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -299,7 +294,7 @@ class AttributionPanel(QWidget):
             for blocker in blockers:
                 blocker.unblock()
         self.steps_spin.setEnabled(settings.method == "ig")
-        self.span_spin.setEnabled(settings.method == "ism" or dependency_available())
+        self.span_spin.setEnabled(True)  # mutagenesis's span, and the dependency map's width
         self._on_repeats(self.workbench.repeats)
 
     def _on_form(self, _value=None) -> None:

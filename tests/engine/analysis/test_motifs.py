@@ -126,3 +126,38 @@ def test_negative_seqlets_make_negative_motifs(planted_dna):
 def test_shapes_are_checked():
     with pytest.raises(ValueError, match="do not match"):
         discover_motifs([b"ACGT"], np.zeros((1, 5)), [])
+
+
+def test_a_fragment_maps_into_the_larger_motifs_columns_on_either_strand():
+    from engine.analysis.motif import Seqlet
+    from engine.analysis.motif_db import similarity
+    from engine.analysis.motifs import _mapped
+
+    rng = np.random.default_rng(5)
+    big = np.eye(4)[rng.integers(0, 4, 10)] * 0.97 + 0.0075  # near-deterministic columns
+    consensus = big.argmax(axis=1)
+    window = rng.integers(0, 4, 40)
+    window[12:22] = consensus  # the big motif on the plus strand at 12
+    for strand_small in ("+", "-"):
+        # the fragment: big's columns 3..8, or their reverse complement
+        small = big[3:9] if strand_small == "+" else reverse_complement(big[3:9])
+        score, offset, strand, _ = similarity(small, big)
+        assert score > 0.99
+        # the fragment's instance covers window 15..21 read along its own orientation
+        instance = Seqlet(0, 15, 21, 1.0, strand="+" if strand_small == "+" else "-")
+        anchor, step = _mapped(instance, 6, 10, offset, strand)
+        read = [window[anchor + step * c] for c in range(10)]
+        if step < 0:
+            read = [3 - r for r in read]
+        assert (anchor, step) == (12, 1) and read == consensus.tolist()
+
+
+def test_fragments_of_one_motif_merge_into_it(planted_dna):
+    ppms, windows, scores, _ = planted_dna
+    seqlets = find_seqlets(scores, threshold=0.001, sign="+")
+    merged = discover_motifs(windows, scores, seqlets)
+    loose = discover_motifs(windows, scores, seqlets, merge_similarity=1.01)  # no merging
+    assert len(merged) <= len(loose)
+    for p in ppms:
+        assert max(motif_pearson(m.ppm, p) for m in merged) >= 0.8
+    assert sum(m.n_instances for m in merged) >= sum(m.n_instances for m in loose) * 0.95

@@ -14,7 +14,6 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from engine.analysis.attribution import Target
-from gui.model.attribution import dependency_available
 from gui.model.events import connection_count
 from gui.model.locus import Locus
 from gui.window import MainWindow
@@ -183,7 +182,6 @@ def test_cancel_stops_a_long_integrated_gradients_job(qtbot, lambda_window):
     qtbot.waitUntil(lambda: not window.attribution.cancel_button.isEnabled())
 
 
-@pytest.mark.skipif(not dependency_available(), reason="the engine has no dependency maps yet")
 def test_a_dependency_map_of_the_region_is_shown_on_record_bases(qtbot, lambda_window):
     window = lambda_window
     panel = window.attribution
