@@ -42,6 +42,7 @@ from .panels.attribution import AttributionPanel
 from .panels.inspector import InspectorPanel
 from .panels.log import LogPanel
 from .panels.maps import MapsPanel
+from .panels.motifs import MotifsPanel
 from .panels.patcher import PatcherPanel
 from .panels.sequences import SequencesPanel
 from .panels.status import StatusWidgets
@@ -59,7 +60,8 @@ ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.bed *.gb *.gbk *.embl *.gz);;Al
 # every suffix of the engine's table of entropy formats (an added format is offered here too)
 ENTROPY_FILTER = f"Entropies ({' '.join('*' + x for x in ENTROPY_FORMAT_SUFFIXES)});;All files (*)"
 SESSION_FILTER = "bytescope session (*.json)"
-LAYOUT_VERSION = 5  # 2: Training; 3: Maps; 4: the side column, full height; 5: Attribution
+LAYOUT_VERSION = 6  # 2: Training; 3: Maps; 4: the side column, full height; 5: Attribution;
+# 6: Motifs
 SIDE_WIDTH = (0.22, 320, 440)  # the side docks' width: a fraction of the window, at least, at most
 SEQUENCES_HEIGHT = (0.16, 110, 200)  # the Sequences list above the Patcher
 BOTTOM_HEIGHT = (0.22, 150, 260)  # the tabbed bottom docks (inspector ... attribution)
@@ -148,6 +150,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Log"], self.docks["Training"])
         self._add_maps_dock()
         self._add_attribution_dock()
+        self.motifs = MotifsPanel(self.model, self.controllers.motifs)
+        self._add_dock("Motifs", scrolling(self.motifs), bottom)
+        self.tabifyDockWidget(self.docks["Attribution"], self.docks["Motifs"])
         self.docks["Patch inspector"].raise_()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._state_restored = False  # a saved layout, when there is one, keeps its sizes
@@ -818,7 +823,8 @@ class MainWindow(QMainWindow):
         self._maps_subs.disconnect_all()
         self._attribution_subs.disconnect_all()
         for widget in (self.tracks, self.sequences, self.patcher, self.inspector,
-                       self.log_panel, self.status, self.training, self.maps, self.attribution):
+                       self.log_panel, self.status, self.training, self.maps, self.attribution,
+                       self.motifs):
             widget.disconnect_model()
         self.model.events.error.disconnect(self._on_error)
         self.model.events.record.disconnect(self._on_record)

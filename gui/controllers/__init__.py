@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..model.attribution import AttributionModel
 from ..model.maps import MapsModel
+from ..model.motifs import MotifsModel
 from ..model.session import Workbench
 from ..model.tasks import TasksModel
 from ..model.training import TrainingModel
@@ -21,11 +22,12 @@ from ..workers import TaskRunner
 from .attribution import AttributionController
 from .exports import ExportController
 from .maps import MapsController
+from .motifs import MotifsController
 from .training import TrainingController
 from .view import ViewController
 
 __all__ = ["AttributionController", "Controllers", "ExportController", "MapsController",
-           "TrainingController", "ViewController"]
+           "MotifsController", "TrainingController", "ViewController"]
 
 
 @dataclass(eq=False)
@@ -40,6 +42,7 @@ class Controllers:
     training: TrainingController
     exports: ExportController
     attribution: AttributionController
+    motifs: MotifsController
 
     @classmethod
     def create(cls, workbench: Workbench, training_model: TrainingModel, parent=None
@@ -51,7 +54,8 @@ class Controllers:
                    MapsController(MapsModel(), workbench, runner, parent),
                    TrainingController(training_model, runner, parent),
                    ExportController(workbench, runner, parent),
-                   AttributionController(AttributionModel(), workbench, runner, parent))
+                   AttributionController(AttributionModel(), workbench, runner, parent),
+                   MotifsController(MotifsModel(), workbench, runner, parent))
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop a live run (checkpointing it), cancel every job, wait for the threads and
@@ -60,4 +64,5 @@ class Controllers:
         self.view.shutdown()
         self.maps.shutdown()
         self.attribution.shutdown()
+        self.motifs.shutdown()
         return self.runner.shutdown(timeout_ms) and done

@@ -18,7 +18,7 @@ request and a :class:`~gui.model.jobs.Reporter`; the attribution controller
 The model is loaded in the job into :data:`ATTRIBUTION_MODELS`, a cache of its own: the
 engine replaces the embedding with a forward hook while it explains, and a model shared with
 the scoring jobs (:data:`engine.models.loaded.LOADED`) may carry no hook (its docstring).
-Jobs using these models run one at a time (:func:`_using_models`).
+Jobs using these models run one at a time (:func:`using_attribution_models`).
 """
 
 from __future__ import annotations
@@ -549,9 +549,9 @@ def _method_parameters(method: str) -> set[str]:
 
 
 @contextmanager
-def _using_models(reporter: Reporter) -> Iterator[None]:
-    """One attribution job at a time uses :data:`ATTRIBUTION_MODELS` (the engine hooks the
-    embedding while it runs); a job waiting here can still be cancelled."""
+def using_attribution_models(reporter: Reporter) -> Iterator[None]:
+    """One attribution or motif job at a time uses :data:`ATTRIBUTION_MODELS` (the engine
+    hooks the embedding while it runs); a job waiting here can still be cancelled."""
     while not _MODELS_IN_USE.acquire(timeout=0.05):
         reporter.check()
     try:
@@ -564,7 +564,7 @@ def _using_models(reporter: Reporter) -> Iterator[None]:
 def _forward_checks(model: nn.Module, reporter: Reporter, total: int | None) -> Iterator[None]:
     """Before each forward of ``model``: stop if cancelled, and (``total`` given) report
     forwards done of ``total``. For engine functions without ``check=``/``progress=``; the
-    model is this job's alone (:func:`_using_models`), so the hook sees no one else's."""
+    model is this job's alone (:func:`using_attribution_models`), so the hook sees no one else's."""
     done = [0]
 
     def before(_module, _inputs) -> None:
@@ -582,13 +582,16 @@ def _forward_checks(model: nn.Module, reporter: Reporter, total: int | None) -> 
         reporter.progress(total, total)
 
 
-def _load(key: ExplainKey, alphabet: str, reporter: Reporter) -> tuple[nn.Module, str]:
+def load_attribution_model(spec: str, alphabet: str, reporter: Reporter
+                           ) -> tuple[nn.Module, str]:
+    """The model ``spec`` names for ``alphabet``, from :data:`ATTRIBUTION_MODELS`, and its
+    folder's name."""
     from engine.models.defaults import resolve_model_path
 
     from .maps import use_worker_threads
 
     use_worker_threads()
-    folder = resolve_model_path(key.model, alphabet)
+    folder = resolve_model_path(spec, alphabet)
     model = ATTRIBUTION_MODELS.get(folder)
     reporter.check()
     return model, folder.name
@@ -615,8 +618,8 @@ def explain_job(request: ExplainRequest, reporter: Reporter) -> Explanation:
 
     key = request.key
     began = time.perf_counter()
-    with _using_models(reporter):
-        model, name = _load(key, request.alphabet, reporter)
+    with using_attribution_models(reporter):
+        model, name = load_attribution_model(key.model, request.alphabet, reporter)
         lo, hi = window_bounds(key.target, key.option("context"), _limit(model), request.length)
         window = request.window(lo, hi)
         target = Target(key.target.kind, key.target.position - lo,
@@ -655,8 +658,8 @@ def dependency_job(request: ExplainRequest, reporter: Reporter) -> DependencyRes
     key = request.key
     lo, hi = key.target.position, key.target.end
     began = time.perf_counter()
-    with _using_models(reporter):
-        model, name = _load(key, request.alphabet, reporter)
+    with using_attribution_models(reporter):
+        model, name = load_attribution_model(key.model, request.alphabet, reporter)
         start, end = window_bounds(key.target, key.option("context"), _limit(model),
                                    request.length)
         window = request.window(start, end)
@@ -675,5 +678,6 @@ __all__ = ["ATTRIBUTION_MODELS", "METHOD_LABELS", "TARGET_KINDS", "TARGET_LABELS
            "dependency_cell_words", "dependency_heat",
            "dependency_job", "dependency_region", "dependency_request", "describe",
            "expert_words", "explain_job", "explain_request", "forwards", "ism_cell_words",
-           "ism_heat", "ism_matrix", "logo_view", "repeats_included", "target_for",
-           "target_words", "window_bounds"]
+           "ism_heat", "ism_matrix", "load_attribution_model", "logo_view",
+           "repeats_included", "target_for", "target_words", "using_attribution_models",
+           "window_bounds"]
