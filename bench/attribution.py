@@ -1,15 +1,17 @@
-"""Attribution cost: saliency, integrated gradients and mutagenesis over a 1 kb context (BOS
-and 1,023 bases), for the bundled default and fast nucleotide models, each as a ratio to one
-forward pass of the window.
+"""Attribution cost: saliency, integrated gradients, mutagenesis and a dependency map over a
+1 kb context (BOS and 1,023 bases), and motif discovery over many windows, for the bundled
+default and fast nucleotide models, each as a ratio to one forward pass of the window.
 
 Run: ``python bench/attribution.py [--genome ../shared/data/lambda_phage.fa] [--window 1023]
-[--steps 32] [--ism 200] [--repeats 3]``.
+[--steps 32] [--ism 200] [--dependency 512] [--motif-windows 1000] [--repeats 3]``.
 
 The target is the surprisal of the window's last base (the hardest case for a causal target:
 every base before it can matter). Each figure is the median of ``--repeats`` runs after one
-warm-up run (the first backward in a process pays a one-off cost). Goals (issue 15, on this
-2-core CPU): saliency <= 0.3 s, IG-32 <= 5 s, mutagenesis of a 200-base window <= 10 s.
-Motif discovery and the dependency map are not built yet.
+warm-up run (the first backward in a process pays a one-off cost); the dependency map and
+motif discovery are timed once. Motif discovery: ``--motif-windows`` random windows of 100
+bases of the genome, each read with 256 bases of context, saliency of its log-likelihood,
+seqlets, motifs. Goals (issue 15, on this 2-core CPU): saliency <= 0.3 s, IG-32 <= 5 s,
+mutagenesis of a 200-base window <= 10 s, motifs over 1,000 windows <= 60 s.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from engine.analysis.attribution import (  # noqa: E402
     one_hot,
     saliency,
 )
+from engine.analysis.dependency import dependency_map  # noqa: E402
+from engine.analysis.discovery import discover  # noqa: E402
+from engine.analysis.windows import random_windows  # noqa: E402
 from engine.io import open_sequences  # noqa: E402
 from engine.models import load_model  # noqa: E402
 from engine.models.defaults import resolve_model_path  # noqa: E402
@@ -57,6 +62,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=1023, help="bytes (with BOS: 1 kb)")
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--ism", type=int, default=200, help="bases mutated before the target")
+    parser.add_argument("--dependency", type=int, default=512, help="bases of the map")
+    parser.add_argument("--motif-windows", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -64,6 +71,11 @@ def main() -> None:
     with open_sequences(args.genome) as sequences:
         record = sequences[0]
         window = record.array(10_000, 10_000 + args.window).astype(np.uint8)
+        args.records = {r.id: r for r in sequences}
+        run_all(args, window, threads)
+
+
+def run_all(args, window: np.ndarray, threads: int) -> None:
     target = Target("surprisal", args.window - 1)
     print(f"attribution of the surprisal at base {args.window - 1:,} of a {args.window:,}-base "
           f"window of {Path(args.genome).name}; {threads} threads; median of {args.repeats}")
@@ -99,6 +111,21 @@ def bench_model(spec: str, window: np.ndarray, target: Target, args) -> None:
         print(f"| {folder.name} | {name} | {seconds:.3f} s | {seconds / base:.1f} | {note} |")
     delta = integrated_gradients(model, window, target, steps=args.steps).delta
     print(f"| {folder.name} | IG completeness delta | {delta:.2e} | | nats |")
+    n = len(window)
+    t = time.perf_counter()
+    dependency_map(model, window, n - args.dependency, n)
+    seconds = time.perf_counter() - t
+    print(f"| {folder.name} | dependency map, {args.dependency} x {args.dependency} | "
+          f"{seconds:.1f} s | {seconds / base:.0f} | {3 * args.dependency} forwards |")
+    lengths = {r.id: r.length for r in args.records.values()}
+    windows = random_windows(lengths, args.motif_windows, 100, seed=0)
+    t = time.perf_counter()
+    found = discover(model, args.records, windows, context=256)
+    seconds = time.perf_counter() - t
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in found.seconds.items())
+    print(f"| {folder.name} | motifs, {len(windows):,} windows of 100 + 256 context | "
+          f"{seconds:.1f} s | {seconds / base:.0f} | {len(found.seqlets):,} seqlets, "
+          f"{len(found.motifs)} motifs; {steps} |")
 
 if __name__ == "__main__":
     main()
