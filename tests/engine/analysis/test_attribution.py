@@ -100,3 +100,22 @@ def test_bad_targets_and_methods_are_input_errors(model, window):
         saliency(model, np.frombuffer(b"A" * 128, np.uint8), Target("surprisal", 3))
     with pytest.raises(InputError, match="method must be"):
         attribute(model, window, Target("surprisal", 3), method="deeplift")
+
+
+def test_batched_saliency_equals_one_window_at_a_time(model):
+    from engine.analysis.attribution import saliency_batch
+
+    rng = np.random.default_rng(3)
+    windows = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, (5, N))]
+    target = Target("region", 10, 40)
+    seen = []
+    values, grads = saliency_batch(model, windows, target, batch=2,
+                                   progress=lambda d, t: seen.append((d, t)))
+    for row, window in enumerate(windows):
+        one = saliency(model, window, target)
+        np.testing.assert_allclose(values[row], one.values, atol=1e-5)
+        np.testing.assert_allclose(grads[row], one.matrix, atol=1e-5)
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+    assert np.abs(values[:, 40:]).max() < 1e-6  # causal: bases after the region add nothing
+    with pytest.raises(InputError, match="region"):
+        saliency_batch(model, windows, Target("surprisal", 5))
