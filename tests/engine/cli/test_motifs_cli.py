@@ -35,6 +35,7 @@ def bed_rows(path):
     return [line.split("\t") for line in path.read_text().splitlines()]
 
 
+@pytest.mark.slow  # seconds, not milliseconds: after the README's command
 def test_windows_before_cds_starts_give_every_output(capsys, tmp_path, tiny):
     out = tmp_path / "motifs"
     code, stdout, err = run(capsys, "motifs", GFF, "--model", tiny, "--context", 20,

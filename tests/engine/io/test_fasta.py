@@ -41,6 +41,7 @@ def test_lambda_id_and_length_match_an_independent_count(lambda_path):
         assert record.alphabet == "dna"
 
 
+@pytest.mark.slow  # seconds, not milliseconds: after the README's command
 def test_hs11286_xz_ids_and_lengths_match_an_independent_count(shared_data):
     path = shared_data / "klebsiella_hs11286.fna.xz"
     expected = parse_fasta_text(lzma.open(path, "rt").read())

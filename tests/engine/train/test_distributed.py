@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import LAMBDA, REPO
 
 
+@pytest.mark.slow  # seconds, not milliseconds: after the README's command
 def test_two_cpu_ranks_keep_identical_weights(tmp_path):
     run = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",

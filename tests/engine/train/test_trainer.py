@@ -126,6 +126,7 @@ def test_metrics_are_readable_while_the_run_writes_them(tmp_path):
     assert seen == [[4.0]]
 
 
+@pytest.mark.slow  # seconds, not milliseconds: after the README's command
 def test_sigkill_leaves_only_loadable_checkpoints_and_resume_goes_on(tmp_path):
     run = tmp_path / "killed"
     cmd = [sys.executable, "-m", "engine", "train", str(LAMBDA), "--out", str(run),
