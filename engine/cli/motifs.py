@@ -26,9 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "motifs",
         help="motifs the model has learned: seqlets of its attributions, clustered into "
         "motifs, matched to JASPAR or a MEME file; logos, MEME, BED and a report",
-        description="Windows are explained by saliency of their own log-likelihood (up to "
-        "--context bases read before each); spans of significant attribution (seqlets) are "
-        "aligned and clustered into motifs with a PPM and a contribution-weighted matrix. "
+        description="Windows are explained by saliency (or --method ism) of their own "
+        "log-likelihood (up to --context bases read before each); spans of significant "
+        "attribution (seqlets) are aligned and clustered into motifs with a PPM and a "
+        "contribution-weighted matrix. "
         "Windows: --around TYPE:start|end (the --window bases before each feature's start or "
         "end codon, plus the codon, along its strand; default CDS:start when the file has "
         "annotations), --regions BED (each region on its strand) or --sample N (N random "
