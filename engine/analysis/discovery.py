@@ -40,11 +40,11 @@ from engine.analysis.motif import Match, Motif, Seqlet
 from engine.analysis.motif_db import match_motifs
 from engine.analysis.motifs import discover_motifs
 from engine.analysis.seqlets import find_seqlets
-from engine.analysis.windows import Window, read_window
+from engine.analysis.windows import MOTIF_CONTEXT, Window, read_window
 from engine.errors import InputError
 from engine.io import Record
 
-DEFAULT_CONTEXT = 256  # bases read before each window: enough for these models' motifs
+DEFAULT_CONTEXT = MOTIF_CONTEXT
 METHODS = ("saliency", "ism")
 PAD = ord("N")
 

@@ -30,6 +30,7 @@ from engine.io import Feature, Record
 ANCHORS = ("start", "end")
 CODON = 3
 CONTEXT_CAP = 1024  # default left context: the bundled models' training length
+MOTIF_CONTEXT = 256  # bases read before each motif-discovery window: enough for these models
 _COMPLEMENT = bytes.maketrans(b"ACGTacgtNn", b"TGCAtgcaNn")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.analysis.windows import MOTIF_CONTEXT
 from engine.atomic import atomic_open
 from engine.cli.arguments import positive_int
 from engine.errors import InputError
@@ -49,8 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window", type=positive_int, metavar="W",
                    help="bases before the codon for --around (default 60) or the width of "
                    "--sample windows (default 100)")
-    p.add_argument("--context", type=int, default=256, metavar="C",
-                   help="bases read before each window (default 256)")
+    p.add_argument("--context", type=int, default=MOTIF_CONTEXT, metavar="C",
+                   help=f"bases read before each window (default {MOTIF_CONTEXT})")
     p.add_argument("--model", default="default",
                    help="'default' or 'fast' (bundled, by alphabet), a model folder or a run")
     p.add_argument("--method", choices=("saliency", "ism"), default="saliency",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from engine.analysis.windows import Window, around_features
+from engine.analysis.windows import MOTIF_CONTEXT, Window, around_features
 from engine.errors import InputError
 from engine.io.records import Feature, Record
 
@@ -46,7 +46,7 @@ class MotifSettings:
     upstream: int = 60
     width: int = 100  # view windows
     method: str = "saliency"
-    context: int = 256
+    context: int = MOTIF_CONTEXT
     jaspar: bool = False
 
 
