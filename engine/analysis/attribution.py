@@ -24,9 +24,12 @@ Methods (each returns an :class:`Attribution`, per base and per letter):
   in batched forwards; for a causal target only positions before it can matter, so only those
   are computed (the rest are 0 by causality).
 
-The repeat expert mixes in guesses from the whole record, which are not a differentiable
-function of the window: gradients (saliency, IG) and this mutagenesis explain the network
-alone (``repeats=False`` in every result). Models: the byte-level models (``model.embed``).
+The repeat expert mixes in guesses from the whole record (R1), which are not a differentiable
+function of the window: gradients (saliency, IG) explain the network alone. Mutagenesis can
+include it: given a :class:`~engine.models.repeats.RepeatContinuation` (the expert having read
+the record up to the window), every variant's target is computed from the mixture
+``p' = (1 - w_s) p + w_s [v = v̂]`` with the expert's guesses for that variant
+(``repeats=True`` in the result). Models: the byte-level models (``model.embed``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import torch
 from torch import nn
 
 from engine.errors import InputError
+from engine.models.repeats import RepeatContinuation, mix_log_probs
 from engine.tokenizers import ByteTokenizer
 
 BOS = ByteTokenizer.BOS
@@ -146,10 +150,25 @@ def target_value(lp: torch.Tensor, ids: torch.Tensor, target: Target) -> torch.T
     return -(row.exp() * row).sum(dim=-1)
 
 
-def _objective(model: nn.Module, window: np.ndarray, alphabet: bytes, target: Target
+def _objective(model: nn.Module, window: np.ndarray, alphabet: bytes, target: Target,
+               repeats: RepeatContinuation | None = None
                ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``F(x)`` for one-hot windows ``x`` (B, n, A); with ``repeats``, of the mixture (R1)
+    with the expert's guesses for each window (``x`` must then be exactly one-hot)."""
     ids = torch.from_numpy(window.astype(np.int64))
-    return lambda x: target_value(log_probs(model, x, alphabet), ids, target)
+    if repeats is None:
+        return lambda x: target_value(log_probs(model, x, alphabet), ids, target)
+    letters = np.frombuffer(alphabet, np.uint8)
+    weights = torch.from_numpy(repeats.weights)
+
+    def mixed(x: torch.Tensor) -> torch.Tensor:
+        pred, state = repeats.guesses(letters[x.argmax(dim=-1).numpy()])
+        pred = torch.from_numpy(pred.astype(np.int64))
+        weight = torch.where(pred >= 0, weights[torch.from_numpy(state.astype(np.int64))], 0.0)
+        lp = mix_log_probs(log_probs(model, x, alphabet), pred, weight)
+        return target_value(lp, ids, target)
+
+    return mixed
 
 
 def _prepare(model: nn.Module, window: np.ndarray, target: Target,
@@ -247,11 +266,17 @@ def integrated_gradients(model: nn.Module, window: np.ndarray, target: Target,
 @torch.no_grad()
 def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int = 64,
                 positions: tuple[int, int] | None = None,
-                alphabet: bytes | None = None) -> Attribution:
+                alphabet: bytes | None = None,
+                repeats: RepeatContinuation | None = None) -> Attribution:
     """Exact ISM: ``matrix[i, k] = F(x, b_i = k) - F(x)`` over ``positions`` (default: every
-    base the target can depend on); ``values[i]`` is the mean effect of changing base i."""
+    base the target can depend on); ``values[i]`` is the mean effect of changing base i.
+    With ``repeats`` (the expert resumed at the window's first byte, see
+    :func:`repeat_continuation`) F is the mixture's, the expert re-run on every variant."""
     window, alphabet, x = _prepare(model, window, target, alphabet)
-    f = _objective(model, window, alphabet, target)
+    if repeats is not None and repeats.length != len(window):
+        raise InputError(f"the repeat expert was resumed for a window of {repeats.length:,} "
+                         f"bytes, not {len(window):,}")
+    f = _objective(model, window, alphabet, target, repeats)
     n, size = x.shape
     lo, hi = positions if positions is not None else (0, target.last_input(n))
     hi = min(hi, target.last_input(n))  # later bases cannot change a causal target
@@ -270,7 +295,18 @@ def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int
         for (i, k), v in zip(chunk, out.tolist(), strict=True):
             matrix[i, k] = v
     values = matrix.sum(dim=-1) / max(1, size - 1)
-    return Attribution("ism", target, alphabet, values.numpy(), matrix.numpy(), reference)
+    return Attribution("ism", target, alphabet, values.numpy(), matrix.numpy(), reference,
+                       repeats=repeats is not None)
+
+
+def repeat_continuation(model: nn.Module, prefix: np.ndarray, start: int,
+                        record_length: int) -> RepeatContinuation | None:
+    """The model's repeat expert (None if it has none) having read ``prefix[:start]``, the
+    record's first bytes up to the window ``prefix[start:]``, for :func:`mutagenesis`."""
+    config = getattr(model, "repeats", None)
+    if config is None:
+        return None
+    return RepeatContinuation(prefix, start, config, record_length)
 
 
 def attribute(model: nn.Module, window: np.ndarray, target: Target, method: str = "saliency",

@@ -47,7 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "reported), ism (exact in-silico mutagenesis: every other letter at each base of "
         "the locus, or with --mutate window of every base the target can depend on; 3 "
         "forwards per base). The repeat expert is not differentiable: gradients "
-        "explain the network alone; the output's 'repeats' says what was explained. "
+        "explain the network alone; mutagenesis includes the model's repeat expert (re-run "
+        "on every mutant) unless --no-repeats; the output's 'repeats' says which. "
         f"--locus and --at are {CONVENTION}: chrT:101-200 is BED's chrT 100 200.",
     )
     p.add_argument("file", metavar="FILE")
@@ -106,7 +107,7 @@ def target_position(at: str | None, kind: str, start: int, end: int, path: str) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.analysis.attribution import Target, attribute
+    from engine.analysis.attribution import Target, attribute, repeat_continuation
     from engine.analysis.windows import left_context
     from engine.io.attribution_files import AttributionTrack, output_format, write_attribution
     from engine.threads import set_threads
@@ -127,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
         lo = left_context(start, end, getattr(model, "max_len", None), args.context)
         window = record.array(lo, end)
         chrom_sizes = [(r.id, r.length) for r in sf]
+        expert = None
+        if args.method == "ism" and not args.no_repeats:  # reads the record up to the window
+            expert = repeat_continuation(model, record.array(0, end), lo, record.length)
     if args.target == "region":
         target = Target("region", start - lo, end - lo)
     else:
@@ -134,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     options: dict = {"steps": args.steps} if args.method == "ig" else {}
     if args.method == "ism" and args.mutate == "locus":
         options["positions"] = (start - lo, end - lo)
+    if expert is not None:
+        options["repeats"] = expert
     t0 = time.perf_counter()
     result = attribute(model, window, target, method=args.method, **options)
     seconds = time.perf_counter() - t0

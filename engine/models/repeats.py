@@ -112,12 +112,13 @@ def _mix(z):
 
 
 @njit(cache=True, nogil=True)  # runs in scoring workers: the GUI thread keeps the GIL meanwhile
-def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred, state):
-    n = len(data)
-    size = 1 << table_bits
-    shift = np.uint64(64 - table_bits)
-    checks = np.zeros(size, dtype=np.uint32)  # low 32 bits of the mixed hash in each slot
-    ends = np.full(size, -1, dtype=np.int32)  # where that k-mer last ended
+def _scan(data, complement, k, use_rc, max_misses, shift, checks, ends, hashes, align, t0, t1,
+          pred, state, log_slot, log_check, log_end):
+    """Steps ``t0 .. t1`` of the expert: predict byte t from ``data[:t]`` into ``pred[t - t0]``,
+    ``state[t - t0]``, then read ``data[t]`` (for t < t1). ``checks``/``ends`` are its table,
+    ``hashes`` (fwd, rev) and ``align`` (ptr, step, run, hist) its registers, all updated in
+    place, so a later call resumes where this one stopped. With a non-empty ``log_slot`` every
+    table write first records the slot's old contents (for :func:`_undo`); returns how many."""
     mult = np.uint64(0x100000001B3)  # FNV-1a's prime: odd, so invertible modulo 2**64
     inv = np.uint64(1)  # mult**-1 mod 2**64 by Newton's iteration
     for _ in range(6):
@@ -125,13 +126,15 @@ def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred,
     top = np.uint64(1)  # mult**(k-1)
     for _ in range(k - 1):
         top = top * mult
-    fwd = np.uint64(0)  # hash of data[t-k+1..t], first byte most significant
-    rev = np.uint64(0)  # hash of its reverse complement, in the same convention
-    ptr = -1
-    step = 0  # +1 forward copy, -1 reverse-complement copy
-    run = 0
-    hist = 0  # last 16 outcomes, bit set = miss
-    for t in range(n + 1):
+    fwd = hashes[0]  # hash of data[t-k+1..t], first byte most significant
+    rev = hashes[1]  # hash of its reverse complement, in the same convention
+    ptr = align[0]
+    step = align[1]  # +1 forward copy, -1 reverse-complement copy
+    run = align[2]
+    hist = align[3]  # last 16 outcomes, bit set = miss
+    logging = len(log_slot) > 0
+    logged = 0
+    for t in range(t0, t1 + 1):
         # predict byte t from data[:t]
         guess = -1
         if ptr >= 0:
@@ -141,12 +144,12 @@ def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred,
             while h:
                 misses += h & 1
                 h >>= 1
-            pred[t] = guess
-            state[t] = ((0 if step > 0 else 1) * 32 + min(run, 31)) * 4 + min(misses, 3)
+            pred[t - t0] = guess
+            state[t - t0] = ((0 if step > 0 else 1) * 32 + min(run, 31)) * 4 + min(misses, 3)
         else:
-            pred[t] = -1
-            state[t] = 0
-        if t == n:
+            pred[t - t0] = -1
+            state[t - t0] = 0
+        if t == t1:
             break
         c = data[t]
         if ptr >= 0:
@@ -185,9 +188,51 @@ def _copy_predictions(data, complement, k, use_rc, max_misses, table_bits, pred,
                 j = ends[rslot]
                 if j >= k and checks[rslot] == np.uint32(hr & np.uint64(0xFFFFFFFF)):
                     ptr, step, run, hist = j - k, -1, 0, 0  # data[j-k+1..j] == revcomp(recent k)
+        if logging:
+            log_slot[logged] = slot
+            log_check[logged] = checks[slot]
+            log_end[logged] = ends[slot]
+            logged += 1
         checks[slot] = check
         ends[slot] = t
-    return pred, state
+    hashes[0] = fwd
+    hashes[1] = rev
+    align[0] = ptr
+    align[1] = step
+    align[2] = run
+    align[3] = hist
+    return logged
+
+
+@njit(cache=True, nogil=True)
+def _undo(checks, ends, log_slot, log_check, log_end, logged):
+    """Put back the table entries the last ``logged`` writes of :func:`_scan` replaced."""
+    for i in range(logged - 1, -1, -1):
+        checks[log_slot[i]] = log_check[i]
+        ends[log_slot[i]] = log_end[i]
+
+
+@njit(cache=True, nogil=True)
+def _variants(data, complement, k, use_rc, max_misses, shift, checks, ends, hashes, align, start,
+              windows, pred, state):
+    """The expert's guesses over ``[start, start + n]`` for each variant ``windows[b]`` of
+    ``data[start:start + n]``, resuming from the registers and table it had after reading
+    ``data[:start]``; ``data``, the table and the registers are as they were on return."""
+    b_count, n = windows.shape
+    original = data[start:start + n].copy()
+    log_slot = np.empty(n, dtype=np.int64)
+    log_check = np.empty(n, dtype=np.uint32)
+    log_end = np.empty(n, dtype=np.int32)
+    h = hashes.copy()
+    a = align.copy()
+    for b in range(b_count):
+        data[start:start + n] = windows[b]
+        h[:] = hashes
+        a[:] = align
+        logged = _scan(data, complement, k, use_rc, max_misses, shift, checks, ends, h, a, start,
+                       start + n, pred[b], state[b], log_slot, log_check, log_end)
+        _undo(checks, ends, log_slot, log_check, log_end, logged)
+    data[start:start + n] = original
 
 
 @njit(cache=True, nogil=True)
@@ -222,8 +267,74 @@ def copy_predictions(data: np.ndarray, config: RepeatConfig,
         raise ModelError(f"the repeat expert handles records below 2 GiB, not {length:,} bytes")
     pred = np.empty(len(data) + 1, dtype=np.int16)
     state = np.empty(len(data) + 1, dtype=np.uint8)
-    return _copy_predictions(data, COMPLEMENT, config.k, config.reverse_complement,
-                             config.max_misses, table_bits_for(length, config), pred, state)
+    expert = _Expert(config, length)
+    expert.scan(data, 0, len(data), pred, state)
+    return pred, state
+
+
+_NO_LOG = (np.empty(0, np.int64), np.empty(0, np.uint32), np.empty(0, np.int32))
+
+
+class _Expert:
+    """The expert's table and registers, sized for a record of ``length`` bytes."""
+
+    def __init__(self, config: RepeatConfig, length: int) -> None:
+        bits = table_bits_for(length, config)
+        self.config = config
+        self.shift = np.uint64(64 - bits)
+        self.checks = np.zeros(1 << bits, dtype=np.uint32)  # low 32 bits of each slot's hash
+        self.ends = np.full(1 << bits, -1, dtype=np.int32)  # where that k-mer last ended
+        self.hashes = np.zeros(2, dtype=np.uint64)
+        self.align = np.array([-1, 0, 0, 0], dtype=np.int64)
+
+    def _args(self, data: np.ndarray) -> tuple:
+        c = self.config
+        return (data, COMPLEMENT, c.k, c.reverse_complement, c.max_misses, self.shift,
+                self.checks, self.ends, self.hashes, self.align)
+
+    def scan(self, data: np.ndarray, t0: int, t1: int, pred: np.ndarray, state: np.ndarray
+             ) -> None:
+        _scan(*self._args(data), t0, t1, pred, state, *_NO_LOG)
+
+
+class RepeatContinuation:
+    """The expert having read bytes ``[0, start)`` of a record, ready to guess
+    ``[start, start + n]`` for any variant of the ``n`` bytes ``data[start:]`` (in-silico
+    mutagenesis with the expert in the loop): each variant resumes from the same table and
+    alignment, and the table writes it makes are undone after it, so a variant costs O(n),
+    not a pass over the record. The guesses equal those of :func:`copy_predictions` over the
+    record with the variant in place (``tests/engine/models/test_repeats.py``)."""
+
+    def __init__(self, data: np.ndarray, start: int, config: RepeatConfig,
+                 record_length: int | None = None) -> None:
+        self.data = np.array(data, dtype=np.uint8)  # a copy: variants are written into it
+        self.start = int(start)
+        if not 0 <= self.start <= len(self.data):
+            raise ModelError(f"the window starts at {start:,}, outside the {len(data):,} bytes")
+        length = len(self.data) if record_length is None else record_length
+        self.expert = _Expert(config, length)
+        self.weights = config.weight_array()  # w_s of (R1)
+        pred = np.empty(self.start + 1, dtype=np.int16)
+        state = np.empty(self.start + 1, dtype=np.uint8)
+        self.expert.scan(self.data, 0, self.start, pred, state)
+
+    @property
+    def length(self) -> int:
+        """Bytes of the window the variants replace."""
+        return len(self.data) - self.start
+
+    def guesses(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(pred, state)``, each (B, n + 1), for the variants ``windows`` (B, n) of the window:
+        ``pred[b, i]`` guesses window byte i (the byte after the window at i = n)."""
+        windows = np.ascontiguousarray(np.atleast_2d(windows), dtype=np.uint8)
+        if windows.shape[1] != self.length:
+            raise ModelError(f"variants of {windows.shape[1]:,} bytes for a window of "
+                             f"{self.length:,}")
+        pred = np.empty((len(windows), self.length + 1), dtype=np.int16)
+        state = np.empty((len(windows), self.length + 1), dtype=np.uint8)
+        e = self.expert
+        _variants(*e._args(self.data), self.start, windows, pred, state)
+        return pred, state
 
 
 def load_kernel() -> None:

@@ -135,6 +135,8 @@ def _request(key: ExplainKey, record: Record) -> ExplainRequest:
     """The request with every base the window may take: ``context`` before the target (the
     model may read fewer: :func:`window_bounds` with its ``max_len``)."""
     lo, hi = window_bounds(key.target, key.option("context"), 1 << 40, record.length)
+    if key.option("repeats"):
+        lo = 0  # the repeat expert reads the record from its first base
     return ExplainRequest(key, record.alphabet, record.length, lo,
                           np.frombuffer(record.fetch(lo, hi), dtype=np.uint8))
 
@@ -188,8 +190,8 @@ def window_bounds(target: Target, context: int, limit: int, length: int) -> tupl
 def repeats_included(method: str, repeats_on: bool) -> bool:
     """Whether the repeat expert takes part: never for gradients (its guesses come from the
     whole record, no differentiable function of the window), for mutagenesis when the user
-    has it on and the engine's mutagenesis takes ``repeats=``."""
-    return method == "ism" and repeats_on and "repeats" in _method_parameters("ism")
+    has it on (and the model has one: the result's ``repeats`` says)."""
+    return method == "ism" and repeats_on
 
 
 def expert_words(method: str, repeats_on: bool) -> str:
@@ -197,10 +199,8 @@ def expert_words(method: str, repeats_on: bool) -> str:
     if method in ("saliency", "ig"):
         return "network alone: gradients cannot include the repeat expert"
     if repeats_included(method, repeats_on):
-        return "with the repeat expert (Model ▸ Use the Repeat Expert)"
-    if not repeats_on:
-        return "network alone: the repeat expert is off (Model ▸ Use the Repeat Expert)"
-    return "network alone: the engine's mutagenesis does not include the repeat expert yet"
+        return "with the repeat expert, re-run on every mutant (Model ▸ Use the Repeat Expert)"
+    return "network alone: the repeat expert is off (Model ▸ Use the Repeat Expert)"
 
 
 def explain_request(settings: ExplainSettings, path: str, record: Record, model: str,
@@ -614,7 +614,7 @@ def forwards(method: str, n_positions: int, alphabet_size: int, steps: int) -> i
 def explain_job(request: ExplainRequest, reporter: Reporter) -> Explanation:
     """Load the model, read the window, attribute (:func:`engine.analysis.attribution.attribute`)
     with progress and cancel checks, and say which bases were computed."""
-    from engine.analysis.attribution import alphabet_for, attribute
+    from engine.analysis.attribution import alphabet_for, attribute, repeat_continuation
 
     key = request.key
     began = time.perf_counter()
@@ -635,7 +635,8 @@ def explain_job(request: ExplainRequest, reporter: Reporter) -> Explanation:
             options["positions"] = (first, last)
             computed = (lo + first, lo + last)
             if key.option("repeats"):
-                options["repeats"] = True
+                options["repeats"] = repeat_continuation(model, request.window(0, hi), lo,
+                                                         request.length)
         accepted = _method_parameters(key.method)
         if "check" in accepted:
             options["check"] = reporter.check

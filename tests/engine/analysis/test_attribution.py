@@ -12,11 +12,13 @@ from engine.analysis.attribution import (
     attribute,
     integrated_gradients,
     mutagenesis,
+    repeat_continuation,
     saliency,
 )
 from engine.errors import InputError
 from engine.io.records import MemorySource, Record
 from engine.models import build_model, model_config
+from engine.models.repeats import N_STATES, RepeatConfig
 from engine.scoring import score
 
 N = 48
@@ -89,6 +91,40 @@ def test_mutagenesis_equals_rescoring_each_mutant(model, window):
                 reference
             assert result.matrix[i, k] == pytest.approx(expected, abs=2 * SCORED)
     assert not result.matrix[t:].any()  # bases at or after t cannot change it
+
+
+def test_mutagenesis_with_the_repeat_expert_equals_rescoring_each_mutant_with_it():
+    # 30 bases, 12 others, the 30 again, 10 others: at t = 60 the expert copies base 18 of the
+    # first instance; a mutant changes that source or breaks the copy (42 <= i < 60)
+    torch.manual_seed(0)
+    net = build_model(model_config("hyena", "tiny", d_model=16, n_layers=2, max_len=128))
+    net = net.double().eval()
+    net.repeats = RepeatConfig(k=8, weights=[0.8] * N_STATES)
+    rng = np.random.default_rng(3)
+    x = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, 30)]
+    other = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, 22)]
+    window = np.concatenate([x, other[:12], x, other[12:]])
+
+    def rescored(seq: np.ndarray) -> np.ndarray:
+        record = Record("w", len(seq), MemorySource(seq.tobytes()), alphabet="dna")
+        return score(net, record, batch_size=1, repeats=True).surprisal.astype(np.float64)
+
+    t = 60
+    expert = repeat_continuation(net, window, 0, len(window))
+    result = mutagenesis(net, window, Target("surprisal", t), batch=11, repeats=expert)
+    alone = mutagenesis(net, window, Target("surprisal", t))
+    assert result.repeats and not alone.repeats
+    assert result.output == pytest.approx(-rescored(window)[t], abs=SCORED)
+    assert result.output > alone.output + 0.5  # the expert guessed base 60
+    for i in (3, 18, 29, 44, 55, 59):
+        for k, base in enumerate(b"ACGT"):
+            mutant = window.copy()
+            mutant[i] = base
+            expected = 0.0 if base == window[i] else -rescored(mutant)[t] - result.output
+            assert result.matrix[i, k] == pytest.approx(expected, abs=2 * SCORED)
+    assert np.abs(result.matrix[18]).max() > 0.5 > 10 * np.abs(alone.matrix[18]).max()
+    net.repeats = None  # a model without an expert has nothing to resume
+    assert repeat_continuation(net, window, 0, len(window)) is None
 
 
 def test_bad_targets_and_methods_are_input_errors(model, window):

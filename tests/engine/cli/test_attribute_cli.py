@@ -130,7 +130,26 @@ def test_mutagenesis_states_whether_the_repeat_expert_is_explained(capsys, tmp_p
     without = run_json(capsys, *argv, "--no-repeats")
     assert without["repeats"] is False and not read_attribution_h5(out).repeats
     plain = run_json(capsys, *argv)
-    assert plain["repeats"] == read_attribution_h5(out).repeats
+    assert plain["repeats"] is True and read_attribution_h5(out).repeats  # the bundled expert
+
+
+def test_mutagenesis_with_the_expert_sees_a_copy_from_far_before_the_window(capsys, tmp_path):
+    # 3 kb of random DNA, 2 kb else, the 3 kb again: the locus in the second copy is copied
+    # from 5 kb back, out of the window; the expert makes its bases certain, the network not
+    rng = np.random.default_rng(5)
+    x = bytes(rng.choice(list(b"ACGT"), 3000).astype(np.uint8))
+    y = bytes(rng.choice(list(b"ACGT"), 2000).astype(np.uint8))
+    fasta = tmp_path / "copy.fa"
+    fasta.write_bytes(b">copy\n" + x + y + x + b"\n")
+    out = tmp_path / "ism.h5"
+    argv = ["attribute", str(fasta), "--locus", "copy:6501-6510", "--model", "fast",
+            "--context", "20", "--method", "ism", "--out", str(out)]
+    alone = run_json(capsys, *argv, "--no-repeats")
+    mixed = run_json(capsys, *argv)
+    assert mixed["repeats"] and not alone["repeats"]
+    assert mixed["output"] > alone["output"] + 5  # ten bases at about 2 bits each, now near 0
+    track = read_attribution_h5(out)
+    assert track.repeats and np.abs(track.values).max() > 0
 
 
 def test_default_context_fills_the_model_up_to_1024_and_stops_at_the_record_start(

@@ -15,6 +15,7 @@ from engine.models.repeats import (
     N_STATES,
     RUN_BUCKETS,
     RepeatConfig,
+    RepeatContinuation,
     copy_predictions,
     fit_weights,
     load_repeats,
@@ -172,3 +173,30 @@ def test_mixing_keeps_very_small_probabilities_exact():
     mixed = mix_log_probs(logp, torch.tensor([3]), torch.tensor([0.75]))
     expected = logp[0, 1].item() + np.log(0.25)  # about -123: below float32's exp range
     assert mixed[0, 1].item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_continuation_guesses_each_variant_as_a_pass_over_the_changed_record():
+    # a window [3000, 3400) inside a forward copy and a reverse-complement copy of earlier
+    # bytes; each variant changes one base (or, the last one, many); the expert resumed at the
+    # window must guess as a fresh pass over the record with that variant in place
+    x = random_dna(1500, seed=11)
+    data = np.concatenate([x, random_dna(1000, seed=12), x[:700], revcomp(x[800:1400]),
+                           random_dna(2000, seed=13)])
+    start, n, config = 3000, 400, RepeatConfig(k=12)
+    window = data[start:start + n]
+    rng = np.random.default_rng(14)
+    variants = np.repeat(window[None], 9, axis=0)
+    for row, i in enumerate(rng.choice(n, 8, replace=False)):
+        variants[row, i] = np.frombuffer(b"ACGT", np.uint8)[(b"ACGT".index(window[i]) + 1) % 4]
+    variants[8] = random_dna(n, seed=15)
+    continuation = RepeatContinuation(data[:start + n], start, config, len(data))
+    pred, state = continuation.guesses(variants)
+    for row in range(len(variants)):
+        changed = data.copy()
+        changed[start:start + n] = variants[row]
+        want, want_state = copy_predictions(changed[:start + n], config, len(data))
+        assert (pred[row] == want[start:]).all() and (state[row] == want_state[start:]).all()
+    assert (pred[:8] >= 0).mean() > 0.5  # the copies were followed through the window
+    again, _ = continuation.guesses(window)  # the table and registers were put back
+    reference, _ = copy_predictions(data[:start + n], config, len(data))
+    assert (again[0] == reference[start:]).all()

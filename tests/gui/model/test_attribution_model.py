@@ -173,6 +173,37 @@ def test_mutagenesis_letters_are_what_the_target_loses_when_the_base_is_replaced
     assert heat.levels[1] == pytest.approx(float(np.abs(matrix).max()))
 
 
+def test_mutagenesis_with_the_repeat_expert_on_reruns_it_on_every_mutant(tiny_model, tmp_path):
+    import shutil
+
+    from engine.analysis.attribution import mutagenesis, repeat_continuation
+    from engine.models.repeats import N_STATES, RepeatConfig, save_repeats
+
+    folder = shutil.copytree(tiny_model, tmp_path / "with-expert")
+    save_repeats(RepeatConfig(k=8, weights=[0.8] * N_STATES), folder)
+    rng = np.random.default_rng(4)
+    x = bytes(rng.choice(list(b"ACGT"), 400).astype(np.uint8))
+    bases = x + bytes(rng.choice(list(b"ACGT"), 600).astype(np.uint8)) + x
+    copy = Record("copy", len(bases), MemorySource(bases), alphabet="dna")
+
+    def job(expert_on: bool):
+        req = explain_request(ExplainSettings(base=1150, method="ism", span=6, context=30),
+                              "/data/copy.fa", copy, str(folder), expert_on)
+        return explain_job(req, Reporter())
+
+    on, off = job(True), job(False)
+    assert on.repeats and not off.repeats
+    assert on.key != off.key  # cached apart
+    assert (on.start, on.end) == (off.start, off.end) == (1120, 1151)
+    model = load_model(folder)
+    target = Target("surprisal", 1150 - 1120)
+    expected = mutagenesis(model, copy.array(1120, 1151), target, positions=(24, 30),
+                           repeats=repeat_continuation(model, copy.array(0, 1151), 1120,
+                                                       copy.length))
+    np.testing.assert_allclose(on.attribution.matrix, expected.matrix, atol=1e-6)
+    assert on.attribution.output > off.attribution.output + 0.5  # base 1150 copies base 150
+
+
 def test_a_new_record_clears_the_choice_and_what_is_shown_but_not_the_cache(
         record, tiny_model, saliency_at_120):
     req, result = saliency_at_120
