@@ -29,7 +29,16 @@ function of the window: gradients (saliency, IG) explain the network alone. Muta
 include it: given a :class:`~engine.models.repeats.RepeatContinuation` (the expert having read
 the record up to the window), every variant's target is computed from the mixture
 ``p' = (1 - w_s) p + w_s [v = v̂]`` with the expert's guesses for that variant
-(``repeats=True`` in the result). Models: the byte-level models (``model.embed``).
+(``repeats=True`` in the result).
+
+Models: the byte-level models (``model.embed``) and the patch-level model (hyena-blt), whose
+targets come from its byte decoder: its byte embedding (``encoder.byte_embed``) is replaced
+the same way, and its patch starts are given (``patch_starts``, window coordinates, from the
+entropy model it was trained with) and held at the reference's: a mutant that would move a
+boundary is read with the boundaries where they were, and gradients pass through the pooling,
+the global model and the decoder's cross-attention but not through the (discrete) patcher.
+Hash n-gram embeddings, when the model has them, are a lookup of the bytes read (along IG's
+path, the reference's bytes throughout, so completeness holds).
 """
 
 from __future__ import annotations
@@ -115,25 +124,57 @@ def one_hot(window: np.ndarray, alphabet: bytes, dtype=torch.float32) -> torch.T
 
 
 def _embedding(model: nn.Module) -> nn.Embedding:
+    """The byte embedding the one-hot input replaces: ``embed`` (hyena, attention) or the
+    patch-level model's ``encoder.byte_embed``."""
     embed = getattr(model, "embed", None)
+    if embed is None and hasattr(model, "encoder"):
+        embed = getattr(model.encoder, "byte_embed", None)
     if not isinstance(embed, nn.Embedding):
-        raise InputError("attribution explains the byte-level models (hyena, attention) only "
-                         "for now; this model has no byte embedding to replace")
+        raise InputError("attribution explains the byte-level models (hyena, attention) and "
+                         "the patch-level model (hyena-blt); this model has no byte embedding "
+                         "to replace")
     return embed
 
 
-def log_probs(model: nn.Module, x: torch.Tensor, alphabet: bytes) -> torch.Tensor:
+def is_patch_level(model: nn.Module) -> bool:
+    """Whether ``model`` reads patch starts (the hyena-blt model)."""
+    return hasattr(model, "encoder") and hasattr(model, "starts_for")
+
+
+def stream_starts(patch_starts: np.ndarray | None, n: int) -> torch.Tensor | None:
+    """Patch starts (1, n + 1) of the stream ``[BOS, b_0 .. b_{n-1}]``: BOS starts a patch,
+    then the window's ``patch_starts`` (n,) as given; None stays None."""
+    if patch_starts is None:
+        return None
+    flags = np.asarray(patch_starts, dtype=bool)
+    if flags.shape != (n,):
+        raise InputError(f"{len(flags):,} patch-start flags for a window of {n:,} bytes")
+    return torch.from_numpy(np.concatenate([[True], flags]))[None]
+
+
+def log_probs(model: nn.Module, x: torch.Tensor, alphabet: bytes,
+              starts: torch.Tensor | None = None,
+              read: np.ndarray | None = None) -> torch.Tensor:
     """Log-probabilities (B, n + 1, V) for one-hot windows ``x`` (B, n, A): the model's
-    embedding lookup is replaced by ``[W[BOS], x @ W[alphabet]]`` (a forward hook)."""
+    embedding lookup is replaced by ``[W[BOS], x @ W[alphabet]]`` (a forward hook); a
+    patch-level model also gets the stream's patch ``starts`` (1, n + 1) from
+    :func:`stream_starts` (None: its static patches). The token ids the model sees besides
+    (hash n-grams read them) are the letters of ``x``, or the bytes ``read`` (n,)."""
     embed = _embedding(model)
     weight = embed.weight
-    rows = weight[torch.tensor(list(alphabet))]  # (A, d)
+    letters = torch.tensor(list(alphabet))
+    rows = weight[letters]  # (A, d)
     b, n, _ = x.shape
     embedded = torch.cat([weight[BOS].expand(b, 1, -1), x.to(weight.dtype) @ rows], dim=1)
+    body = (letters[x.detach().argmax(dim=-1)] if read is None
+            else torch.from_numpy(np.asarray(read, dtype=np.int64)).expand(b, n))
+    ids = torch.cat([torch.full((b, 1), BOS, dtype=torch.long), body], dim=1)
     handle = embed.register_forward_hook(lambda _m, _i, _o: embedded)
     try:
-        ids = torch.full((b, n + 1), BOS, dtype=torch.long)  # read by nothing but the hook
-        logits = model(ids)
+        if is_patch_level(model):
+            logits = model(ids, None if starts is None else starts.expand(b, -1))
+        else:
+            logits = model(ids)
     finally:
         handle.remove()
     return torch.log_softmax(logits, dim=-1)
@@ -151,13 +192,14 @@ def target_value(lp: torch.Tensor, ids: torch.Tensor, target: Target) -> torch.T
 
 
 def _objective(model: nn.Module, window: np.ndarray, alphabet: bytes, target: Target,
-               repeats: RepeatContinuation | None = None
+               repeats: RepeatContinuation | None = None,
+               starts: torch.Tensor | None = None, read: np.ndarray | None = None
                ) -> Callable[[torch.Tensor], torch.Tensor]:
     """``F(x)`` for one-hot windows ``x`` (B, n, A); with ``repeats``, of the mixture (R1)
     with the expert's guesses for each window (``x`` must then be exactly one-hot)."""
     ids = torch.from_numpy(window.astype(np.int64))
     if repeats is None:
-        return lambda x: target_value(log_probs(model, x, alphabet), ids, target)
+        return lambda x: target_value(log_probs(model, x, alphabet, starts, read), ids, target)
     letters = np.frombuffer(alphabet, np.uint8)
     weights = torch.from_numpy(repeats.weights)
 
@@ -165,14 +207,15 @@ def _objective(model: nn.Module, window: np.ndarray, alphabet: bytes, target: Ta
         pred, state = repeats.guesses(letters[x.argmax(dim=-1).numpy()])
         pred = torch.from_numpy(pred.astype(np.int64))
         weight = torch.where(pred >= 0, weights[torch.from_numpy(state.astype(np.int64))], 0.0)
-        lp = mix_log_probs(log_probs(model, x, alphabet), pred, weight)
+        lp = mix_log_probs(log_probs(model, x, alphabet, starts), pred, weight)
         return target_value(lp, ids, target)
 
     return mixed
 
 
-def _prepare(model: nn.Module, window: np.ndarray, target: Target,
-             alphabet: bytes | None) -> tuple[np.ndarray, bytes, torch.Tensor]:
+def _prepare(model: nn.Module, window: np.ndarray, target: Target, alphabet: bytes | None,
+             patch_starts: np.ndarray | None = None
+             ) -> tuple[np.ndarray, bytes, torch.Tensor, torch.Tensor | None]:
     window = np.asarray(window, dtype=np.uint8)
     limit = getattr(model, "max_len", None)
     if limit is not None and len(window) + 1 > limit:  # the window and its BOS
@@ -181,7 +224,10 @@ def _prepare(model: nn.Module, window: np.ndarray, target: Target,
     target.check(len(window))
     alphabet = alphabet or alphabet_for(window)
     dtype = _embedding(model).weight.dtype
-    return window, alphabet, one_hot(window, alphabet, dtype)
+    if patch_starts is not None and not is_patch_level(model):
+        raise InputError("patch starts are for the patch-level model (hyena-blt) only")
+    return (window, alphabet, one_hot(window, alphabet, dtype),
+            stream_starts(patch_starts, len(window)))
 
 
 @torch.no_grad()
@@ -190,10 +236,11 @@ def _value(f, x: torch.Tensor) -> float:
 
 
 def saliency(model: nn.Module, window: np.ndarray, target: Target,
-             alphabet: bytes | None = None) -> Attribution:
+             alphabet: bytes | None = None,
+             patch_starts: np.ndarray | None = None) -> Attribution:
     """Input x gradient, mean-corrected over the alphabet (module docstring)."""
-    window, alphabet, x = _prepare(model, window, target, alphabet)
-    f = _objective(model, window, alphabet, target)
+    window, alphabet, x, starts = _prepare(model, window, target, alphabet, patch_starts)
+    f = _objective(model, window, alphabet, target, starts=starts)
     x = x[None].clone().requires_grad_(True)
     value = f(x)[0]
     (grad,) = torch.autograd.grad(value, x)
@@ -217,6 +264,9 @@ def saliency_batch(model: nn.Module, windows: np.ndarray, target: Target,
     windows = np.atleast_2d(np.asarray(windows, dtype=np.uint8))
     n_windows, n = windows.shape
     _prepare(model, windows[0], target, alphabet)  # length and target checks
+    if is_patch_level(model):
+        raise InputError("batched saliency explains the byte-level models; the patch-level "
+                         "model's windows each have their own patch starts")
     values = np.zeros((n_windows, n))
     grads = np.zeros((n_windows, n, len(alphabet)))
     t = torch.arange(target.position, target.end)
@@ -240,11 +290,12 @@ def saliency_batch(model: nn.Module, windows: np.ndarray, target: Target,
 
 def integrated_gradients(model: nn.Module, window: np.ndarray, target: Target,
                          steps: int = 32, batch: int = 16,
-                         alphabet: bytes | None = None) -> Attribution:
+                         alphabet: bytes | None = None,
+                         patch_starts: np.ndarray | None = None) -> Attribution:
     """IG from the uniform baseline by ``steps``-point Gauss-Legendre quadrature; ``delta``
     is the completeness error ``sum a - (F(x) - F(x0))``."""
-    window, alphabet, x = _prepare(model, window, target, alphabet)
-    f = _objective(model, window, alphabet, target)
+    window, alphabet, x, starts = _prepare(model, window, target, alphabet, patch_starts)
+    f = _objective(model, window, alphabet, target, starts=starts, read=window)
     x0 = torch.full_like(x, 1.0 / len(alphabet))
     nodes, weights = np.polynomial.legendre.leggauss(steps)
     alphas, weights = (nodes + 1) / 2, weights / 2  # on [0, 1]
@@ -267,16 +318,17 @@ def integrated_gradients(model: nn.Module, window: np.ndarray, target: Target,
 def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int = 64,
                 positions: tuple[int, int] | None = None,
                 alphabet: bytes | None = None,
-                repeats: RepeatContinuation | None = None) -> Attribution:
+                repeats: RepeatContinuation | None = None,
+                patch_starts: np.ndarray | None = None) -> Attribution:
     """Exact ISM: ``matrix[i, k] = F(x, b_i = k) - F(x)`` over ``positions`` (default: every
     base the target can depend on); ``values[i]`` is the mean effect of changing base i.
     With ``repeats`` (the expert resumed at the window's first byte, see
     :func:`repeat_continuation`) F is the mixture's, the expert re-run on every variant."""
-    window, alphabet, x = _prepare(model, window, target, alphabet)
+    window, alphabet, x, starts = _prepare(model, window, target, alphabet, patch_starts)
     if repeats is not None and repeats.length != len(window):
         raise InputError(f"the repeat expert was resumed for a window of {repeats.length:,} "
                          f"bytes, not {len(window):,}")
-    f = _objective(model, window, alphabet, target, repeats)
+    f = _objective(model, window, alphabet, target, repeats, starts)
     n, size = x.shape
     lo, hi = positions if positions is not None else (0, target.last_input(n))
     hi = min(hi, target.last_input(n))  # later bases cannot change a causal target

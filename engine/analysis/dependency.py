@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.analysis.attribution import alphabet_for, log_probs, one_hot
+from engine.analysis.attribution import alphabet_for, log_probs, one_hot, stream_starts
 from engine.errors import InputError
 
 
@@ -48,8 +48,10 @@ def _logits_odds(lp: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
 def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
                    alphabet: bytes | None = None, batch: int = 64,
                    check: Callable[[], None] | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> DependencyMap:
-    """The dependency map of window bases ``[lo, hi)`` (module docstring)."""
+                   progress: Callable[[int, int], None] | None = None,
+                   patch_starts: np.ndarray | None = None) -> DependencyMap:
+    """The dependency map of window bases ``[lo, hi)`` (module docstring); a patch-level
+    model reads the window's ``patch_starts``, held at the reference's for every mutant."""
     window = np.asarray(window, np.uint8)
     if not 0 <= lo < hi <= len(window):
         raise InputError(f"region {lo}-{hi} is not inside the window of {len(window):,} bases")
@@ -58,12 +60,14 @@ def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
         raise InputError(f"a window of {hi:,} bases is longer than the model's context: at "
                          f"most {limit - 1:,}")
     window = window[:hi]  # a causal model's predictions before hi read nothing after it
+    starts = None if patch_starts is None else stream_starts(
+        np.asarray(patch_starts, bool)[:hi], hi)
     alphabet = alphabet or alphabet_for(window)
     x = one_hot(window, alphabet)
     size, m = len(alphabet), hi - lo
     columns = torch.tensor(list(alphabet))
     model.eval()
-    reference = _logits_odds(log_probs(model, x[None], alphabet)[:, lo:hi], columns)[0]
+    reference = _logits_odds(log_probs(model, x[None], alphabet, starts)[:, lo:hi], columns)[0]
     codes = x.argmax(dim=-1)
     mutants = [(i, k) for i in range(lo, hi) for k in range(size) if k != int(codes[i])]
     matrix = torch.zeros(m, m, dtype=torch.float64)
@@ -77,7 +81,7 @@ def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
         xs = x.expand(len(chunk), *x.shape).clone()
         xs[rows, where] = 0
         xs[rows, where, torch.tensor([k for _, k in chunk])] = 1
-        odds = _logits_odds(log_probs(model, xs, alphabet)[:, lo:hi], columns)
+        odds = _logits_odds(log_probs(model, xs, alphabet, starts)[:, lo:hi], columns)
         change = (odds - reference).abs().amax(dim=-1).to(torch.float64)  # (B, m)
         for b, (i, _k) in enumerate(chunk):
             row = i - lo

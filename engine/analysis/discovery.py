@@ -1,8 +1,16 @@
 """Which motifs a model has learned, on a genome: windows -> attributions -> seqlets -> motifs.
 
 1. each :class:`~engine.analysis.windows.Window` is read along its strand with up to
-   ``context`` bases before it, and explained with the window's summed log-likelihood
-   ``F = sum_{t in window} log p(b_t | b_<t)`` as the target, by
+   ``context`` bases before it, and explained with a target (``target``):
+
+   * ``window``: the window's summed log-likelihood ``F = sum_{t in window} log p(b_t | b_<t)``;
+   * ``anchor``: the log-likelihood of the anchor codon alone (windows from
+     :func:`~engine.analysis.windows.around_features`), ``F = sum_{t in codon} log p(b_t |
+     b_<t)``: which upstream bases make the model expect the start codon there (the
+     Shine-Dalgarno site, if the model has learned one). Bases after the codon cannot
+     matter (causality) and get 0;
+
+   by
 
    * ``saliency`` (batched, :func:`~engine.analysis.attribution.saliency_batch`): the
      contribution of base i is the mean-corrected gradient on the letter read, the
@@ -40,12 +48,13 @@ from engine.analysis.motif import Match, Motif, Seqlet
 from engine.analysis.motif_db import match_motifs
 from engine.analysis.motifs import discover_motifs
 from engine.analysis.seqlets import find_seqlets
-from engine.analysis.windows import MOTIF_CONTEXT, Window, read_window
+from engine.analysis.windows import CODON, MOTIF_CONTEXT, Window, read_window
 from engine.errors import InputError
 from engine.io import Record
 
 DEFAULT_CONTEXT = MOTIF_CONTEXT
 METHODS = ("saliency", "ism")
+TARGETS = ("window", "anchor")
 PAD = ord("N")
 
 
@@ -65,6 +74,7 @@ class Discovery:
     model: str = ""
     method: str = "saliency"
     seconds: dict[str, float] = field(default_factory=dict)
+    target: str = "window"
 
     def instance_loci(self, motif: Motif) -> list[tuple[str, int, int, str, float]]:
         """``(record, start, end, strand, score)`` of each instance in record coordinates
@@ -87,13 +97,21 @@ class Discovery:
 def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Sequence[Window],
                     context: int = DEFAULT_CONTEXT, alphabet: bytes = DNA, batch: int = 16,
                     method: str = "saliency", check: Callable[[], None] | None = None,
-                    progress: Callable[[int, int], None] | None = None
+                    progress: Callable[[int, int], None] | None = None,
+                    target: str = "window"
                     ) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
     """``(kept, sequences (N, W), contributions (N, W), hypothetical (N, W, A))`` for the
     windows that hold only ``alphabet`` bytes (``kept``: their indices in ``windows``), by
-    ``method`` (module docstring). ``context`` is cut to what the model's context leaves."""
+    ``method`` for ``target`` (module docstring). ``context`` is cut to what the model's
+    context leaves."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if target not in TARGETS:
+        raise InputError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    if target == "anchor" and any(w.anchor is None or w.anchor + CODON > w.length
+                                  for w in windows):
+        raise InputError("an anchor target needs windows around a feature's codon "
+                         "(--around TYPE:start or TYPE:end)")
     limit = getattr(model, "max_len", None)
     if limit is not None and windows:
         longest = max(w.length for w in windows)
@@ -117,20 +135,23 @@ def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Se
     contributions = np.zeros((len(reads), width))
     hypothetical = np.zeros((len(reads), width, len(alphabet)))
     groups: dict[tuple[int, int], list[int]] = {}
-    for row, (_k, array, ctx, _n) in enumerate(reads):
-        groups.setdefault((len(array), ctx), []).append(row)
+    for row, (k, array, ctx, _n) in enumerate(reads):
+        anchor = windows[k].anchor if target == "anchor" else None
+        groups.setdefault((len(array), ctx, anchor), []).append(row)
     done, total = 0, len(reads)
-    for (_length, ctx), rows in groups.items():
+    for (_length, ctx, anchor), rows in groups.items():
         n = reads[rows[0]][3]
         stack = np.stack([reads[r][1] for r in rows])
         step = None if progress is None else (
             lambda d, _t, base=done: progress(base + d, total))
-        target = Target("region", ctx, ctx + n)
+        explained = (Target("region", ctx, ctx + n) if anchor is None
+                     else Target("region", ctx + anchor, ctx + anchor + CODON))
         if method == "saliency":
-            values, grads = saliency_batch(model, stack, target, alphabet, batch=batch,
+            values, grads = saliency_batch(model, stack, explained, alphabet, batch=batch,
                                            check=check, progress=step)
         else:
-            values, grads = _mutagenesis_many(model, stack, target, alphabet, check, step)
+            values, grads = _mutagenesis_many(model, stack, explained, alphabet, check, step,
+                                              first=ctx)
         sequences[rows, :n] = stack[:, ctx:ctx + n]
         contributions[rows, :n] = values[:, ctx:ctx + n]
         hypothetical[rows, :n] = grads[:, ctx:ctx + n]
@@ -140,16 +161,17 @@ def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Se
 
 def _mutagenesis_many(model: nn.Module, stack: np.ndarray, target: Target, alphabet: bytes,
                       check: Callable[[], None] | None,
-                      progress: Callable[[int, int], None] | None
+                      progress: Callable[[int, int], None] | None, first: int
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """ISM contributions and hypothetical scores (module docstring) of each window."""
+    """ISM contributions and hypothetical scores (module docstring) of each window's bases
+    from ``first`` (the window after its context) up to the last the target can read."""
     values = np.zeros(stack.shape)
     hypothetical = np.zeros((*stack.shape, len(alphabet)))
     for row, window in enumerate(stack):
         if check is not None:
             check()
         result = mutagenesis(model, window, target, batch=128,
-                             positions=(target.position, target.end), alphabet=alphabet)
+                             positions=(first, target.end), alphabet=alphabet)
         values[row] = -result.values
         hypothetical[row] = result.matrix - result.matrix.mean(axis=1, keepdims=True)
         if progress is not None:
@@ -163,13 +185,14 @@ def discover(model: nn.Module, records: Mapping[str, Record], windows: Sequence[
              min_width: int = 4, max_width: int = 20, strands: bool | None = None,
              min_instances: int = 5, max_motifs: int = 20, seed: int = 0,
              model_name: str = "", check: Callable[[], None] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Discovery:
+             progress: Callable[[int, int], None] | None = None,
+             target: str = "window") -> Discovery:
     """Explain ``windows``, find seqlets and motifs, match them (module docstring)."""
     model.eval()
     t0 = time.perf_counter()
     kept, sequences, contributions, hypothetical = explain_windows(
         model, records, windows, context, alphabet, method=method, check=check,
-        progress=progress)
+        progress=progress, target=target)
     t1 = time.perf_counter()
     seqlets = find_seqlets(contributions, threshold=threshold, min_width=min_width,
                            max_width=max_width)
@@ -184,7 +207,9 @@ def discover(model: nn.Module, records: Mapping[str, Record], windows: Sequence[
     t3 = time.perf_counter()
     return Discovery([windows[k] for k in kept], sequences, contributions, hypothetical,
                      seqlets, motifs, alphabet, matches, len(windows) - len(kept), model_name,
-                     method, {"attribution": t1 - t0, "motifs": t2 - t1, "matching": t3 - t2})
+                     method, {"attribution": t1 - t0, "motifs": t2 - t1, "matching": t3 - t2},
+                     target)
 
 
-__all__ = ["DEFAULT_CONTEXT", "METHODS", "Discovery", "discover", "explain_windows"]
+__all__ = ["DEFAULT_CONTEXT", "METHODS", "TARGETS", "Discovery", "discover",
+           "explain_windows"]

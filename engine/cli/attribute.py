@@ -64,8 +64,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=positive_int, default=32,
                    help="integrated gradients: quadrature points (default 32)")
     p.add_argument("--model", default="default",
-                   help="'default' or 'fast' (bundled, by alphabet), a model/checkpoint folder "
-                   "or a run")
+                   help="'default' or 'fast' (bundled, by alphabet), 'hyena-blt' (the bundled "
+                   "patch-level model: its byte decoder is explained, under the patches its "
+                   "entropy model cuts), a model/checkpoint folder or a run")
     p.add_argument("--context", type=count, metavar="C",
                    help="bases of left context before the locus (default: fill the model's "
                    "context, at most 1,024)")
@@ -107,7 +108,13 @@ def target_position(at: str | None, kind: str, start: int, end: int, path: str) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.analysis.attribution import Target, attribute, repeat_continuation
+    from engine.analysis.attribution import (
+        Target,
+        attribute,
+        is_patch_level,
+        repeat_continuation,
+    )
+    from engine.analysis.inspect import patch_source_for
     from engine.analysis.windows import left_context
     from engine.io.attribution_files import AttributionTrack, output_format, write_attribution
     from engine.threads import set_threads
@@ -131,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
         expert = None
         if args.method == "ism" and not args.no_repeats:  # reads the record up to the window
             expert = repeat_continuation(model, record.array(0, end), lo, record.length)
+        patches = None
+        if is_patch_level(model):  # the entropy model's cuts, as the model was trained on
+            patches = patch_source_for(folder)(args.file, record)[lo:end]
     if args.target == "region":
         target = Target("region", start - lo, end - lo)
     else:
@@ -140,12 +150,16 @@ def run(args: argparse.Namespace) -> int:
         options["positions"] = (start - lo, end - lo)
     if expert is not None:
         options["repeats"] = expert
+    if patches is not None:
+        options["patch_starts"] = patches
     t0 = time.perf_counter()
     result = attribute(model, window, target, method=args.method, **options)
     seconds = time.perf_counter() - t0
     track = AttributionTrack.of(result, record_id, lo, str(folder))
     write_attribution(args.out, track, chrom_sizes)
     summary = summarise(track, window, seconds)
+    if patches is not None:
+        summary["patches"] = int(np.count_nonzero(patches))  # patch starts in the window
     if args.json:
         print(json.dumps(summary))
     else:
@@ -156,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
               f"{result.output:.4g}, sum {summary['sum']:+.4g}"
               + (f", delta {result.delta:+.3g}" if result.delta is not None else "")
               + f" in {seconds:.2f}s; top {top}; model {folder}"
-              + (" + repeat expert" if result.repeats else " (network alone)"),
+              + (" + repeat expert" if result.repeats else " (network alone)")
+              + (f", {summary['patches']:,} patches" if patches is not None else ""),
               file=sys.stdout)
         print(f"wrote {args.out}")
     return 0

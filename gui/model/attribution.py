@@ -125,6 +125,7 @@ class ExplainRequest:
     length: int
     first: int
     bases: np.ndarray  # (m,) uint8, record bases [first, first + m)
+    record: Record | None = None  # for a patch-level model's patch starts (scored if needed)
 
     def window(self, lo: int, hi: int) -> np.ndarray:
         """Record bases ``[lo, hi)``, which the request holds."""
@@ -138,7 +139,7 @@ def _request(key: ExplainKey, record: Record) -> ExplainRequest:
     if key.option("repeats"):
         lo = 0  # the repeat expert reads the record from its first base
     return ExplainRequest(key, record.alphabet, record.length, lo,
-                          np.frombuffer(record.fetch(lo, hi), dtype=np.uint8))
+                          np.frombuffer(record.fetch(lo, hi), dtype=np.uint8), record)
 
 
 def target_for(settings: ExplainSettings) -> Target:
@@ -264,6 +265,7 @@ class Explanation:
     computed: tuple[int, int]
     model_name: str
     seconds: float
+    patch_starts: np.ndarray | None = None  # (n,) bool: a patch-level model's, held fixed
 
     @property
     def end(self) -> int:
@@ -400,6 +402,9 @@ def describe(explanation: Explanation) -> str:
              f"): F = {attribution.output:.3f} nats"]
     if attribution.delta is not None:
         words.append(f"completeness delta {attribution.delta:+.2g}")
+    if explanation.patch_starts is not None:
+        words.append(f"byte decoder under {int(explanation.patch_starts.sum()):,} patches "
+                     "(held fixed)")
     words.append(f"{explanation.seconds:.2f} s")
     return ", ".join(words)
 
@@ -637,6 +642,9 @@ def explain_job(request: ExplainRequest, reporter: Reporter) -> Explanation:
             if key.option("repeats"):
                 options["repeats"] = repeat_continuation(model, request.window(0, hi), lo,
                                                          request.length)
+        patches = window_patches(model, request, lo, hi, reporter)
+        if patches is not None:
+            options["patch_starts"] = patches
         accepted = _method_parameters(key.method)
         if "check" in accepted:
             options["check"] = reporter.check
@@ -648,7 +656,31 @@ def explain_job(request: ExplainRequest, reporter: Reporter) -> Explanation:
         with _forward_checks(model, reporter, total):
             attribution = attribute(model, window, target, key.method, **options)
     return Explanation(key, lo, window, attribution, computed, name,
-                       time.perf_counter() - began)
+                       time.perf_counter() - began, patches)
+
+
+_PATCHES: dict[str, Any] = {}  # model folder -> its EntropyPatches (remembers a record's)
+
+
+def window_patches(model: nn.Module, request: ExplainRequest, lo: int, hi: int,
+                   reporter: Reporter) -> np.ndarray | None:
+    """A patch-level model's patch starts over record bases ``[lo, hi)``, from the entropy
+    model it was trained with (:func:`engine.analysis.inspect.patch_source_for`; the record
+    is scored once, then cached); None for the byte-level models."""
+    from engine.analysis.attribution import is_patch_level
+    from engine.analysis.inspect import patch_source_for
+    from engine.models.defaults import resolve_model_path
+
+    if not is_patch_level(model):
+        return None
+    if request.record is None:
+        raise InputError("a patch-level model needs the record to cut it into patches")
+    folder = str(resolve_model_path(request.key.model, request.alphabet))
+    if folder not in _PATCHES:
+        _PATCHES[folder] = patch_source_for(folder)
+    flags = _PATCHES[folder](request.key.path, request.record)[lo:hi].copy()
+    reporter.check()
+    return flags
 
 
 def dependency_job(request: ExplainRequest, reporter: Reporter) -> DependencyResult:
@@ -667,6 +699,9 @@ def dependency_job(request: ExplainRequest, reporter: Reporter) -> DependencyRes
         accepted = set(inspect.signature(dependency_map).parameters)
         options = {name: getattr(reporter, name) for name in ("check", "progress")
                    if name in accepted}
+        patches = window_patches(model, request, start, end, reporter)
+        if patches is not None:
+            options["patch_starts"] = patches
         with _forward_checks(model, reporter, None):
             result = dependency_map(model, window, lo - start, hi - start, **options)
     return DependencyResult(key, lo, hi, bytes(result.alphabet), np.asarray(result.matrix),
@@ -681,4 +716,4 @@ __all__ = ["ATTRIBUTION_MODELS", "METHOD_LABELS", "TARGET_KINDS", "TARGET_LABELS
            "expert_words", "explain_job", "explain_request", "forwards", "ism_cell_words",
            "ism_heat", "ism_matrix", "load_attribution_model", "logo_view",
            "repeats_included", "target_for", "target_words", "using_attribution_models",
-           "window_bounds"]
+           "window_bounds", "window_patches"]

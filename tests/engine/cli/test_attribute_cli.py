@@ -218,3 +218,32 @@ def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temporary(tmp_path
     with pytest.raises(ValueError):
         write_attribution_h5(out, track)
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["a.h5"]
+
+
+def test_the_patch_level_model_is_explained_under_its_entropy_models_patches(capsys, tmp_path,
+                                                                            lambda_path):
+    import torch
+
+    from engine.analysis.attribution import BOS
+    from engine.analysis.inspect import patch_source_for
+
+    out = tmp_path / "blt.h5"
+    summary = run_json(capsys, "attribute", str(lambda_path), "--locus",
+                       f"{LAMBDA_ID}:5001-5060", "--model", "hyena-blt", "--context", "40",
+                       "--out", str(out))
+    folder = resolve_model_path("hyena-blt")
+    assert summary["model"] == str(folder) and summary["patches"] >= 2
+    # F by one plain forward of the window with the patches the entropy model cuts there
+    with open_sequences(lambda_path) as sf:
+        record = sf[LAMBDA_ID]
+        window = record.array(4960, 5060)
+        flags = patch_source_for(folder)(str(lambda_path), record)[4960:5060]
+    assert int(flags.sum()) == summary["patches"]
+    model = load_model(folder).eval()
+    ids = torch.tensor([[BOS, *window.tolist()]])
+    with torch.no_grad():
+        lp = torch.log_softmax(model(ids, torch.from_numpy(np.r_[True, flags])[None]), -1)
+    expected = float(lp[0, torch.arange(40, 100), torch.from_numpy(window[40:].astype(int))].sum())
+    assert summary["output"] == pytest.approx(expected, rel=1e-4)
+    track = read_attribution_h5(out)
+    assert track.start == 4960 and np.abs(track.values[:40]).max() > 0

@@ -224,3 +224,26 @@ def test_choosing_a_region_makes_the_target_its_log_likelihood_and_a_base_undoes
     assert model.settings.target == "surprisal" and model.settings.base == 15
     with pytest.raises(InputError, match="steps"):
         model.change(steps=1)
+
+
+def test_the_patch_level_model_is_explained_under_its_entropy_models_patches(tmp_path):
+    from engine.analysis.attribution import saliency
+    from engine.analysis.inspect import patch_source_for
+    from engine.models.defaults import resolve_model_path
+    from gui.model.attribution import describe
+
+    folder = resolve_model_path("hyena-blt")
+    bases = lambda_bases(3000).encode()
+    fasta = tmp_path / "lambda.fa"
+    fasta.write_bytes(b">lam\n" + bases + b"\n")
+    lam = Record("lam", len(bases), MemorySource(bases), alphabet="dna")
+    req = explain_request(ExplainSettings(base=2500, context=120), str(fasta), lam,
+                          str(folder), True)
+    result = explain_job(req, Reporter())
+    assert (result.start, result.end) == (2380, 2501)
+    flags = patch_source_for(folder)(str(fasta), lam)[2380:2501]
+    np.testing.assert_array_equal(result.patch_starts, flags)
+    expected = saliency(load_model(folder).eval(), lam.array(2380, 2501),
+                        Target("surprisal", 120), patch_starts=flags)
+    np.testing.assert_allclose(result.attribution.values, expected.values, atol=1e-6)
+    assert f"under {int(flags.sum())} patches" in describe(result)
