@@ -50,6 +50,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.analysis.suffix import SuffixRunner
+from engine.analysis.suffix import supports as suffix_supports
 from engine.errors import InputError
 from engine.models.repeats import RepeatContinuation, mix_log_probs
 from engine.tokenizers import ByteTokenizer
@@ -81,6 +83,14 @@ class Target:
         if self.kind == "region":
             return min(n, self.end - 1)
         return min(n, self.position + 1)
+
+    def rows(self) -> int:
+        """One past the last row of the log-probabilities (n + 1, V) the target reads."""
+        if self.kind == "surprisal":
+            return self.position + 1
+        if self.kind == "region":
+            return self.end
+        return self.position + 2
 
     def check(self, n: int) -> None:
         last = self.end if self.kind == "region" else self.position + 1
@@ -201,16 +211,41 @@ def _objective(model: nn.Module, window: np.ndarray, alphabet: bytes, target: Ta
     if repeats is None:
         return lambda x: target_value(log_probs(model, x, alphabet, starts, read), ids, target)
     letters = np.frombuffer(alphabet, np.uint8)
-    weights = torch.from_numpy(repeats.weights)
+    return lambda x: target_value(
+        _mixed(log_probs(model, x, alphabet, starts), letters[x.argmax(dim=-1).numpy()],
+               repeats), ids, target)
 
-    def mixed(x: torch.Tensor) -> torch.Tensor:
-        pred, state = repeats.guesses(letters[x.argmax(dim=-1).numpy()])
-        pred = torch.from_numpy(pred.astype(np.int64))
-        weight = torch.where(pred >= 0, weights[torch.from_numpy(state.astype(np.int64))], 0.0)
-        lp = mix_log_probs(log_probs(model, x, alphabet, starts), pred, weight)
+
+def _mixed(lp: torch.Tensor, windows: np.ndarray, repeats: RepeatContinuation) -> torch.Tensor:
+    """(R1) over log-probabilities ``lp`` (B, r, V), rows 0..r-1, with the expert's guesses
+    for the byte ``windows`` (B, n)."""
+    pred, state = repeats.guesses(windows)
+    rows = lp.shape[1]
+    pred = torch.from_numpy(pred[:, :rows].astype(np.int64))
+    weights = torch.from_numpy(repeats.weights)
+    weight = torch.where(pred >= 0, weights[torch.from_numpy(state[:, :rows].astype(np.int64))],
+                         0.0)
+    return mix_log_probs(lp, pred, weight)
+
+
+def _suffix_objective(runner: SuffixRunner, window: np.ndarray, alphabet: bytes,
+                      target: Target, repeats: RepeatContinuation | None
+                      ) -> Callable[[torch.Tensor, int], torch.Tensor]:
+    """``F`` of one-hot variants ``x`` (B, n, A) that equal the window before base ``i``,
+    recomputing only stream positions ``[i + 1, rows)`` (:mod:`engine.analysis.suffix`)."""
+    ids = torch.from_numpy(window.astype(np.int64))
+    letters = np.frombuffer(alphabet, np.uint8)
+
+    def f(x: torch.Tensor, i: int) -> torch.Tensor:
+        windows = letters[x.argmax(dim=-1).numpy()]
+        stream = torch.from_numpy(np.concatenate(
+            [np.full((len(x), 1), BOS), windows.astype(np.int64)], axis=1))
+        lp = runner.log_probs(stream, i + 1, target.rows())
+        if repeats is not None:
+            lp = _mixed(lp, windows, repeats)
         return target_value(lp, ids, target)
 
-    return mixed
+    return f
 
 
 def _prepare(model: nn.Module, window: np.ndarray, target: Target, alphabet: bytes | None,
@@ -329,6 +364,11 @@ def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int
         raise InputError(f"the repeat expert was resumed for a window of {repeats.length:,} "
                          f"bytes, not {len(window):,}")
     f = _objective(model, window, alphabet, target, repeats, starts)
+    suffix = None  # a Hyena LM: recompute only what each batch of mutants changes
+    if starts is None and suffix_supports(model):
+        stream = torch.from_numpy(np.concatenate([[BOS], window.astype(np.int64)]))
+        suffix = _suffix_objective(SuffixRunner(model, stream), window, alphabet, target,
+                                   repeats)
     n, size = x.shape
     lo, hi = positions if positions is not None else (0, target.last_input(n))
     hi = min(hi, target.last_input(n))  # later bases cannot change a causal target
@@ -337,13 +377,13 @@ def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int
     variants = [(i, k) for i in range(lo, hi) for k in range(size) if k != int(codes[i])]
     matrix = torch.zeros(n, size, dtype=torch.float64)
     for start in range(0, len(variants), batch):
-        chunk = variants[start:start + batch]
+        chunk = variants[start:start + batch]  # in base order: chunk[0] is the first changed
         xs = x.expand(len(chunk), n, size).clone()
         rows = torch.arange(len(chunk))
         where = torch.tensor([i for i, _ in chunk])
         xs[rows, where] = 0
         xs[rows, where, torch.tensor([k for _, k in chunk])] = 1
-        out = f(xs).to(torch.float64) - reference
+        out = (f(xs) if suffix is None else suffix(xs, chunk[0][0])).to(torch.float64) - reference
         for (i, k), v in zip(chunk, out.tolist(), strict=True):
             matrix[i, k] = v
     values = matrix.sum(dim=-1) / max(1, size - 1)

@@ -10,7 +10,8 @@ window with base i changed to letter k:
 
 the largest absolute change in log-odds. The models are causal, so ``e_ij = 0`` for
 ``j <= i`` and only the bases before ``hi`` are read. Every mutant is one forward pass,
-batched; the repeat expert is left out (the network alone), as for the other methods.
+batched (for a Hyena LM only over the positions it changes, :mod:`engine.analysis.suffix`);
+the repeat expert is left out (the network alone).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.analysis.attribution import alphabet_for, log_probs, one_hot, stream_starts
+from engine.analysis.attribution import BOS, alphabet_for, log_probs, one_hot, stream_starts
+from engine.analysis.suffix import SuffixRunner, supports
 from engine.errors import InputError
 
 
@@ -68,6 +70,11 @@ def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
     columns = torch.tensor(list(alphabet))
     model.eval()
     reference = _logits_odds(log_probs(model, x[None], alphabet, starts)[:, lo:hi], columns)[0]
+    runner = None  # a Hyena LM: recompute only the suffix each batch changes
+    if starts is None and supports(model):
+        ids = np.concatenate([[BOS], window.astype(np.int64)])
+        runner = SuffixRunner(model, torch.from_numpy(ids))
+        letters = torch.tensor(list(alphabet))
     codes = x.argmax(dim=-1)
     mutants = [(i, k) for i in range(lo, hi) for k in range(size) if k != int(codes[i])]
     matrix = torch.zeros(m, m, dtype=torch.float64)
@@ -81,7 +88,12 @@ def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
         xs = x.expand(len(chunk), *x.shape).clone()
         xs[rows, where] = 0
         xs[rows, where, torch.tensor([k for _, k in chunk])] = 1
-        odds = _logits_odds(log_probs(model, xs, alphabet, starts)[:, lo:hi], columns)
+        if runner is None:
+            lp = log_probs(model, xs, alphabet, starts)
+        else:  # stream positions from the first base this batch changes (chunks in base order)
+            stream = torch.cat([torch.full((len(chunk), 1), BOS), letters[xs.argmax(-1)]], 1)
+            lp = runner.log_probs(stream, chunk[0][0] + 1, hi)
+        odds = _logits_odds(lp[:, lo:hi], columns)
         change = (odds - reference).abs().amax(dim=-1).to(torch.float64)  # (B, m)
         for b, (i, _k) in enumerate(chunk):
             row = i - lo
