@@ -7,8 +7,8 @@
    * ``anchor``: the log-likelihood of the anchor codon alone (windows from
      :func:`~engine.analysis.windows.around_features`), ``F = sum_{t in codon} log p(b_t |
      b_<t)``: which upstream bases make the model expect the start codon there (the
-     Shine-Dalgarno site, if the model has learned one). Bases after the codon cannot
-     matter (causality) and get 0;
+     Shine-Dalgarno site, if the model has learned one). Only the bases before the codon
+     are explained; the codon's own (part of the target) and later ones get 0;
 
    by
 
@@ -146,12 +146,14 @@ def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Se
             lambda d, _t, base=done: progress(base + d, total))
         explained = (Target("region", ctx, ctx + n) if anchor is None
                      else Target("region", ctx + anchor, ctx + anchor + CODON))
+        last = ctx + n if anchor is None else ctx + anchor  # one past the bases explained
         if method == "saliency":
             values, grads = saliency_batch(model, stack, explained, alphabet, batch=batch,
                                            check=check, progress=step)
+            values[:, last:], grads[:, last:] = 0.0, 0.0
         else:
             values, grads = _mutagenesis_many(model, stack, explained, alphabet, check, step,
-                                              first=ctx)
+                                              first=ctx, last=last)
         sequences[rows, :n] = stack[:, ctx:ctx + n]
         contributions[rows, :n] = values[:, ctx:ctx + n]
         hypothetical[rows, :n] = grads[:, ctx:ctx + n]
@@ -161,17 +163,17 @@ def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Se
 
 def _mutagenesis_many(model: nn.Module, stack: np.ndarray, target: Target, alphabet: bytes,
                       check: Callable[[], None] | None,
-                      progress: Callable[[int, int], None] | None, first: int
+                      progress: Callable[[int, int], None] | None, first: int, last: int
                       ) -> tuple[np.ndarray, np.ndarray]:
     """ISM contributions and hypothetical scores (module docstring) of each window's bases
-    from ``first`` (the window after its context) up to the last the target can read."""
+    ``[first, last)`` (from the window after its context; at most those the target reads)."""
     values = np.zeros(stack.shape)
     hypothetical = np.zeros((*stack.shape, len(alphabet)))
     for row, window in enumerate(stack):
         if check is not None:
             check()
         result = mutagenesis(model, window, target, batch=128,
-                             positions=(first, target.end), alphabet=alphabet)
+                             positions=(first, last), alphabet=alphabet)
         values[row] = -result.values
         hypothetical[row] = result.matrix - result.matrix.mean(axis=1, keepdims=True)
         if progress is not None:

@@ -28,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="motifs the model has learned: seqlets of its attributions, clustered into "
         "motifs, matched to JASPAR or a MEME file; logos, MEME, BED and a report",
         description="Windows are explained by saliency (or --method ism) of their own "
-        "log-likelihood (up to --context bases read before each); spans of significant "
+        "log-likelihood, or with --target anchor of the anchor codon's alone (which bases "
+        "before a start codon make the model expect it there), up to --context bases read "
+        "before each; spans of significant "
         "attribution (seqlets) are aligned and clustered into motifs with a PPM and a "
         "contribution-weighted matrix. "
         "Windows: --around TYPE:start|end (the --window bases before each feature's start or "
@@ -58,6 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="saliency (default, one batched backward per 16 windows) or ism "
                    "(exact mutagenesis, 3 forwards per base: slower, and cleaner where "
                    "gradients spread over the background)")
+    p.add_argument("--target", choices=("window", "anchor"), default="window",
+                   help="window (default): each window's log-likelihood; anchor (with "
+                   "--around): the codon's log-likelihood, explained by the bases before it")
     p.add_argument("--match", action="append", default=[], metavar="jaspar[:TAXON]|FILE.meme",
                    help="match motifs against JASPAR CORE (offline, the motifs extra; "
                    "jaspar:vertebrates for one taxon) or a MEME file; may repeat")
@@ -146,8 +151,11 @@ def run(args: argparse.Namespace) -> int:
                              path=args.file)
         model, folder = load_for_record(args.model, alphabet_name)
         strands = None if args.strands == "auto" else args.strands == "both"
+        if args.target == "anchor" and (args.sample is not None or args.regions is not None):
+            raise InputError("--target anchor explains the codon of --around windows; "
+                             "--sample and --regions windows have none", path=args.file)
         found = discover(model, records, windows, context=args.context, method=args.method,
-                         database=database,
+                         target=args.target, database=database,
                          threshold=args.threshold, strands=strands,
                          min_instances=args.min_instances, max_motifs=args.max_motifs,
                          seed=args.seed, model_name=str(folder))
@@ -214,7 +222,8 @@ def write_outputs(out: Path, found, how: str, dropped: int, seconds: float) -> d
         "windows": len(found.windows), "how": how, "dropped": dropped,
         "skipped": found.skipped, "seqlets": len(found.seqlets),
         "seqlets_positive": sum(1 for s in found.seqlets if s.score > 0),
-        "model": found.model, "method": found.method, "seconds": seconds,
+        "model": found.model, "method": found.method, "target": found.target,
+        "seconds": seconds,
         "seconds_by_step": found.seconds, "motifs": motifs,
     }
     with atomic_open(out / "summary.json", "w", encoding="utf-8") as f:
@@ -238,8 +247,10 @@ def report_markdown(summary: dict) -> str:
         "# Motifs the model has learned", "",
         f"{summary['windows']:,} windows ({summary['how']}); {summary['skipped']} skipped "
         f"for letters outside ACGT, {summary['dropped']} off a record's end. Model: "
-        f"`{summary['model']}`. {summary['seqlets']:,} seqlets "
-        f"({summary['seqlets_positive']:,} raising the window's likelihood). "
+        f"`{summary['model']}`, {summary['method']} of "
+        f"{'the anchor codon' if summary['target'] == 'anchor' else 'each window'}'s "
+        f"log-likelihood. {summary['seqlets']:,} seqlets ({summary['seqlets_positive']:,} "
+        "raising it). "
         f"{summary['seconds']:.1f} s.", "",
     ]
     if not summary["motifs"]:

@@ -95,3 +95,26 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, tiny, lambda_path):
                        "--out", tmp_path / "z")
     assert code == 2 and "bad.meme:7" in err and "not a number" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_anchor_target_explains_the_start_codon_by_the_bases_before_it(capsys, tmp_path,
+                                                                          tiny, lambda_path):
+    out = tmp_path / "anchor"
+    code, stdout, err = run(capsys, "motifs", GFF, "--model", tiny, "--context", 20,
+                            "--window", 20, "--method", "ism", "--target", "anchor",
+                            "--min-instances", 3, "--out", out, "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["target"] == "anchor" and summary["method"] == "ism"
+    assert "ism of the anchor codon's log-likelihood" in (out / "report.md").read_text()
+    # every seqlet on a + strand window starts in the 20 bases before its codon's A
+    from engine.io import open_annotations
+
+    starts = [f.start for f in open_annotations(GFF) if f.type == "CDS" and f.strand > 0]
+    plus = [r for r in bed_rows(out / "seqlets.bed") if r[5] == "+"]
+    assert plus
+    for r in plus:
+        assert any(s - 20 <= int(r[1]) < s for s in starts), r
+    code, _, err = run(capsys, "motifs", str(lambda_path), "--model", tiny, "--sample", 5,
+                       "--target", "anchor", "--out", tmp_path / "bad")
+    assert code == 2 and "--target anchor" in err and "Traceback" not in err
