@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 SOURCES = ("features", "view")
 METHODS = {"saliency": "saliency (fast)", "ism": "mutagenesis (exact, slower)"}
+TARGETS = {"window": "each window's likelihood", "anchor": "the codon's likelihood"}
 MAX_WINDOWS = 5000
 PAD = 20  # bases shown either side of an instance the view jumps to
 
@@ -48,6 +49,12 @@ class MotifSettings:
     method: str = "saliency"
     context: int = MOTIF_CONTEXT
     jaspar: bool = False
+    target: str = "window"  # or "anchor": the codon, explained by the bases before it
+
+    @property
+    def explained(self) -> str:
+        """The engine's target: the codon only for windows before features."""
+        return self.target if self.source == "features" else "window"
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,8 +121,8 @@ def motifs_job(request: MotifRequest, reporter: Reporter) -> MotifResult:
         model, name = load_attribution_model(request.model, request.record.alphabet, reporter)
         found = discover(model, {request.record.id: request.record}, windows,
                          context=request.settings.context, method=request.settings.method,
-                         database=database, model_name=name, check=reporter.check,
-                         progress=reporter.progress)
+                         target=request.settings.explained, database=database,
+                         model_name=name, check=reporter.check, progress=reporter.progress)
     return MotifResult(request, found, words, time.perf_counter() - began)
 
 
@@ -194,6 +201,6 @@ class MotifsModel:
             self.status = ""
 
 
-__all__ = ["MAX_WINDOWS", "METHODS", "SOURCES", "MotifRequest", "MotifResult",
+__all__ = ["MAX_WINDOWS", "METHODS", "SOURCES", "TARGETS", "MotifRequest", "MotifResult",
            "MotifSettings", "MotifsModel", "feature_types", "instance_rows", "jump_locus",
            "motif_row", "motifs_job", "place_windows"]

@@ -46,6 +46,7 @@ from gui.model.events import Subscriptions
 from gui.model.locus import Locus
 from gui.model.motifs import (
     METHODS,
+    TARGETS,
     MotifResult,
     MotifSettings,
     MotifsModel,
@@ -102,6 +103,12 @@ class MotifsPanel(QWidget):
         self.method_box = QComboBox()
         for method, words in METHODS.items():
             self.method_box.addItem(words, method)
+        self.target_box = QComboBox()
+        for target, words in TARGETS.items():
+            self.target_box.addItem(words, target)
+        self.target_box.setToolTip("what is explained: each window's log-likelihood, or the "
+                                   "codon's alone (which bases before it make the model "
+                                   "expect it)")
         self.context_spin = self._spin(0, 4096, "bases the model reads before each window")
         self.jaspar_check = QCheckBox("match JASPAR")
         if importlib.util.find_spec("pyjaspar") is None:
@@ -117,7 +124,8 @@ class MotifsPanel(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
 
-        for box in (self.source_box, self.type_box, self.anchor_box, self.method_box):
+        for box in (self.source_box, self.type_box, self.anchor_box, self.method_box,
+                    self.target_box):
             box.currentIndexChanged.connect(self._on_form)
         for spin in (self.upstream_spin, self.width_spin, self.context_spin):
             spin.valueChanged.connect(self._on_form)
@@ -128,6 +136,7 @@ class MotifsPanel(QWidget):
                                     ("at", self.anchor_box), ("upstream", self.upstream_spin),
                                     ("width", self.width_spin))),
                            (how, (("method", self.method_box),
+                                  ("explain", self.target_box),
                                   ("context", self.context_spin)))):
             for label, widget in pairs:
                 row.addWidget(QLabel(label))
@@ -191,13 +200,14 @@ class MotifsPanel(QWidget):
             feature_type=self.type_box.currentText() or self.motifs_model.settings.feature_type,
             anchor=self.anchor_box.currentData(), upstream=self.upstream_spin.value(),
             width=self.width_spin.value(), method=self.method_box.currentData(),
-            context=self.context_spin.value(),
+            target=self.target_box.currentData(), context=self.context_spin.value(),
             jaspar=self.jaspar_check.isChecked() and self.jaspar_check.isEnabled())
         self.motifs_model.set_settings(settings)
 
     def _on_settings(self, settings: MotifSettings) -> None:
         widgets = (self.source_box, self.type_box, self.anchor_box, self.method_box,
-                   self.upstream_spin, self.width_spin, self.context_spin, self.jaspar_check)
+                   self.target_box, self.upstream_spin, self.width_spin, self.context_spin,
+                   self.jaspar_check)
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
             self.source_box.setCurrentIndex(self.source_box.findData(settings.source))
@@ -206,6 +216,7 @@ class MotifsPanel(QWidget):
                 self.type_box.setCurrentIndex(index)
             self.anchor_box.setCurrentIndex(self.anchor_box.findData(settings.anchor))
             self.method_box.setCurrentIndex(self.method_box.findData(settings.method))
+            self.target_box.setCurrentIndex(self.target_box.findData(settings.target))
             self.upstream_spin.setValue(settings.upstream)
             self.width_spin.setValue(settings.width)
             self.context_spin.setValue(settings.context)
@@ -214,7 +225,7 @@ class MotifsPanel(QWidget):
             for blocker in blockers:
                 blocker.unblock()
         features = settings.source == "features"
-        for widget in (self.type_box, self.anchor_box, self.upstream_spin):
+        for widget in (self.type_box, self.anchor_box, self.upstream_spin, self.target_box):
             widget.setEnabled(features)
         self.width_spin.setEnabled(not features)
 

@@ -28,11 +28,21 @@ def test_find_motifs_runs_before_cds_starts_and_over_the_view(qtbot, window, gen
     assert result is not None, panel.status.text()
     assert "before each CDS start codon" in panel.status.text()
     assert panel.motif_count() == len(result.discovery.motifs)
+    assert result.discovery.target == "window"
+    panel.target_box.setCurrentIndex(panel.target_box.findData("anchor"))
+    assert panel.motifs_model.settings.target == "anchor"
+    panel.discover()
+    settle(qtbot, window)
+    found = panel.motifs_model.result.discovery
+    assert found.target == "anchor"
+    assert not found.contributions[:, 60:].any()  # the codon is the target, not explained
     panel.source_box.setCurrentIndex(panel.source_box.findData("view"))
     assert not panel.type_box.isEnabled() and panel.width_spin.isEnabled()
+    assert not panel.target_box.isEnabled()  # windows over the view have no codon
     panel.discover()
     settle(qtbot, window)
     assert "over the view" in panel.status.text()
+    assert panel.motifs_model.result.discovery.target == "window"
     assert window.error_dialog is None
 
 
