@@ -104,7 +104,10 @@ def bench_model(spec: str, window: np.ndarray, target: Target, args) -> None:
          lambda: integrated_gradients(model, window, target, steps=args.steps), ""),
         (f"ISM, {args.ism} bases x 3",
          lambda: mutagenesis(model, window, target, positions=(last - args.ism, last)),
-         f"{3 * args.ism} forwards"),
+         f"{3 * args.ism} mutants, suffix runs (S1) where the model allows"),
+        (f"ISM, {args.ism} bases x 3, full forwards",
+         lambda: mutagenesis(model, window, target, positions=(last - args.ism, last),
+                             suffix=False), f"{3 * args.ism} forwards: the baseline"),
     ]
     for name, fn, note in rows:
         seconds = median_time(fn, args.repeats)

@@ -354,20 +354,22 @@ def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int
                 positions: tuple[int, int] | None = None,
                 alphabet: bytes | None = None,
                 repeats: RepeatContinuation | None = None,
-                patch_starts: np.ndarray | None = None) -> Attribution:
+                patch_starts: np.ndarray | None = None, suffix: bool = True) -> Attribution:
     """Exact ISM: ``matrix[i, k] = F(x, b_i = k) - F(x)`` over ``positions`` (default: every
     base the target can depend on); ``values[i]`` is the mean effect of changing base i.
     With ``repeats`` (the expert resumed at the window's first byte, see
-    :func:`repeat_continuation`) F is the mixture's, the expert re-run on every variant."""
+    :func:`repeat_continuation`) F is the mixture's, the expert re-run on every variant.
+    A Hyena LM recomputes only what each batch changes (:mod:`engine.analysis.suffix`)
+    unless ``suffix=False`` (full forwards, the same numbers: for comparison)."""
     window, alphabet, x, starts = _prepare(model, window, target, alphabet, patch_starts)
     if repeats is not None and repeats.length != len(window):
         raise InputError(f"the repeat expert was resumed for a window of {repeats.length:,} "
                          f"bytes, not {len(window):,}")
     f = _objective(model, window, alphabet, target, repeats, starts)
-    suffix = None  # a Hyena LM: recompute only what each batch of mutants changes
-    if starts is None and suffix_supports(model):
+    on_suffix = None  # a Hyena LM: recompute only what each batch of mutants changes
+    if suffix and starts is None and suffix_supports(model):
         stream = torch.from_numpy(np.concatenate([[BOS], window.astype(np.int64)]))
-        suffix = _suffix_objective(SuffixRunner(model, stream), window, alphabet, target,
+        on_suffix = _suffix_objective(SuffixRunner(model, stream), window, alphabet, target,
                                    repeats)
     n, size = x.shape
     lo, hi = positions if positions is not None else (0, target.last_input(n))
@@ -383,7 +385,8 @@ def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int
         where = torch.tensor([i for i, _ in chunk])
         xs[rows, where] = 0
         xs[rows, where, torch.tensor([k for _, k in chunk])] = 1
-        out = (f(xs) if suffix is None else suffix(xs, chunk[0][0])).to(torch.float64) - reference
+        out = f(xs) if on_suffix is None else on_suffix(xs, chunk[0][0])
+        out = out.to(torch.float64) - reference
         for (i, k), v in zip(chunk, out.tolist(), strict=True):
             matrix[i, k] = v
     values = matrix.sum(dim=-1) / max(1, size - 1)

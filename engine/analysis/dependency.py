@@ -51,9 +51,11 @@ def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
                    alphabet: bytes | None = None, batch: int = 64,
                    check: Callable[[], None] | None = None,
                    progress: Callable[[int, int], None] | None = None,
-                   patch_starts: np.ndarray | None = None) -> DependencyMap:
+                   patch_starts: np.ndarray | None = None, suffix: bool = True
+                   ) -> DependencyMap:
     """The dependency map of window bases ``[lo, hi)`` (module docstring); a patch-level
-    model reads the window's ``patch_starts``, held at the reference's for every mutant."""
+    model reads the window's ``patch_starts``, held at the reference's for every mutant;
+    ``suffix=False`` runs full forwards for a Hyena LM too (the same numbers)."""
     window = np.asarray(window, np.uint8)
     if not 0 <= lo < hi <= len(window):
         raise InputError(f"region {lo}-{hi} is not inside the window of {len(window):,} bases")
@@ -71,7 +73,7 @@ def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
     model.eval()
     reference = _logits_odds(log_probs(model, x[None], alphabet, starts)[:, lo:hi], columns)[0]
     runner = None  # a Hyena LM: recompute only the suffix each batch changes
-    if starts is None and supports(model):
+    if suffix and starts is None and supports(model):
         ids = np.concatenate([[BOS], window.astype(np.int64)])
         runner = SuffixRunner(model, torch.from_numpy(ids))
         letters = torch.tensor(list(alphabet))

@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-import engine.analysis.attribution as attribution
-import engine.analysis.dependency as dependency
 from engine.analysis.attribution import BOS, Target, mutagenesis
 from engine.analysis.dependency import dependency_map
 from engine.analysis.suffix import SuffixRunner, supports
@@ -61,15 +59,13 @@ def test_only_hyena_models_in_eval_mode_take_the_suffix_path(model):
         SuffixRunner(attention, torch.zeros(4, dtype=torch.long))
 
 
-def test_mutagenesis_and_dependency_maps_equal_the_full_forward_path(model, stream, monkeypatch):
+def test_mutagenesis_and_dependency_maps_equal_the_full_forward_path(model, stream):
     window = stream[1:].numpy().astype(np.uint8)
     target = Target("region", 60, 80)
     fast = mutagenesis(model, window, target, batch=13, positions=(20, 79))
     fast_map = dependency_map(model, window, 30, 70, batch=11)
-    monkeypatch.setattr(attribution, "suffix_supports", lambda m: False)
-    monkeypatch.setattr(dependency, "supports", lambda m: False)
-    full = mutagenesis(model, window, target, batch=13, positions=(20, 79))
-    full_map = dependency_map(model, window, 30, 70, batch=11)
+    full = mutagenesis(model, window, target, batch=13, positions=(20, 79), suffix=False)
+    full_map = dependency_map(model, window, 30, 70, batch=11, suffix=False)
     np.testing.assert_allclose(fast.matrix, full.matrix, atol=1e-10)
     assert np.abs(full.matrix).max() > 1e-3
     np.testing.assert_allclose(fast_map.matrix, full_map.matrix, atol=1e-9)
