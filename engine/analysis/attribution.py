@@ -354,9 +354,13 @@ def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int
                 positions: tuple[int, int] | None = None,
                 alphabet: bytes | None = None,
                 repeats: RepeatContinuation | None = None,
-                patch_starts: np.ndarray | None = None, suffix: bool = True) -> Attribution:
+                patch_starts: np.ndarray | None = None, suffix: bool = True,
+                check: Callable[[], None] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Attribution:
     """Exact ISM: ``matrix[i, k] = F(x, b_i = k) - F(x)`` over ``positions`` (default: every
     base the target can depend on); ``values[i]`` is the mean effect of changing base i.
+    ``check()`` runs before each batch (it may raise to cancel), ``progress(done, total)``
+    after it, counting mutants.
     With ``repeats`` (the expert resumed at the window's first byte, see
     :func:`repeat_continuation`) F is the mixture's, the expert re-run on every variant.
     A Hyena LM recomputes only what each batch changes (:mod:`engine.analysis.suffix`)
@@ -379,6 +383,8 @@ def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int
     variants = [(i, k) for i in range(lo, hi) for k in range(size) if k != int(codes[i])]
     matrix = torch.zeros(n, size, dtype=torch.float64)
     for start in range(0, len(variants), batch):
+        if check is not None:
+            check()
         chunk = variants[start:start + batch]  # in base order: chunk[0] is the first changed
         xs = x.expand(len(chunk), n, size).clone()
         rows = torch.arange(len(chunk))
@@ -389,6 +395,8 @@ def mutagenesis(model: nn.Module, window: np.ndarray, target: Target, batch: int
         out = out.to(torch.float64) - reference
         for (i, k), v in zip(chunk, out.tolist(), strict=True):
             matrix[i, k] = v
+        if progress is not None:
+            progress(start + len(chunk), len(variants))
     values = matrix.sum(dim=-1) / max(1, size - 1)
     return Attribution("ism", target, alphabet, values.numpy(), matrix.numpy(), reference,
                        repeats=repeats is not None)

@@ -152,6 +152,13 @@ def test_the_job_reports_progress_and_stops_when_cancelled(record, tiny_model):
     cancelled.cancel.set()
     with pytest.raises(Cancelled):
         explain_job(req, cancelled)
+    # mutagenesis of a Hyena model runs suffixes, not the model's forward: it reports itself
+    ism = request(record, tiny_model, base=120, method="ism", span=40, context=100)
+    seen.clear()
+    explain_job(ism, Reporter(progress=lambda done, total: seen.append((done, total))))
+    assert len(seen) >= 2 and seen[-1] == (120, 120)  # 40 bases x 3 letters, in batches
+    with pytest.raises(Cancelled):
+        explain_job(ism, cancelled)
 
 
 def test_mutagenesis_letters_are_what_the_target_loses_when_the_base_is_replaced(
