@@ -43,7 +43,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from torch import nn
 
-from engine.analysis.attribution import DNA, Target, mutagenesis, saliency_batch
+from engine.analysis.attribution import (
+    DNA,
+    Target,
+    is_patch_level,
+    mutagenesis,
+    saliency_batch,
+)
 from engine.analysis.motif import Match, Motif, Seqlet
 from engine.analysis.motif_db import match_motifs
 from engine.analysis.motifs import discover_motifs
@@ -108,6 +114,10 @@ def explain_windows(model: nn.Module, records: Mapping[str, Record], windows: Se
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if target not in TARGETS:
         raise InputError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    if is_patch_level(model):  # each window would need its own entropy-model patches
+        raise InputError("motif discovery explains the byte-level models (hyena, attention); "
+                         "explain the patch-level model one locus at a time (bytescope "
+                         "attribute --model hyena-blt, or the Attribution panel)")
     if target == "anchor" and any(w.anchor is None or w.anchor + CODON > w.length
                                   for w in windows):
         raise InputError("an anchor target needs windows around a feature's codon "

@@ -313,10 +313,14 @@ class RepeatContinuation:
             raise ModelError(f"the window starts at {start:,}, outside the {len(data):,} bytes")
         length = len(self.data) if record_length is None else record_length
         self.expert = _Expert(config, length)
-        self.weights = config.weight_array()  # w_s of (R1)
         pred = np.empty(self.start + 1, dtype=np.int16)
         state = np.empty(self.start + 1, dtype=np.uint8)
         self.expert.scan(self.data, 0, self.start, pred, state)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """w_s of (R1), the fitted mixing weights (ModelError if the expert has none)."""
+        return self.expert.config.weight_array()
 
     @property
     def length(self) -> int:

@@ -64,3 +64,12 @@ def test_the_window_target_differs_and_the_anchor_target_needs_anchors(model, ge
         explain_windows(model, records, plain, CONTEXT, target="anchor")
     with pytest.raises(InputError, match="target must be one of"):
         explain_windows(model, records, windows, CONTEXT, target="codon")
+
+
+def test_the_patch_level_model_is_refused_in_words(genome):
+    records, windows = genome
+    torch.manual_seed(0)
+    blt = build_model(model_config("hyena-blt", "tiny", d_local=16, d_global=32, n_heads=2,
+                                   max_len=64, filter_order=16)).eval()
+    with pytest.raises(InputError, match="one locus at a time"):
+        explain_windows(blt, records, windows, CONTEXT, method="ism")
