@@ -23,8 +23,9 @@ import numpy as np
 
 from engine.atomic import atomic_open, atomic_path
 from engine.errors import FormatError
+from engine.jit import lazy_njit
 
-from .cache import cache_dir, content_hash, stat_key
+from .cache import cache_dir, content_hash, remembered_hash, stat_key
 
 NL, CR, GT = 10, 13, ord(">")
 
@@ -68,12 +69,14 @@ class FastaScan:
 
 
 def scan_fasta(
-    buf: np.ndarray, path: str | Path, *, start: int = 0, first_line: int = 1
+    buf: np.ndarray, path: str | Path, *, start: int = 0, first_line: int = 1,
+    letters_checked: bool = False,
 ) -> FastaScan:
     """Scan ``buf[start:]`` as FASTA; raise :class:`FormatError` with line and offset if bad.
 
     ``first_line`` is the 1-based line number of ``buf[start]`` in the file (GFF3's
-    ``##FASTA`` section starts mid-file).
+    ``##FASTA`` section starts mid-file). ``letters_checked``: :func:`check_bytes_streaming`
+    has refused every non-sequence byte already, so only stray carriage returns are looked for.
     """
     data = buf[start:]
     n = len(data)
@@ -95,7 +98,8 @@ def scan_fasta(
     headers = np.flatnonzero(is_header)
     nonblank = np.flatnonzero(~is_blank)
     _check_starts_with_header(data, path, start, first_line, headers, nonblank, line_start)
-    _check_sequence_bytes(data, path, start, first_line, line_start, is_header)
+    _check_sequence_bytes(data, path, start, first_line, line_start, is_header,
+                          letters=not letters_checked)
 
     # Lines belong to the record whose header precedes them.
     n_rec = len(headers)
@@ -191,9 +195,11 @@ def _check_starts_with_header(data, path, start, first_line, headers, nonblank, 
 _CHECK_CHUNK = 1 << 22  # bytes per pass of the byte check: its arrays stay a few MB
 
 
-def _check_sequence_bytes(data, path, start, first_line, line_start, is_header):
-    """Refuse the first byte of a sequence line that is not a letter, '*', '-' or '.', and a
-    carriage return that does not end its line (it would count as a base but never be read).
+def _check_sequence_bytes(data, path, start, first_line, line_start, is_header,
+                          letters: bool = True):
+    """Refuse the first byte of a sequence line that is not a letter, '*', '-' or '.' (unless
+    ``letters`` is False: checked before), and a carriage return that does not end its line (it
+    would count as a base but never be read).
 
     Runs over ``_CHECK_CHUNK``-byte pieces, so a file of bad bytes (a sparse file of NULs)
     costs a few MB, not eight bytes per bad byte; header lines may hold any byte."""
@@ -201,7 +207,8 @@ def _check_sequence_bytes(data, path, start, first_line, line_start, is_header):
     for a in range(0, n, _CHECK_CHUNK):
         block = data[a : min(n, a + _CHECK_CHUNK + 1)]  # one byte more: what follows a CR
         inner = min(_CHECK_CHUNK, n - a)
-        bad = np.flatnonzero(~SEQUENCE_BYTES[block[:inner]])
+        bad = (np.flatnonzero(~SEQUENCE_BYTES[block[:inner]]) if letters
+               else np.zeros(0, dtype=np.int64))
         crs = np.flatnonzero(block[:inner] == CR)
         if len(crs):
             after = crs + 1
@@ -231,39 +238,45 @@ def _check_sequence_bytes(data, path, start, first_line, line_start, is_header):
 def check_bytes_streaming(mm, path, *, start: int = 0, first_line: int = 1) -> None:
     """The byte check of :func:`scan_fasta` over a map, before the file is read into memory:
     the first byte of a sequence line that cannot be sequence is refused with its line and
-    offset, holding one ``_CHECK_CHUNK`` piece at a time (a 3 GB sparse file of NULs fails at
-    its first NUL in milliseconds instead of allocating tens of GB)."""
-    size = len(mm)
+    offset. One compiled pass over the mapped pages that stops at the first bad byte (a 3 GB
+    sparse file of NULs fails in milliseconds, allocating nothing)."""
     head = mm[start : start + (1 << 20)]
     if not head.lstrip().startswith(b">"):  # no header first: scan_fasta's message, from 1 MiB
         cut = head.rfind(b"\n") + 1 or len(head)
         scan_fasta(np.frombuffer(head[:cut], dtype=np.uint8), path, first_line=first_line)
-    line_no = first_line
-    header: bool | None = None  # is the line running into the next piece a header?
-    for a in range(start, size, _CHECK_CHUNK):
-        block = np.frombuffer(mm[a : a + _CHECK_CHUNK], dtype=np.uint8)
-        if header is None:
-            header = bool(block[0] == GT)
-        breaks = np.flatnonzero(block == NL)
-        bad = np.flatnonzero(~SEQUENCE_BYTES[block])
-        if len(bad):
-            k = np.searchsorted(breaks, bad)  # line breaks before each bad byte
-            begins = (np.where(k > 0, breaks[np.maximum(k - 1, 0)] + 1, 0) if len(breaks)
-                      else np.zeros(len(bad), dtype=np.int64))
-            in_header = np.where(k > 0, block[np.minimum(begins, len(block) - 1)] == GT, header)
-            hits = np.flatnonzero(~in_header)
-            if len(hits):
-                i = int(bad[hits[0]])
-                byte = int(block[i])
-                shown = repr(chr(byte)) if 32 <= byte < 127 else f"0x{byte:02x}"
-                line_begin = int(begins[hits[0]]) if k[hits[0]] > 0 else None
-                column = f" (column {i - line_begin + 1})" if line_begin is not None else ""
-                raise FormatError(f"byte {shown} at offset {a + i}{column} is not a sequence "
-                                  "letter", path=path, line=line_no + int(k[hits[0]]))
-        line_no += len(breaks)
-        if len(breaks):
-            nxt = int(breaks[-1]) + 1
-            header = bool(block[nxt] == GT) if nxt < len(block) else None
+    if len(mm) <= start:
+        return
+    data = np.frombuffer(mm, dtype=np.uint8)
+    try:
+        at, line, begin = _first_bad_byte(data, SEQUENCE_BYTES, start)
+        byte = int(data[at]) if at >= 0 else 0
+    finally:
+        del data  # the map's exported buffer must go before the map closes
+    if at < 0:
+        return
+    shown = repr(chr(byte)) if 32 <= byte < 127 else f"0x{byte:02x}"
+    raise FormatError(f"byte {shown} at offset {at} (column {at - begin + 1}) is not a sequence "
+                      "letter", path=path, line=first_line + line)
+
+
+@lazy_njit(cache=True, nogil=True)
+def _first_bad_byte(data, ok, start):
+    """``(offset, line, line start)`` of the first byte from ``start`` that ``ok`` refuses
+    outside a header line (one starting with '>'), lines counted from 0 at ``start``; offset
+    -1 if there is none."""
+    n = len(data)
+    line = 0
+    begin = start
+    header = data[start] == 62  # '>'
+    for i in range(start, n):
+        b = data[i]
+        if b == 10:  # '\n'
+            line += 1
+            begin = i + 1
+            header = begin < n and data[begin] == 62
+        elif not header and not ok[b]:
+            return i, line, begin
+    return -1, line, begin
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,6 +366,22 @@ class FastaSource:
             raw = raw.translate(None, b"\r\n")  # C-speed removal of line breaks
         return raw
 
+    def histogram(self) -> np.ndarray:
+        """Byte counts (256,) of the whole record, counted in the map: line breaks are the
+        only other bytes in its span (the scan refused the rest), so their counts are
+        dropped instead of the breaks being cut out of a copy."""
+        from .summary import byte_histogram
+
+        e = self.entry
+        counts = np.zeros((4, 256), dtype=np.int64)
+        if e.length:
+            data = np.frombuffer(self.mm, dtype=np.uint8)
+            byte_histogram(data[e.byte_offset(0) : e.byte_offset(e.length - 1) + 1], counts)
+            del data  # before the map may close
+        out = counts.sum(axis=0)
+        out[[NL, CR]] = 0
+        return out
+
 
 def map_file(path: str | Path) -> mmap.mmap:
     with open(path, "rb") as handle:
@@ -434,17 +463,22 @@ def index_fasta(
             if descriptions is not None:
                 return IndexedFasta(data_path, fai, entries, descriptions)
 
+    streamed = False
     if size > start:
         with _mapped(data_path) as mm:
             head = mm[start : start + (1 << 20)]
             if b"\n" in head or b"\r" not in head:  # CR-only files are checked once translated
                 check_bytes_streaming(mm, path, start=start, first_line=first_line)
+                streamed = True
 
-    # Irregular files were normalised under their content hash; look there before scanning.
-    key = content_hash(data_path) + (f"-{start}" if start else "")
-    normalised = cache_dir("normalised") / f"{key}.fa"
+    # Irregular files were normalised under their content hash; look there before scanning
+    # when the hash is known (remembered from an earlier open: no bytes read). A first open
+    # hashes only when the scan finds the file irregular.
+    known = remembered_hash(data_path)
+    suffix = f"-{start}" if start else ""
+    normalised = cache_dir("normalised") / f"{known}{suffix}.fa"
     normalised_fai = Path(str(normalised) + ".fai")
-    if normalised.is_file() and normalised_fai.is_file():
+    if known is not None and normalised.is_file() and normalised_fai.is_file():
         # a cache entry is checked like any index (truncated, emptied or swapped: rebuilt)
         try:
             entries = read_fai(normalised_fai)
@@ -463,8 +497,10 @@ def index_fasta(
     cr_only = b"\n" not in raw[start:] and b"\r" in raw[start:]
     if cr_only:
         raw = raw.replace(b"\r", b"\n")
-    scan = scan_fasta(np.frombuffer(raw, dtype=np.uint8), path, start=start, first_line=first_line)
+    scan = scan_fasta(np.frombuffer(raw, dtype=np.uint8), path, start=start,
+                      first_line=first_line, letters_checked=streamed and not cr_only)
     if cr_only or not scan.regular:
+        normalised = cache_dir("normalised") / f"{content_hash(data_path)}{suffix}.fa"
         entries, descriptions = normalise(raw, scan, normalised)
         fai = Path(str(normalised) + ".fai")
         write_fai(entries, fai)

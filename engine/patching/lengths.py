@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
+
+from engine.jit import lazy_njit
 
 
 def lengths_from_starts(starts: np.ndarray, n_positions: int) -> np.ndarray:
@@ -27,7 +28,7 @@ def starts_from_lengths(lengths: np.ndarray) -> np.ndarray:
     return starts
 
 
-@njit(cache=True)
+@lazy_njit(cache=True)
 def merge_short_patches(starts: np.ndarray, n_positions: int, min_len: int) -> np.ndarray:
     """Merge every patch shorter than ``min_len`` into its predecessor.
 
@@ -54,7 +55,7 @@ def merge_short_patches(starts: np.ndarray, n_positions: int, min_len: int) -> n
     return starts[keep]
 
 
-@njit(cache=True)
+@lazy_njit(cache=True)
 def split_long_patches(lengths: np.ndarray, max_len: int, min_len: int) -> np.ndarray:
     """Split each patch longer than ``max_len`` into ``max_len`` pieces, the remainder last.
 

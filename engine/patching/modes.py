@@ -19,7 +19,8 @@ are not in these rules; :func:`apply_blt_start_quirks` adds them so each stays n
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from engine.jit import lazy_njit
 
 # BLT's token ids (bytelatent/tokenizers/constants.py): byte b is token b + 4.
 BOE_ID = 0
@@ -155,7 +156,7 @@ def byte_lengths(n_positions: int) -> np.ndarray:
     return np.ones(n_positions, dtype=np.int64)
 
 
-@njit(cache=True)
+@lazy_njit(cache=True)
 def greedy_starts(H: np.ndarray, threshold: float, n_positions: int, first: int) -> np.ndarray:
     """Entropy budget: a patch holds at most ``threshold`` nats of uncertainty after its first byte.
 

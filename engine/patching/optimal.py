@@ -13,7 +13,8 @@ patches (so a tie ``H[p-1] == threshold`` is no start, as in ``entropy``), then 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from engine.jit import lazy_njit
 
 
 def optimal_objective(H: np.ndarray, starts: np.ndarray, threshold: float) -> float:
@@ -58,12 +59,12 @@ def largest_feasible_min(n_positions: int, min_len: int, max_len: int | None) ->
     return m
 
 
-@njit(cache=True)
+@lazy_njit(cache=True)
 def _better(score_a: float, count_a: int, score_b: float, count_b: int) -> bool:
     return score_a > score_b or (score_a == score_b and count_a < count_b)
 
 
-@njit(cache=True)
+@lazy_njit(depends=("_better",), cache=True)
 def optimal_starts_dp(gain: np.ndarray, min_len: int, max_len: int) -> np.ndarray:
     """Starts maximising ``sum(gain[p] for p in starts if p >= 1)`` with lengths in the limits.
 

@@ -54,5 +54,7 @@ def test_a_compressed_file_that_inflates_past_the_limit_stops_without_filling_th
     path.write_bytes(gzip.compress(b"\x00" * (20 << 20)))  # 20 MiB of zeros, ~20 KB on disk
     with pytest.raises(InputError, match="more than"):
         open_sequences(path, max_bytes=4 << 20)
-    leftovers = [p for p in isolated_cache.rglob("*") if p.is_file()]
+    # nothing decompressed stays; the .gz's own hash memo (32 characters) may
+    leftovers = [p for p in isolated_cache.rglob("*") if p.is_file()
+                 and p.parent.name != "hashes"]
     assert leftovers == []

@@ -117,3 +117,34 @@ def test_a_fasta_of_100k_records_is_summarised_as_columns(tmp_path):
                             "alphabet_confidence": 0.2, "gc_percent": 50.0,
                             "n_count": 1, "feature_count": 0}
     assert int(table.lengths.sum()) == 3 * n
+
+
+def test_the_byte_histogram_is_bincount_for_any_length():
+    import numpy as np
+
+    from engine.io.summary import byte_histogram
+
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 3, 4, 1001):
+        data = rng.integers(0, 256, n).astype(np.uint8)
+        counts = np.zeros((4, 256), dtype=np.int64)
+        byte_histogram(data, counts)
+        assert (counts.sum(axis=0) == np.bincount(data, minlength=256)).all()
+
+
+def test_counting_in_the_map_equals_counting_the_bases(tmp_path):
+    import numpy as np
+
+    from engine.io import open_sequences
+    from engine.io.summary import record_counts
+
+    rng = np.random.default_rng(4)
+    bases = bytes(rng.choice(list(b"ACGTNacgt"), 1003).astype(np.uint8))
+    lines = b"\r\n".join(bases[i:i + 60] for i in range(0, len(bases), 60))
+    path = tmp_path / "crlf.fa"
+    path.write_bytes(b">x\r\n" + lines + b"\r\n>y\r\nAC\r\n")
+    with open_sequences(path) as sf:
+        assert hasattr(sf[0]._source, "histogram")  # the in-place path is the one tested
+        for record in sf:
+            expected = np.bincount(record.array(), minlength=256)
+            assert (record_counts(record) == expected).all()
