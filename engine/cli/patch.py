@@ -23,7 +23,16 @@ from engine.io.formats import DEFAULT_MAX_BYTES
 from engine.io.records import Record, check_range
 from engine.loci import format_locus
 from engine.patching import PATCH_MODES, PatchConfig, Patcher
-from engine.patching.output import patch_rows, write_bed, write_bedgraph, write_json, write_tsv
+from engine.patching.output import (
+    patch_rows,
+    write_bed,
+    write_bed_chunks,
+    write_bedgraph,
+    write_json,
+    write_tsv,
+    write_tsv_chunks,
+)
+from engine.patching.stream import StreamStats, stream_patches, streamable
 
 from .regions import parse_region
 
@@ -158,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"region {start}-{end} of record {record.id!r} is empty: "
                              "nothing to patch")
         check_config_fits(config, record.id, start, end)
+        if (streamable(config) and out.suffix.lower() in (".bed", ".tsv")
+                and not args.entropies and not args.bedgraph):
+            return _stream(config, record.id, start, end, out)
         entropies = None
         if args.entropies:
             entropies = load_entropies(args.entropies, record, start, end)
@@ -184,4 +196,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"{format_locus(record.id, start, end)} {config.mode}: {result.count} {patches}, "
           f"mean length {result.mean_length:.3f}, median {result.median_length:g}, max "
           f"{result.max_length}{theta} -> {out}")
+    return 0
+
+
+def _stream(config, record_id: str, start: int, end: int, out: Path) -> int:
+    """A length-only mode written chunk by chunk (:mod:`engine.patching.stream`): the record's
+    bytes are never read, and memory does not grow with its length."""
+    stats = StreamStats()
+
+    def chunks(with_score: bool):
+        for index, begin, stop in stream_patches(config, end - start):
+            stats.add(stop - begin)
+            rows = (index, begin + start, stop + start)
+            yield (*rows, None) if with_score else rows
+
+    if out.suffix.lower() == ".bed":
+        write_bed_chunks(out, record_id, chunks(True),
+                         track_name=f"{record_id} {config.mode} patches")
+    else:
+        write_tsv_chunks(out, record_id, chunks(False))
+    patches = "patch" if stats.count == 1 else "patches"
+    print(f"{format_locus(record_id, start, end)} {config.mode}: {stats.count} {patches}, "
+          f"mean length {stats.mean_length:.3f}, median {stats.median_length:g}, max "
+          f"{stats.max_length} -> {out}")
     return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ import numpy as np
 from engine.atomic import atomic_open
 
 from .patcher import PatchResult
+from .stream import format_rows
 
+TSV_HEADER = "record\tstart\tend\tindex\tlength\tmean_entropy"
 MAX_BYTE_ENTROPY = math.log(256)  # nats: uniform over 256 byte values
 BED_SCORE_MAX = 1000
 
@@ -82,25 +84,60 @@ def write_bed(
     Columns: chrom, start, end, name (patch index), score (see module docstring), strand ``.``.
     """
     scores = bed_scores(rows.mean_entropy, len(rows.index))
-    header = [f'track name="{_track_value(track_name)}" useScore=1']
-    lines = (
-        f"{chrom}\t{s}\t{e}\t{i}\t{score}\t."
-        for i, s, e, score in zip(
-            rows.index.tolist(), rows.start.tolist(), rows.end.tolist(), scores.tolist(),
-            strict=True,
-        )
-    )
-    _write_lines(path, header, lines)
+    write_bed_chunks(path, chrom, [(rows.index, rows.start, rows.end, scores)], track_name)
+
+
+BLOCK_ROWS = 1 << 20  # rows formatted at a time
+
+
+def write_bed_chunks(path: str | Path, chrom: str,
+                     chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]],
+                     track_name: str = "bytescope patches") -> None:
+    """:func:`write_bed` of ``(index, start, end, score or None)`` chunks, in order, each
+    formatted by a compiled loop a block at a time (streaming: nothing holds all rows)."""
+    header = f'track name="{_track_value(track_name)}" useScore=1\n'.encode()
+    prefix = chrom.encode("utf-8") + b"\t"
+
+    def blocks() -> Iterator[bytes]:
+        for index, start, end, score in chunks:
+            score = np.zeros(len(index), dtype=np.int64) if score is None else score
+            for lo in range(0, len(index), BLOCK_ROWS):
+                part = slice(lo, lo + BLOCK_ROWS)
+                yield format_rows(prefix, np.stack([start[part], end[part], index[part],
+                                                    score[part]]), b"\t.")
+
+    _write_blocks(path, header, blocks())
+
+
+def write_tsv_chunks(path: str | Path, chrom: str,
+                     chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """:func:`write_tsv` of ``(index, start, end)`` chunks without entropies (``NA``)."""
+    prefix = chrom.encode("utf-8") + b"\t"
+
+    def blocks() -> Iterator[bytes]:
+        for index, start, end in chunks:
+            for lo in range(0, len(index), BLOCK_ROWS):
+                part = slice(lo, lo + BLOCK_ROWS)
+                yield format_rows(prefix, np.stack([start[part], end[part], index[part],
+                                                    end[part] - start[part]]), b"\tNA")
+
+    _write_blocks(path, TSV_HEADER.encode() + b"\n", blocks())
+
+
+def _write_blocks(path: str | Path, header: bytes, blocks: Iterable[bytes]) -> None:
+    with atomic_open(path, "wb") as handle:
+        handle.write(header)
+        for block in blocks:
+            handle.write(block)
 
 
 def write_tsv(path: str | Path, chrom: str, rows: PatchRows) -> None:
     """Tab-separated with a header: record, start, end, index, length, mean_entropy (or NA)."""
-    means = (
-        [f"{m:.6g}" for m in rows.mean_entropy.tolist()]
-        if rows.mean_entropy is not None
-        else ["NA"] * len(rows.index)
-    )
-    header = ["record\tstart\tend\tindex\tlength\tmean_entropy"]
+    if rows.mean_entropy is None:
+        write_tsv_chunks(path, chrom, [(rows.index, rows.start, rows.end)])
+        return
+    means = [f"{m:.6g}" for m in rows.mean_entropy.tolist()]
+    header = [TSV_HEADER]
     lines = (
         f"{chrom}\t{s}\t{e}\t{i}\t{e - s}\t{m}"
         for i, s, e, m in zip(
