@@ -18,6 +18,7 @@ import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from engine.atomic import atomic_open, atomic_path
 from engine.errors import FormatError
 from engine.jit import lazy_njit
 
-from .cache import cache_dir, content_hash, remembered_hash, stat_key
+from .cache import cache_dir, content_hash, identity_key, remembered_hash, stat_key
 
 NL, CR, GT = 10, 13, ord(">")
 
@@ -37,9 +38,9 @@ SEQUENCE_BYTES[ord("a") : ord("z") + 1] = True
 SEQUENCE_BYTES[[ord("*"), ord("-"), ord("."), NL, CR]] = True
 
 
-@dataclass(frozen=True, slots=True)
-class FaiEntry:
-    """One line of a ``.fai`` index."""
+class FaiEntry(NamedTuple):
+    """One line of a ``.fai`` index (a named tuple: 10^5 of them are built per open of a
+    many-record file, three times faster than a frozen dataclass's)."""
 
     name: str
     length: int
@@ -432,6 +433,33 @@ def normalise(
     return entries, list(scan.descriptions)
 
 
+def _checked_path(data_path: Path, fai: Path, start: int) -> Path:
+    """Where the descriptions of a ``.fai`` checked against its data file are kept: keyed by
+    both files' identities (:func:`~engine.io.cache.identity_key`), so a reopen of unchanged
+    files skips the per-entry check (about 3 us a record) and the header reads."""
+    key = f"{identity_key(data_path)}-{identity_key(fai)}-{start}"
+    return cache_dir("fai-checked") / f"{key}.txt"
+
+
+def _read_checked(path: Path, count: int) -> list[str] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = text.split("\n")
+    if len(lines) != count + 1 or lines[-1] != "":  # one line per record, newline-terminated
+        return None
+    return lines[:-1]
+
+
+def _write_checked(path: Path, descriptions: list[str]) -> None:
+    if any("\n" in d or "\r" in d for d in descriptions):
+        return  # a description is one header line: never the case, but do not guess
+    with contextlib.suppress(OSError):
+        with atomic_open(path, "w", encoding="utf-8", newline="\n") as out:
+            out.write("".join(d + "\n" for d in descriptions))
+
+
 def index_fasta(
     path: Path,
     *,
@@ -458,8 +486,13 @@ def index_fasta(
                 entries = read_fai(fai)
             except (FormatError, OSError, UnicodeDecodeError):
                 continue
-            with _mapped(data_path) as mm:
-                descriptions = fai_descriptions(mm, entries, start)
+            checked = _checked_path(data_path, fai, start)
+            descriptions = _read_checked(checked, len(entries))
+            if descriptions is None:
+                with _mapped(data_path) as mm:
+                    descriptions = fai_descriptions(mm, entries, start)
+                if descriptions is not None:
+                    _write_checked(checked, descriptions)
             if descriptions is not None:
                 return IndexedFasta(data_path, fai, entries, descriptions)
 
