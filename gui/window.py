@@ -48,6 +48,7 @@ from .panels.sequences import SequencesPanel
 from .panels.status import StatusWidgets
 from .panels.training import TrainingPanel, default_workspace
 from .tracks.stack import TrackStack
+from .workers import MainThreadCollector
 
 SAMPLES = (("Annotated bacterial contig (BAC_00001, 470 kb)", "prokka_BAC_00001.gff3.gz"),
            ("Phage lambda (48.5 kb)", "lambda_phage.fa"))
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
                  persist: bool = True) -> None:
         super().__init__()
         load_kernel()  # not later, in a scoring worker, where loading it would stall this thread
+        self.collector = MainThreadCollector(self)  # garbage with Qt in it dies on this thread
         self.model = model if model is not None else Workbench()
         self.settings = settings if settings is not None else QSettings("bytescope", "bytescope")
         self.persist = persist  # False: start from the default layout and save nothing
@@ -832,5 +834,6 @@ class MainWindow(QMainWindow):
             self.error_dialog.close()
         for document in self.model.documents:
             document.close()
+        self.collector.stop()
         return finished
 

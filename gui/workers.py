@@ -21,9 +21,11 @@ re-raised on the GUI thread, where pytest-qt fails the test and the app prints a
 
 from __future__ import annotations
 
+import gc
 import itertools
 import queue
 import threading
+import time
 import traceback
 import warnings
 import weakref
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal
 
 from engine.errors import BytescopeError
 from engine.scoring import Cancelled
@@ -320,3 +322,55 @@ class TrainingThread(QThread):
         finally:
             if warnings.showwarning is relay:
                 warnings.showwarning = shown
+
+
+class MainThreadCollector(QObject):
+    """Python's cyclic garbage collector runs in whichever thread crosses a threshold. If that
+    is a worker and the garbage holds Qt wrappers (a closed panel's, say), their destructors run
+    there and can deadlock: seen in the test suite as a job thread stuck in a QObject
+    destructor waiting for the GIL inside ``gc``. While a window lives, automatic collection
+    is off and this timer collects on the GUI thread instead, generation by generation as the
+    thresholds say (the PyQt "GarbageCollector" recipe). The last collector stopped turns
+    automatic collection back on."""
+
+    _running = 0
+
+    def __init__(self, parent: QObject, interval_ms: int = 500) -> None:
+        super().__init__(parent)
+        self.thresholds = gc.get_threshold()
+        self._last_full = time.monotonic()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.collect)
+        self.active = False
+        if MainThreadCollector._running == 0:
+            gc.disable()
+        MainThreadCollector._running += 1
+        self.active = True
+        self.timer.start(interval_ms)
+
+    FULL_EVERY_S = 30.0  # a full collection costs most of a second with torch loaded
+
+    def collect(self) -> None:
+        """The oldest generation due (it collects the younger ones too); the oldest at most
+        every FULL_EVERY_S, as CPython itself holds full collections back."""
+        counts = gc.get_count()
+        now = time.monotonic()
+        if counts[2] > self.thresholds[2] and now - self._last_full >= self.FULL_EVERY_S:
+            gc.collect(2)
+            self._last_full = now
+        elif counts[1] > self.thresholds[1]:
+            gc.collect(1)
+        elif counts[0] > self.thresholds[0]:
+            gc.collect(0)
+
+    def stop(self) -> None:
+        """Stop collecting here; with no other collector running, turn automatic collection
+        back on (the window's jobs have been joined by then: no worker is left to collect in;
+        no full collection here, which costs most of a second with torch loaded)."""
+        if not self.active:
+            return
+        self.active = False
+        self.timer.stop()
+        MainThreadCollector._running -= 1
+        if MainThreadCollector._running == 0:
+            gc.enable()
