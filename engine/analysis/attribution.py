@@ -162,6 +162,14 @@ def stream_starts(patch_starts: np.ndarray | None, n: int) -> torch.Tensor | Non
     return torch.from_numpy(np.concatenate([[True], flags]))[None]
 
 
+def stream_ids(x: torch.Tensor, alphabet: bytes) -> torch.Tensor:
+    """Token ids (B, n + 1) of the stream ``[BOS, b_0 .. b_{n-1}]`` for one-hot windows ``x``
+    (B, n, A): each base is the alphabet's letter its row puts most weight on."""
+    letters = torch.tensor(list(alphabet))
+    body = letters[x.detach().argmax(dim=-1)]
+    return torch.cat([torch.full((len(x), 1), BOS, dtype=torch.long), body], dim=1)
+
+
 def log_probs(model: nn.Module, x: torch.Tensor, alphabet: bytes,
               starts: torch.Tensor | None = None,
               read: np.ndarray | None = None) -> torch.Tensor:
@@ -174,11 +182,11 @@ def log_probs(model: nn.Module, x: torch.Tensor, alphabet: bytes,
     weight = embed.weight
     letters = torch.tensor(list(alphabet))
     rows = weight[letters]  # (A, d)
-    b, n, _ = x.shape
+    b = x.shape[0]
     embedded = torch.cat([weight[BOS].expand(b, 1, -1), x.to(weight.dtype) @ rows], dim=1)
-    body = (letters[x.detach().argmax(dim=-1)] if read is None
-            else torch.from_numpy(np.asarray(read, dtype=np.int64)).expand(b, n))
-    ids = torch.cat([torch.full((b, 1), BOS, dtype=torch.long), body], dim=1)
+    ids = stream_ids(x, alphabet)
+    if read is not None:
+        ids[:, 1:] = torch.from_numpy(np.asarray(read, dtype=np.int64))
     handle = embed.register_forward_hook(lambda _m, _i, _o: embedded)
     try:
         if is_patch_level(model):
@@ -234,15 +242,12 @@ def _suffix_objective(runner: SuffixRunner, window: np.ndarray, alphabet: bytes,
     """``F`` of one-hot variants ``x`` (B, n, A) that equal the window before base ``i``,
     recomputing only stream positions ``[i + 1, rows)`` (:mod:`engine.analysis.suffix`)."""
     ids = torch.from_numpy(window.astype(np.int64))
-    letters = np.frombuffer(alphabet, np.uint8)
 
     def f(x: torch.Tensor, i: int) -> torch.Tensor:
-        windows = letters[x.argmax(dim=-1).numpy()]
-        stream = torch.from_numpy(np.concatenate(
-            [np.full((len(x), 1), BOS), windows.astype(np.int64)], axis=1))
+        stream = stream_ids(x, alphabet)
         lp = runner.log_probs(stream, i + 1, target.rows())
         if repeats is not None:
-            lp = _mixed(lp, windows, repeats)
+            lp = _mixed(lp, stream[:, 1:].numpy().astype(np.uint8), repeats)
         return target_value(lp, ids, target)
 
     return f

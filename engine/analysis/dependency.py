@@ -23,7 +23,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.analysis.attribution import BOS, alphabet_for, log_probs, one_hot, stream_starts
+from engine.analysis.attribution import (
+    BOS,
+    alphabet_for,
+    log_probs,
+    one_hot,
+    stream_ids,
+    stream_starts,
+)
 from engine.analysis.suffix import SuffixRunner, supports
 from engine.errors import InputError
 
@@ -76,7 +83,6 @@ def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
     if suffix and starts is None and supports(model):
         ids = np.concatenate([[BOS], window.astype(np.int64)])
         runner = SuffixRunner(model, torch.from_numpy(ids))
-        letters = torch.tensor(list(alphabet))
     codes = x.argmax(dim=-1)
     mutants = [(i, k) for i in range(lo, hi) for k in range(size) if k != int(codes[i])]
     matrix = torch.zeros(m, m, dtype=torch.float64)
@@ -93,8 +99,7 @@ def dependency_map(model: nn.Module, window: np.ndarray, lo: int, hi: int,
         if runner is None:
             lp = log_probs(model, xs, alphabet, starts)
         else:  # stream positions from the first base this batch changes (chunks in base order)
-            stream = torch.cat([torch.full((len(chunk), 1), BOS), letters[xs.argmax(-1)]], 1)
-            lp = runner.log_probs(stream, chunk[0][0] + 1, hi)
+            lp = runner.log_probs(stream_ids(xs, alphabet), chunk[0][0] + 1, hi)
         odds = _logits_odds(lp[:, lo:hi], columns)
         change = (odds - reference).abs().amax(dim=-1).to(torch.float64)  # (B, m)
         for b, (i, _k) in enumerate(chunk):
