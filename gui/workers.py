@@ -60,7 +60,6 @@ class _JobSignals(QObject):
     done = Signal(int, object)
     failed = Signal(int, object, str)  # request id, exception, formatted traceback
     cancelled = Signal(int)
-    finished = Signal(int)
 
 
 class _Job(QRunnable):
@@ -87,8 +86,6 @@ class _Job(QRunnable):
             signals.failed.emit(rid, error, traceback.format_exc())
         else:
             signals.done.emit(rid, result)
-        finally:
-            signals.finished.emit(rid)
 
 
 @dataclass
@@ -221,7 +218,6 @@ class TaskRunner(QObject):
         signals.done.connect(self._on_done)
         signals.failed.connect(self._on_failed)
         signals.cancelled.connect(self._on_cancelled)
-        signals.finished.connect(self._on_finished)
         if pending.label:
             self.tasks.add(TaskInfo(rid, pending.label, 0, 0, cancel=lambda: self.cancel(kind)))
         self.pool.start(job)
@@ -245,30 +241,42 @@ class TaskRunner(QObject):
         if pending is not None and pending.on_partial is not None:
             pending.on_partial(obj)
 
+    # A job ends with exactly one of done, failed or cancelled; its slot runs the callback and
+    # then forgets the job (and starts the one waiting) in the same call, so that whoever sees
+    # a result also sees the runner no longer busy with it.
     def _on_done(self, rid: int, result: object) -> None:
-        pending = self._current(rid)
-        if pending is not None:
-            pending.on_done(result)
+        try:
+            pending = self._current(rid)
+            if pending is not None:
+                pending.on_done(result)
+        finally:
+            self._finish(rid)
 
     def _on_failed(self, rid: int, error: BaseException, trace: str) -> None:
-        pending = self._current(rid)
-        if pending is None:  # a cancelled or superseded job: its failure no longer matters
-            return
-        if trace:
-            raise BugInWorker(f"{type(error).__name__} in a worker:\n{trace}") from error
-        if pending.on_error is not None:
-            pending.on_error(error)
-        elif self._report_error is not None:
-            self._report_error(error)
-        else:
-            raise error
+        try:
+            pending = self._current(rid)
+            if pending is None:  # a cancelled or superseded job: its failure no longer matters
+                return
+            if trace:
+                raise BugInWorker(f"{type(error).__name__} in a worker:\n{trace}") from error
+            if pending.on_error is not None:
+                pending.on_error(error)
+            elif self._report_error is not None:
+                self._report_error(error)
+            else:
+                raise error
+        finally:
+            self._finish(rid)
 
     def _on_cancelled(self, rid: int) -> None:
-        entry = self._jobs.get(rid)
-        if entry is not None and entry[1].on_cancelled is not None:
-            entry[1].on_cancelled()
+        try:
+            entry = self._jobs.get(rid)
+            if entry is not None and entry[1].on_cancelled is not None:
+                entry[1].on_cancelled()
+        finally:
+            self._finish(rid)
 
-    def _on_finished(self, rid: int) -> None:
+    def _finish(self, rid: int) -> None:
         entry = self._jobs.pop(rid, None)
         if entry is None:  # after shutdown
             return
