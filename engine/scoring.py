@@ -20,6 +20,7 @@ restarts from nothing every 8,192 bytes.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -27,6 +28,7 @@ import shutil
 import stat
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +129,124 @@ def _windows(first: int, last: int, max_len: int, context: int) -> list[tuple[in
     return out
 
 
+# Rows of a batch are padded to the longest window in it, rounded up to this (a model's whole
+# max_len only when a window needs it): short records cost what they hold, not max_len.
+ROW_MULTIPLE = 64
+
+
+@dataclass(frozen=True)
+class Span:
+    """Bytes ``[start, end)`` of ``record`` to score."""
+
+    record: Record
+    start: int
+    end: int
+
+
+def _span_windows(spans: list[Span], max_len: int, context: int):
+    """(span index, window) over every span's windows, spans in order (see :func:`_windows`;
+    stream positions, so window (w, a, b) outputs entropy for bytes [a - 1, b - 1) and
+    surprisal for bytes [a, b))."""
+    for i, span in enumerate(spans):
+        if span.end == span.start:
+            continue  # nothing to yield
+        for window in _windows(span.start, span.end + 1, max_len, context):
+            yield i, window
+
+
+@torch.no_grad()
+def iter_span_scores(
+    model: nn.Module,
+    spans: list[Span],
+    *,
+    context: int | None = None,
+    batch_size: int = 8,
+    device: str | torch.device = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+    repeats: bool = True,
+    guesses: dict[int, CopyGuesses] | None = None,
+) -> Iterator[tuple[int, Scores]]:
+    """Yield ``(span index, piece)`` over several spans, each span's pieces consecutive and
+    in order, spans in order.
+
+    Windows of different spans (records) share a batch, so many short records score at the
+    throughput of one long one; each row reads one window of one record, so no record sees
+    another (its context restarts at BOS or at its own left context). A row is as long as the
+    longest window of its batch (rounded up to :data:`ROW_MULTIPLE`); a causal model's outputs
+    do not depend on the padding after them. Memory is one batch plus the repeat expert's
+    guesses: tokens are read window by window.
+
+    ``guesses`` maps a span index to its record's :class:`CopyGuesses` (covering ``[0, end]``)
+    so the repeat expert is not rerun; the rest are computed once per record.
+    """
+    max_len = model.max_len
+    context = default_context(max_len) if context is None else context
+    if not 0 <= context < max_len:
+        raise InputError(f"context must be in [0, {max_len}) for this model, got {context}")
+    spans = [Span(s.record, *check_range(s.record.id, s.record.length, s.start, s.end))
+             for s in spans]
+    total = sum(s.end - s.start for s in spans)
+    expert = getattr(model, "repeats", None) if repeats else None
+    known: dict[int, CopyGuesses] = dict(guesses or {}) if expert is not None else {}
+    carry: dict[int, float] = {}  # span -> surprisal of the byte before its next piece
+    windows = _span_windows(spans, max_len, context)
+    done = 0
+    while True:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        group = list(itertools.islice(windows, batch_size))
+        if not group:
+            return
+        row_len = min(max_len, -(-max(b - w for _, (w, _, b) in group) // ROW_MULTIPLE)
+                      * ROW_MULTIPLE)
+        batch = torch.full((len(group), row_len), PAD, dtype=torch.long)
+        tokens = []
+        for row, (i, (w, _, b)) in enumerate(group):
+            span = spans[i]
+            t = _stream_tokens(span.record, w, min(b, span.end))  # positions [w, min(b, end)]
+            tokens.append(t)
+            batch[row, : b - w] = torch.from_numpy(t[: b - w])
+        logp = F.log_softmax(model(batch.to(device)).float(), dim=-1)  # (G, L, V)
+        if expert is not None:  # stream position q predicts byte q: its guess is pred[q]
+            pred = torch.full((len(group), row_len), -1, dtype=torch.long)
+            weight = torch.zeros((len(group), row_len))
+            for row, (i, (w, _, b)) in enumerate(group):
+                g = known.get(i)
+                if g is None or len(g.pred) < spans[i].end + 1:
+                    g = known[i] = copy_guesses(expert, spans[i].record, spans[i].end)
+                pred[row, : b - w] = torch.from_numpy(g.pred[w:b].astype(np.int64))
+                weight[row, : b - w] = torch.from_numpy(g.weight(w, b))
+            pred, weight = pred.to(device), weight.to(device)
+            spoke = pred >= 0  # elsewhere w = 0 and (R1) is the identity: skip the work
+            logp[spoke] = mix_log_probs(logp[spoke], pred[spoke], weight[spoke])
+        logp = logp.cpu()
+        entropy = -(logp.exp() * logp).sum(-1).numpy()  # (G, L)
+        pieces: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+        for row, (i, (w, a, b)) in enumerate(group):
+            span = spans[i]
+            q = np.arange(a, min(b, span.end))  # positions whose next byte lies in the span
+            sur = -logp[row, q - w, torch.from_numpy(tokens[row][q + 1 - w])].numpy()
+            first = max(a - 1, span.start)  # bytes [first, b - 1) are complete now
+            ent = entropy[row, first + 1 - w : b - w]
+            if first < a:  # byte a - 1's surprisal came from the window before
+                sur = np.concatenate([[carry.pop(i)], sur]).astype(np.float32)
+            if b - 1 < span.end:  # byte b - 1's entropy comes with the next window
+                carry[i] = float(sur[-1])
+                sur = sur[:-1]
+            pieces.setdefault(i, []).append((first, ent, sur))
+        for i, parts in pieces.items():
+            yield i, Scores(spans[i].record.id, parts[0][0],
+                            np.concatenate([p[1] for p in parts]).astype(np.float32),
+                            np.concatenate([p[2] for p in parts]).astype(np.float32))
+            done += sum(len(p[1]) for p in parts)
+        if progress is not None:
+            progress(done, total)
+        for i in list(known):  # a record's guesses are dropped once its span is done
+            if i < group[-1][0]:
+                del known[i]
+
+
 @torch.no_grad()
 def iter_scores(
     model: nn.Module,
@@ -150,61 +270,11 @@ def iter_scores(
     :func:`copy_guesses`, covering at least ``[0, end]``) saves recomputing it per call.
     """
     start, end = check_range(record.id, record.length, start, end)
-    max_len = model.max_len
-    context = default_context(max_len) if context is None else context
-    if not 0 <= context < max_len:
-        raise InputError(f"context must be in [0, {max_len}) for this model, got {context}")
-    if end == start:
-        return
-    expert = getattr(model, "repeats", None) if repeats else None
-    if expert is None:
-        guesses = None
-    elif guesses is None or len(guesses.pred) < end + 1:
-        guesses = copy_guesses(expert, record, end)
-    # Stream position q holds BOS (q = 0) or byte q - 1; its logits predict byte q. We need the
-    # logits at q in [start, end]: surprisal[t] at q = t, entropy[t] at q = t + 1.
-    lo = max(0, start - context)
-    tokens = _stream_tokens(record, lo, end)  # tokens[q - lo] for q in [lo, end]
-    ent_q = np.empty(end + 1 - start, dtype=np.float32)
-    sur_q = np.empty(end - start, dtype=np.float32)
-    windows = _windows(start, end + 1, max_len, context)
-    done = start  # bytes [start, done) have been yielded
-    for i in range(0, len(windows), batch_size):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        group = windows[i : i + batch_size]
-        batch = torch.full((len(group), max_len), PAD, dtype=torch.long)
-        for row, (w, _, b) in enumerate(group):
-            batch[row, : b - w] = torch.from_numpy(tokens[w - lo : b - lo])
-        logp = F.log_softmax(model(batch.to(device)).float(), dim=-1)  # (G, M, V)
-        if guesses is not None:  # stream position q predicts byte q: its guess is pred[q]
-            pred = torch.full((len(group), max_len), -1, dtype=torch.long)
-            weight = torch.zeros((len(group), max_len))
-            for row, (w, _, b) in enumerate(group):
-                pred[row, : b - w] = torch.from_numpy(guesses.pred[w:b].astype(np.int64))
-                weight[row, : b - w] = torch.from_numpy(guesses.weight(w, b))
-            pred, weight = pred.to(device), weight.to(device)
-            spoke = pred >= 0  # elsewhere w = 0 and (R1) is the identity: skip the work
-            logp[spoke] = mix_log_probs(logp[spoke], pred[spoke], weight[spoke])
-        logp = logp.cpu()
-        entropy = -(logp.exp() * logp).sum(-1).numpy()  # (G, M)
-        for row, (w, a, b) in enumerate(group):
-            ent_q[a - start : b - start] = entropy[row, a - w : b - w]
-            q = np.arange(a, min(b, end))  # positions with a next byte inside the range
-            targets = torch.from_numpy(tokens[q + 1 - lo])
-            sur_q[a - start : a - start + len(q)] = -logp[row, q - w, targets].numpy()
-        reached = group[-1][2]  # logits known for q < reached, so bytes t < reached - 1
-        ready = end if reached == end + 1 else reached - 1
-        if ready > done:
-            yield Scores(
-                record.id,
-                done,
-                ent_q[done + 1 - start : ready + 1 - start].copy(),
-                sur_q[done - start : ready - start].copy(),
-            )
-            done = ready
-        if progress is not None:
-            progress(done - start, end - start)
+    for _, piece in iter_span_scores(
+            model, [Span(record, start, end)], context=context, batch_size=batch_size,
+            device=device, progress=progress, cancel=cancel, repeats=repeats,
+            guesses=None if guesses is None else {0: guesses}):
+        yield piece
 
 
 def _stream_tokens(record: Record, lo: int, end: int) -> np.ndarray:
@@ -362,6 +432,26 @@ class ScoreCache:
         except OSError as error:
             log.info("could not remove %s: %s", path, error)
 
+    def has(self, record_id: str, length: int) -> bool:
+        """Whether a sound-looking entry of ``length`` values is stored for ``record_id``
+        (its header checked, its values not read: :meth:`load` checks those)."""
+        path = self._path(record_id)
+        if not path.is_file():
+            return False
+        try:
+            with h5py.File(path, "r") as h5:
+                return h5.attrs.get("record_id") == record_id and all(
+                    isinstance(h5.get(name), h5py.Dataset) and h5[name].shape == (length,)
+                    and h5[name].dtype == np.float32 for name in ("entropy", "surprisal"))
+        except (OSError, KeyError, ValueError):
+            return False
+
+    def writer(self, record_id: str, length: int) -> _EntryWriter:
+        """An entry written piece by piece (``with cache.writer(id, n) as w: w.write(piece)``);
+        it appears when the block ends without an error, if every value was written. A
+        cache that cannot be written costs a warning, as in :meth:`save`."""
+        return _EntryWriter(self, record_id, length)
+
     def _make_folder(self) -> None:
         """Create the entry's folder; a file where one of its folders belongs is removed."""
         for folder in (self.folder.parent, self.folder):
@@ -388,6 +478,61 @@ class ScoreCache:
         except OSError as error:
             log.warning("score cache not written (%s): %s", path,
                         error.strerror or error)
+
+
+class _EntryWriter:
+    """See :meth:`ScoreCache.writer`."""
+
+    def __init__(self, cache: ScoreCache, record_id: str, length: int) -> None:
+        self.cache, self.record_id, self.length = cache, record_id, length
+        self.written = 0
+        self._stack: ExitStack | None = None
+        self._h5 = None
+
+    def __enter__(self) -> _EntryWriter:
+        path = self.cache._path(self.record_id)
+        stack = ExitStack()
+        try:
+            self.cache._make_folder()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)  # a folder where the entry belongs: os.replace would fail
+            tmp = stack.enter_context(atomic_path(path))
+            h5 = self._h5 = stack.enter_context(h5py.File(tmp, "w"))
+            h5.attrs["record_id"] = self.record_id
+            for name in ("entropy", "surprisal"):
+                h5.create_dataset(name, shape=(self.length,), dtype=np.float32,
+                                  chunks=(min(1 << 20, max(self.length, 1)),))
+        except OSError as error:
+            stack.close()
+            log.warning("score cache not written (%s): %s", path, error.strerror or error)
+            return self
+        self._stack = stack
+        return self
+
+    def write(self, piece: Scores) -> None:
+        if self._h5 is None:
+            return
+        if not (np.isfinite(piece.entropy).all() and np.isfinite(piece.surprisal).all()):
+            log.info("scores of %r are not all finite: not cached", self.record_id)
+            self._h5 = None
+            return
+        self._h5["entropy"][piece.start:piece.end] = piece.entropy
+        self._h5["surprisal"][piece.start:piece.end] = piece.surprisal
+        self.written += len(piece)
+
+    def __exit__(self, kind, error, tb) -> None:
+        if self._stack is None:
+            return
+        complete = kind is None and self._h5 is not None and self.written == self.length
+        failure = (kind, error, tb) if kind is not None else (
+            (RuntimeError, RuntimeError("incomplete"), None) if not complete else (None,) * 3)
+        try:
+            self._stack.__exit__(*failure)
+        except RuntimeError:
+            pass  # an incomplete entry: its temporary file is gone, nothing stored
+        except OSError as error:
+            log.warning("score cache not written: %s", error.strerror or error)
+        self._stack = self._h5 = None
 
 
 def score_region(

@@ -28,7 +28,9 @@ from engine.errors import FormatError, InputError
 
 from .records import Record
 
-H5_DATASET = "entropies"  # per record: entropies/<record id>; else this one dataset
+# a version-2 score file (engine/io/score_file.py), else per record: entropies/<record id>,
+# else this one dataset (version 1 score files)
+H5_DATASET = "entropies"
 # chrom (<= 255 characters in BED), start, end, value, or a track line: a longer line is
 # another kind of file, and reading it whole could take any amount of memory.
 MAX_LINE = 1 << 16
@@ -89,9 +91,17 @@ def _h5_values(path: Path, record_id: str, stack: ExitStack) -> tuple[object, in
     and ``start``)."""
     import h5py
 
+    from .score_file import RecordValues, is_score_file, record_index
     from .store import check_stored
 
     store = stack.enter_context(h5py.File(path, "r"))
+    if is_score_file(store):  # version 2: every record's values in one ragged array
+        row = record_index(store).get(record_id)
+        if row is None:
+            raise InputError(f"no record {record_id!r} in this score file", path=path)
+        check_stored(store["entropy"], path)
+        values = RecordValues(store, row)
+        return values, values.start
     per_record = f"{H5_DATASET}/{record_id}"
     if per_record in store and isinstance(store[per_record], h5py.Dataset):
         dataset, first = store[per_record], None

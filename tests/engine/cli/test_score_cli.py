@@ -54,7 +54,13 @@ def test_score_prints_bits_per_byte_and_writes_what_it_measured(capsys, tmp_path
                        "100-2100", "--out", str(out), "--json")
     assert summary["n"] == 2000 and summary["repeats"] is False
     with h5py.File(out) as h5:
-        assert h5.attrs["start"] == 100 and len(h5["entropies"]) == 2000
+        assert h5.attrs["format"] == "bytescope-scores" and h5.attrs["version"] == 2
+        assert list(h5["records/id"].asstr()) == ["chrR"]
+        assert h5["records/start"][0] == 100 and h5["records/end"][0] == 2100
+        assert len(h5["entropy"]) == 2000
+        assert list(h5["position"][[0, -1]]) == [100, 2099]
+        assert h5["entropy"].dims[0].label == "position"
+        assert h5["entropy"].dims[0][0].name == "/position"
         assert not h5.attrs["repeats"]  # this model has no expert
         surprisal = h5["surprisal"][()]
     assert summary["bits_per_byte"] == pytest.approx(surprisal.mean() / math.log(2), rel=1e-6)
@@ -108,7 +114,7 @@ def test_fit_repeats_names_a_folder_that_is_no_model(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    ([], "record 'empty1' is empty"),
+    (["--record", "empty1"], "record 'empty1' is empty"),
     (["--record", "real", "--region", "5-5"], "region 5-5 of record 'real' is empty"),
     (["--record", "real", "--region", "0-0"], "region 0-0 of record 'real' is empty"),
 ])
