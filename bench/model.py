@@ -71,6 +71,52 @@ def xz_bits(train: bytes, test: bytes) -> float:
     return (both - alone) * 8 / len(test)
 
 
+def profile(spec: str, data: Path, batch: int = 8, repeats: int = 5) -> None:
+    """Where one scoring batch (``batch`` windows of max_len bytes, as ``score`` runs them)
+    spends its time: torch.profiler's table by op, then the forward, the log-softmax and the
+    entropy timed apart (median of ``repeats``)."""
+    import torch.nn.functional as F
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    model = load_model(resolve_model_path(spec, "dna"))
+    with open_sequences(data / "klebsiella_hs11286.fna.xz") as sf:
+        seq = sf[CHROM].array(0, batch * model.max_len).astype(np.int64)
+    tokens = torch.from_numpy(seq.reshape(batch, model.max_len))
+
+    def step() -> torch.Tensor:
+        logp = F.log_softmax(model(tokens).float(), dim=-1)
+        return -(logp.exp() * logp).sum(-1)
+
+    with torch.inference_mode():
+        step()  # first-call costs
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            step()
+        print(f"{spec}: one batch of {batch} x {model.max_len} tokens, "
+              f"{torch.get_num_threads()} threads")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=18))
+
+        def median(fn) -> float:
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+            return sorted(times)[len(times) // 2]
+
+        logits = model(tokens).float()
+        forward = median(lambda: model(tokens))
+        softmax = median(lambda: F.log_softmax(logits, dim=-1))
+        logp = F.log_softmax(logits, dim=-1)
+        entropy = median(lambda: -(logp.exp() * logp).sum(-1))
+    n = batch * model.max_len
+    print(f"{'step':<22} {'time':>9} {'tokens/s':>12}")
+    for name, t in (("forward", forward), ("log_softmax", softmax), ("entropy", entropy),
+                    ("all", forward + softmax + entropy)):
+        print(f"{name:<22} {t * 1e3:>7.1f}ms {n / t:>12,.0f}")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path,
@@ -83,10 +129,17 @@ def main() -> None:
     parser.add_argument("--context-fractions", type=float, nargs="+", default=[0.25],
                         help="left context per chunk as fractions of max_len (default: the "
                         "scorer's 0.25; e.g. 0.25 0.5 to compare)")
+    parser.add_argument("--profile", action="store_true",
+                        help="only profile one scoring batch of each model by op "
+                        "(torch.profiler) and time its steps")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     models = args.model or ["default"]
+    if args.profile:
+        for spec in models:
+            profile(spec, args.data)
+        return
 
     with open_sequences(args.data / "klebsiella_hs11286.fna.xz") as sf:
         chrom = sf[CHROM]

@@ -1,7 +1,7 @@
 """Scale figures (issue 16): a human-chromosome-sized record and a 100,000-record file.
 
 Run: ``python bench/scale.py [--data ../shared/data] [--dir /tmp/bytescope-scale]
-[--mbp 250] [--records 100000] [--rows info,api,patch]``.
+[--mbp 250] [--records 100000] [--rows info,api,patch,score]``.
 
 Builds, seeded and never committed, in ``--dir``:
 
@@ -15,7 +15,8 @@ and peak RSS (``/usr/bin/time -v`` where present, else the children's ``ru_maxrs
 install samtools``; the column says when it is not). "first" deletes the ``.fai`` and the
 cache first; "reopen" runs again with both in place. Goals (issue 16, this 2-core CPU): info
 <= 2x samtools, reopen <= 0.5 s and < 300 MB; static patching <= 3 s and < 1 GB; a Python-API
-call on a many-record file not dominated by hashing.
+call on a many-record file not dominated by hashing; scoring many short records at >= 80% of
+one long record's throughput.
 """
 
 from __future__ import annotations
@@ -86,16 +87,20 @@ def build_many(path: Path, chrom: np.ndarray, n: int, width: int = 2000, seed: i
             out.write(chrom[s:s + width].tobytes() + b"\n")
 
 
-def timed(argv: list[str], cwd: Path = REPO) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one process."""
+def timed(argv: list[str], cwd: Path = REPO, output: list | None = None
+          ) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one process (its stdout appended to ``output``)."""
     gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists()
                                         else None)
     if gnu_time:
         with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
             t0 = time.perf_counter()
-            subprocess.run([gnu_time, "-v", "-o", report.name, *argv], cwd=cwd, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            done = subprocess.run([gnu_time, "-v", "-o", report.name, *argv], cwd=cwd,
+                                  check=True, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
             seconds = time.perf_counter() - t0
+            if output is not None:
+                output.append(done.stdout)
             for line in Path(report.name).read_text().splitlines():
                 if "Maximum resident set size" in line:
                     return seconds, int(line.split()[-1]) / 1024
@@ -174,13 +179,55 @@ def bench_patch(path: Path, size: str, cache: Path) -> None:
     row("patch --mode static", size, seconds, rss, "", "<= 3 s, < 1 GB")
 
 
+def bench_score(big: Path, chrom: np.ndarray | None, data: Path, folder: Path,
+                records: int = 2_000, loop: int = 200) -> None:
+    """Scoring many 2 kb records (fast model, no cache, whole process) against one long record
+    of the same bytes, a per-record Python-API loop (how it was done before), and two worker
+    processes."""
+    many = folder / f"many_{records}.fa"
+    if not many.exists():
+        build_many(many, chromosome(data) if chrom is None else chrom, records)
+    n = records * 2000
+    base = [sys.executable, "-m", "engine", "score", "--model", "fast", "--no-cache", "--json"]
+    out: list[str] = []
+    long_s, long_rss = timed([*base, str(big), "--region", f"0-{n}"], output=out)
+    long_rate = n / long_s
+    row(f"score one record, {n / 1e6:.0f} Mbp ({long_rate / 1e3:,.0f} kB/s)", "region of big",
+        long_s, long_rss, "the baseline", "")
+    seconds, rss = timed([*base, str(many)], output=out)
+    row(f"score every record ({n / seconds / 1e3:,.0f} kB/s)", f"{records:,} x 2 kb", seconds,
+        rss, f"{n / seconds / long_rate:.2f}x one record", ">= 0.8x")
+    seconds, rss = timed([*base, str(many), "--workers", "2"], output=out)
+    row(f"score every record, --workers 2 ({n / seconds / 1e3:,.0f} kB/s)",
+        f"{records:,} x 2 kb", seconds, rss, f"{n / seconds / long_rate:.2f}x one record", "")
+    code = (
+        "import time\n"
+        "from engine.io import open_sequences\n"
+        "from engine.models import load_model\n"
+        "from engine.models.defaults import resolve_model_path\n"
+        "from engine.scoring import score\n"
+        "from engine.threads import set_threads\n"
+        "set_threads()\n"
+        f"sf = open_sequences({str(many)!r})\n"
+        "model = load_model(resolve_model_path('fast', 'dna'))\n"
+        "t0 = time.perf_counter()\n"
+        f"for i in range({loop}):\n"
+        "    score(model, sf[i])\n"
+        "print(time.perf_counter() - t0)\n")
+    seconds = float(subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True,
+                                   capture_output=True, text=True).stdout.split()[-1])
+    rate = loop * 2000 / seconds
+    row(f"Python-API loop, score() per record ({rate / 1e3:,.0f} kB/s)", f"{loop} x 2 kb",
+        seconds, float("nan"), f"{rate / long_rate:.2f}x one record", "")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "bytescope-scale")
     p.add_argument("--mbp", type=int, default=250)
     p.add_argument("--records", type=int, default=100_000)
-    p.add_argument("--rows", default="info,api,patch")
+    p.add_argument("--rows", default="info,api,patch,score")
     args = p.parse_args()
     if not (args.data / "klebsiella_hs11286.fna.xz").exists():
         sys.exit(f"{args.data}/klebsiella_hs11286.fna.xz not found: give --data")
@@ -208,6 +255,8 @@ def main() -> None:
         bench_api(many, many_size)
     if "patch" in rows:
         bench_patch(big, big_size, cache)
+    if "score" in rows:
+        bench_score(big, chrom, args.data, args.dir)
 
 
 if __name__ == "__main__":
