@@ -134,6 +134,25 @@ def _windows(first: int, last: int, max_len: int, context: int) -> list[tuple[in
 ROW_MULTIPLE = 64
 
 
+def compile_for_scoring(model: nn.Module) -> nn.Module:
+    """``torch.compile`` of ``model`` for one input shape (inductor fuses the elementwise ops
+    around the matmuls: bench/model.py --profile). The scorer then pads every batch to
+    ``batch_size`` rows of ``max_len``, so it compiles once (tens of seconds, cached on disk
+    by inductor); worth it for long runs only. The FFTs stay eager (inductor has no complex
+    kernels); outputs match the eager model's within float noise."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Torchinductor does not support code generation "
+                            "for complex operators")
+    return torch.compile(model, dynamic=False)
+
+
+def _compiled(model: nn.Module) -> bool:
+    """Whether ``model`` is a ``torch.compile`` wrapper (it keeps the model as ``_orig_mod``
+    and answers for its attributes)."""
+    return hasattr(model, "_orig_mod")
+
+
 @dataclass(frozen=True)
 class Span:
     """Bytes ``[start, end)`` of ``record`` to score."""
@@ -190,6 +209,7 @@ def iter_span_scores(
     expert = getattr(model, "repeats", None) if repeats else None
     known: dict[int, CopyGuesses] = dict(guesses or {}) if expert is not None else {}
     carry: dict[int, float] = {}  # span -> surprisal of the byte before its next piece
+    fixed = _compiled(model)  # one shape: compiled once
     windows = _span_windows(spans, max_len, context)
     done = 0
     while True:
@@ -198,16 +218,17 @@ def iter_span_scores(
         group = list(itertools.islice(windows, batch_size))
         if not group:
             return
-        row_len = min(max_len, -(-max(b - w for _, (w, _, b) in group) // ROW_MULTIPLE)
-                      * ROW_MULTIPLE)
-        batch = torch.full((len(group), row_len), PAD, dtype=torch.long)
+        row_len = max_len if fixed else min(
+            max_len, -(-max(b - w for _, (w, _, b) in group) // ROW_MULTIPLE) * ROW_MULTIPLE)
+        batch = torch.full((batch_size if fixed else len(group), row_len), PAD,
+                           dtype=torch.long)
         tokens = []
         for row, (i, (w, _, b)) in enumerate(group):
             span = spans[i]
             t = _stream_tokens(span.record, w, min(b, span.end))  # positions [w, min(b, end)]
             tokens.append(t)
             batch[row, : b - w] = torch.from_numpy(t[: b - w])
-        logp = F.log_softmax(model(batch.to(device)).float(), dim=-1)  # (G, L, V)
+        logp = F.log_softmax(model(batch.to(device))[: len(group)].float(), dim=-1)  # (G, L, V)
         if expert is not None:  # stream position q predicts byte q: its guess is pred[q]
             pred = torch.full((len(group), row_len), -1, dtype=torch.long)
             weight = torch.zeros((len(group), row_len))

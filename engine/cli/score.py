@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="scoring processes on this machine (the code path torchrun uses)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="where the model runs (auto: a GPU when there is one)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model first (tens of seconds, then about 1.5x "
+                   "faster on a CPU: for long runs)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true",

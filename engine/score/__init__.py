@@ -371,6 +371,10 @@ def run(args: argparse.Namespace, start: int = 0, end: int | None = None) -> int
         device = resolve_device(args.device, world)
         model, folder = _load_model(args.model, jobs)
         model.to(device)
+        if args.compile:
+            from engine.scoring import compile_for_scoring
+
+            model = compile_for_scoring(model)
         repeats = not args.no_repeats
         caches = _caches(args, folder, repeats)
         if args.workers > 1:
@@ -610,7 +614,8 @@ def _argv(args) -> list[str]:
                         ("--device", args.device), ("--max-bytes", args.max_bytes)):
         if value is not None:
             argv += [flag, str(value)]
-    for flag, on in (("--no-repeats", args.no_repeats), ("--no-cache", args.no_cache)):
+    for flag, on in (("--no-repeats", args.no_repeats), ("--no-cache", args.no_cache),
+                     ("--compile", args.compile)):
         if on:
             argv.append(flag)
     return [*argv, "--no-progress"]
