@@ -33,8 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="default",
                    help="'default' (bundled, by alphabet), a model/checkpoint folder or a run")
     p.add_argument("--out", type=Path,
-                   help="X.h5 (entropy + surprisal of every record), or for one record "
-                   "X.bedgraph (entropy) or X.npy (entropy)")
+                   help="X.h5 (entropy + surprisal of every record), X.bw (entropy of every "
+                   "record as bigWig: the bigwig extra), or for one record X.bedgraph or "
+                   "X.npy (entropy)")
     p.add_argument("--no-repeats", action="store_true",
                    help="leave out the model's repeat expert (the network alone)")
     p.add_argument("--context", type=count, help="left context per chunk (default: max_len / 4)")

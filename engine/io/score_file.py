@@ -149,3 +149,42 @@ def read_scores(path: str | Path) -> list[tuple[str, int, np.ndarray, np.ndarray
         entropy, surprisal = h5["entropy"][()], h5["surprisal"][()]
     return [(str(ids[i]), int(starts[i]), entropy[offset[i]:offset[i + 1]],
              surprisal[offset[i]:offset[i + 1]]) for i in range(len(ids))]
+
+
+class BigWigWriter:
+    """Entropy of every scored record as a bigWig (what IGV and UCSC load): the header lists
+    every record with its length, pieces are added as they come (pyBigWig wants them in
+    header order and rising positions, which is the order ``score`` emits them), and the file
+    appears at ``path`` on success. Needs the ``bigwig`` extra (pyBigWig)."""
+
+    def __init__(self, path: str | Path, spans: Sequence[tuple[str, int, int, int]]) -> None:
+        from .attribution_files import _pybigwig
+
+        self.path = Path(path)
+        self.spans = list(spans)
+        self._module = _pybigwig(path)
+        self._stack = ExitStack()
+        self._bw = None
+
+    def __enter__(self) -> BigWigWriter:
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        bw = self._bw = self._module.open(str(tmp), "w")
+        if bw is None:
+            from engine.errors import InputError
+
+            self._stack.close()
+            raise InputError("pyBigWig could not create the file", path=self.path)
+        self._stack.callback(bw.close)  # runs before the rename
+        sizes = dict.fromkeys(s[0] for s in self.spans)
+        for rid, _, _, length in self.spans:
+            sizes[rid] = length
+        bw.addHeader([(rid, int(n)) for rid, n in sizes.items() if n > 0])
+        return self
+
+    def write(self, i: int, piece) -> None:
+        if len(piece):
+            self._bw.addEntries(piece.record_id, int(piece.start),
+                                values=np.asarray(piece.entropy, np.float64), span=1, step=1)
+
+    def __exit__(self, *exc) -> bool | None:
+        return self._stack.__exit__(*exc)

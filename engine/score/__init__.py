@@ -221,16 +221,20 @@ def score_jobs(
             if sinks is not None:
                 sinks.write(i, piece)
 
-        if world.rank == 0:  # cached records first: they cost a read
-            for i, job in enumerate(jobs):
-                if cached[i]:
-                    whole = caches[job.file].load(job.record.id, job.record.length)
-                    if whole is None:  # damaged after all (removed): scored here instead
-                        whole = score(model, job.record, job.start, job.end, context=context,
-                                      batch_size=batch_size, device=device, repeats=repeats)
-                        emit(i, whole)
-                    else:
-                        emit(i, whole.region(job.start, job.end))
+        waiting = [i for i, c in enumerate(cached) if c]  # read when their turn comes
+
+        def emit_cached(before: int) -> None:
+            """The cached jobs ahead of job ``before``, so every job is written in order."""
+            while waiting and waiting[0] < before:
+                i = waiting.pop(0)
+                job = jobs[i]
+                whole = caches[job.file].load(job.record.id, job.record.length)
+                if whole is None:  # damaged after all (removed): scored here instead
+                    emit(i, score(model, job.record, job.start, job.end, context=context,
+                                  batch_size=batch_size, device=device, repeats=repeats))
+                else:
+                    emit(i, whole.region(job.start, job.end))
+
         for first in range(0, len(units), world.size):
             mine = first + world.rank
             unit = units[mine] if mine < len(units) else Unit()
@@ -246,10 +250,13 @@ def score_jobs(
             if world.rank == 0:
                 for u, flat in zip(round_units, gathered, strict=True):
                     for i, piece in _unpack(jobs, u, flat):
+                        emit_cached(i)
                         emit(i, piece)
                         done += len(piece)
                 if progress is not None:
                     progress(done, total)
+        if world.rank == 0:
+            emit_cached(len(jobs))
         if sinks is not None:
             sinks.commit()
     if world.rank != 0:
@@ -336,7 +343,8 @@ class _CacheSinks:
 # the command: shared by ``bytescope score`` and ``python -m engine.score``
 
 
-OUT_SUFFIXES = (".h5", ".bedgraph", ".npy")
+OUT_SUFFIXES = (".h5", ".bw", ".bigwig", ".bedgraph", ".npy")
+MANY_RECORDS = (".h5", ".bw", ".bigwig")
 
 
 def run(args: argparse.Namespace, start: int = 0, end: int | None = None) -> int:
@@ -353,16 +361,20 @@ def run(args: argparse.Namespace, start: int = 0, end: int | None = None) -> int
         raise InputError("--workers starts its own processes: not under torchrun")
     out = args.out
     if out is not None and out.suffix.lower() not in OUT_SUFFIXES:
-        raise InputError("--out must end in .h5, .bedgraph or .npy", path=out)
+        raise InputError("--out must end in .h5, .bw, .bedgraph or .npy", path=out)
+    if out is not None and out.suffix.lower() in (".bw", ".bigwig"):
+        from engine.io.attribution_files import _pybigwig
+
+        _pybigwig(out)  # missing pyBigWig is said before any work
     if out is not None and world.rank == 0:
         check_writable(out)
     with ExitStack() as stack:
         files = [stack.enter_context(open_sequences(f, max_bytes=args.max_bytes))
                  for f in args.files]
         jobs = _jobs(args, files, start, end)
-        if out is not None and out.suffix.lower() != ".h5" and len(jobs) != 1:
+        if out is not None and out.suffix.lower() not in MANY_RECORDS and len(jobs) != 1:
             raise InputError(f"{out.suffix} holds one record; {len(jobs):,} are scored: "
-                             "use --out X.h5 (or --record)", path=out)
+                             "use --out X.h5 or X.bw (or --record)", path=out)
         init = {}
         if args.workers > 1:  # this process is rank 0 of the ones it starts
             world = World(0, args.workers, 0, args.workers)
@@ -469,10 +481,13 @@ class _Collect:
     def __call__(self, jobs):
         from contextlib import nullcontext
 
-        from engine.io.score_file import ScoreFileWriter
+        from engine.io.score_file import BigWigWriter, ScoreFileWriter
 
         if self.out is None:
             return nullcontext(_Discard())
+        if self.out.suffix.lower() in (".bw", ".bigwig"):
+            return BigWigWriter(self.out, [(j.record.id, j.start, j.end, j.record.length)
+                                           for j in jobs])
         if self.out.suffix.lower() == ".h5":
             return ScoreFileWriter(self.out, [(j.record.id, j.start, j.end, j.record.length)
                                               for j in jobs],

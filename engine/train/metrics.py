@@ -9,6 +9,11 @@ cache when the file is collected, which crashes the process at exit. Readers ope
 ``read_metrics`` (``swmr=True``) and see every row the writer has flushed. On resume the file
 is rewritten with the rows up to the checkpoint's step, so the history matches the weights (and
 a killed writer's file, still flagged as open, is replaced).
+
+The same rows also go to TensorBoard event files in the run folder (``tensorboard --logdir
+runs/`` lists every run; tags ``step/loss``, ``eval/val_bits_per_byte``, ...) when the
+``tensorboard`` extra is installed; a resumed run purges the events past its checkpoint, as
+it drops those rows here.
 """
 
 from __future__ import annotations
@@ -25,11 +30,29 @@ STEP_COLUMNS = ("step", "time", "loss", "aux_loss", "lr", "grad_norm", "tokens_p
 EVAL_COLUMNS = ("step", "time", "val_loss", "val_bits_per_byte")
 
 
+TENSORBOARD_MISSING = ("TensorBoard event files need: pip install 'bytescope[tensorboard]' "
+                       "(the metrics are in metrics.h5 either way)")
+
+
+def tensorboard_writer(folder: Path, resume_step: int | None):
+    """A ``SummaryWriter`` on ``folder`` (events after ``resume_step`` purged), or None when
+    TensorBoard is not installed."""
+    try:
+        import tensorboard  # noqa: F401  (torch's writer needs it)
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(log_dir=str(folder), flush_secs=30,
+                         purge_step=None if resume_step is None else resume_step + 1)
+
+
 class MetricsWriter:
     """Appends metric rows; ``flush`` makes them visible to readers."""
 
-    def __init__(self, path: str | Path, *, resume_step: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, resume_step: int | None = None,
+                 tensorboard: bool = True) -> None:
         path = Path(path)
+        self.events = tensorboard_writer(path.parent, resume_step) if tensorboard else None
         kept = {}
         if resume_step is not None and path.exists():
             # A killed writer leaves the file marked open for SWMR writing; SWMR readers can
@@ -58,9 +81,16 @@ class MetricsWriter:
         for name in g:
             g[name].resize((n + 1,))
             g[name][n] = float(row.get(name, np.nan))
+        if self.events is not None:
+            for name, value in row.items():
+                if name not in ("step", "time") and value is not None and np.isfinite(value):
+                    self.events.add_scalar(f"{group}/{name}", float(value),
+                                           global_step=int(row["step"]))
 
     def flush(self) -> None:
         self.h5.flush()
+        if self.events is not None:
+            self.events.flush()
 
     def close(self, *, quiet: bool = False) -> None:
         """Close the file; ``quiet`` swallows a failed final write (an error is already being
@@ -74,6 +104,9 @@ class MetricsWriter:
                 raise
         finally:
             self.h5 = None
+            if self.events is not None:
+                self.events.close()
+                self.events = None
 
 
 def read_metrics(path: str | Path) -> dict[str, dict[str, np.ndarray]]:

@@ -57,7 +57,7 @@ from .checkpoints import (
 )
 from .config import TrainConfig
 from .data import ByteMixture
-from .metrics import MetricsWriter
+from .metrics import TENSORBOARD_MISSING, MetricsWriter
 from .runs import RunInUse, RunLock, append_log, clear_run, occupied, write_status
 
 LN2 = math.log(2)
@@ -365,8 +365,11 @@ class Trainer:
         if self.rank != 0:
             return None
         with writing(self.run_dir, "metrics.h5"):
-            return MetricsWriter(self.run_dir / "metrics.h5",
-                                 resume_step=self.step if self.resume else None)
+            metrics = MetricsWriter(self.run_dir / "metrics.h5",
+                                    resume_step=self.step if self.resume else None)
+        if metrics.events is None:
+            self.log(TENSORBOARD_MISSING)
+        return metrics
 
     def _train(self, run: _Run) -> None:
         """Steps until ``config.steps`` or a stop; a stopped run is checkpointed first."""

@@ -229,3 +229,25 @@ def test_a_compiled_model_scores_as_the_eager_one(model, many):
     for i in eager:
         np.testing.assert_allclose(fast[i][0], eager[i][0], atol=1e-4)
         np.testing.assert_allclose(fast[i][1], eager[i][1], atol=1e-4)
+
+
+def test_bigwig_holds_every_record_even_when_some_come_from_the_cache(
+        capsys, many, model_dir, tmp_path, isolated_cache):
+    pyBigWig = pytest.importorskip("pyBigWig")
+    h5, bw_path = tmp_path / "all.h5", tmp_path / "all.bw"
+    assert main(["score", str(many), "--model", str(model_dir), "--record", "r4"]) == 0
+    assert len(list((isolated_cache / "scores").rglob("*.h5"))) == 1  # r4 cached
+    summary = run_json(capsys, "score", str(many), "--model", str(model_dir), "--out",
+                       str(bw_path), "--json")
+    assert [r["cached"] for r in summary["records"]] == [i == 4 for i in range(len(LENGTHS))]
+    assert main(["score", str(many), "--model", str(model_dir), "--out", str(h5),
+                 "--no-cache"]) == 0
+    bw = pyBigWig.open(str(bw_path))
+    try:
+        assert bw.chroms() == {f"r{i}": n for i, n in enumerate(LENGTHS) if n}
+        for rid, start, entropy, _ in read_scores(h5):
+            if len(entropy):
+                np.testing.assert_allclose(bw.values(rid, start, start + len(entropy)),
+                                           entropy, atol=2e-5)
+    finally:
+        bw.close()

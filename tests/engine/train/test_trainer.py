@@ -289,3 +289,22 @@ def test_a_byte_model_logs_a_zero_aux_loss_and_its_cross_entropy_as_the_loss(tmp
     Trainer(config(steps=2), tmp_path / "a").run()
     steps = read_metrics(tmp_path / "a" / "metrics.h5")["step"]
     assert (steps["aux_loss"] == 0).all() and np.isfinite(steps["loss"]).all()
+
+
+def test_metrics_also_reach_tensorboard_once_per_step_across_a_resume(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "tb"
+    trainer = Trainer(config(), run)
+    trainer.subscribe(lambda e: trainer.request_stop() if e.kind == "step" and e.step == 6
+                      else 0)
+    trainer.run()  # checkpoints at 4, stopped (and checkpointed) at 6
+    Trainer(config(steps=8), run, resume=True).run()
+    events = EventAccumulator(str(run))
+    events.Reload()
+    logged = read_metrics(run / "metrics.h5")
+    loss = events.Scalars("step/loss")
+    assert [e.step for e in loss] == logged["step"]["step"].astype(int).tolist()
+    np.testing.assert_allclose([e.value for e in loss], logged["step"]["loss"], rtol=1e-6)
+    assert [e.step for e in events.Scalars("eval/val_bits_per_byte")] == [4, 8]
