@@ -14,6 +14,8 @@ import argparse
 import re
 from pathlib import Path
 
+import numpy as np
+
 from engine.atomic import check_writable
 from engine.cli.arguments import finite_float, positive_float, positive_int
 from engine.errors import InputError
@@ -24,9 +26,12 @@ from engine.io.records import Record, check_range
 from engine.loci import format_locus
 from engine.patching import PATCH_MODES, PatchConfig, Patcher
 from engine.patching.output import (
+    PatchRows,
+    bed_scores,
     patch_rows,
     write_bed,
     write_bed_chunks,
+    write_bed_records,
     write_bedgraph,
     write_json,
     write_tsv,
@@ -36,7 +41,18 @@ from engine.patching.stream import StreamStats, stream_patches, streamable
 
 from .regions import parse_region
 
-OUTPUT_SUFFIXES = (".bed", ".tsv", ".json")
+OUTPUT_SUFFIXES = (".bed", ".bed.gz", ".tsv", ".json")
+# records scored at a time when patching every record of a file with a model
+SCORE_GROUP_BYTES = 4 << 20
+
+
+def output_kind(out: Path) -> str:
+    """``bed`` (also ``.bed.gz``, BGZF for tabix), ``tsv`` or ``json``; else an InputError."""
+    name = out.name.lower()
+    for suffix in OUTPUT_SUFFIXES:
+        if name.endswith(suffix):
+            return suffix.split(".")[1]
+    raise InputError(f"--out {str(out)!r}: the name must end in .bed, .bed.gz, .tsv or .json")
 
 # PatchConfig's field names as this command spells them, for its error messages.
 _FLAG_NAMES = {
@@ -53,15 +69,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "patch",
         help="cut a sequence into patches (BLT's dynamic patching) and write BED/TSV/JSON",
-        description="Patch one record (the first unless --record) or a region of it. Entropy "
-        "modes read per-byte entropies (nats) from --entropies. BED output opens in IGV: one "
-        "line per patch, name = patch index, score = 1000 * mean entropy / ln 256.",
+        description="Patch every record of FILE into one output (or --record, or a region of "
+        "it). Entropy modes read per-byte entropies (nats) from --entropies, or score with "
+        "--model; --target-patch-size searches its threshold per record. BED output opens in "
+        "IGV: one line per patch, name = patch index, score = 1000 * mean entropy / ln 256; "
+        "OUT.bed.gz is BGZF without a track line, which tabix -p bed indexes.",
     )
     p.add_argument("file", metavar="FILE", help="any file bytescope opens (FASTA, FASTQ, ...)")
-    p.add_argument("--record", metavar="ID", help="record id (default: the first record)")
-    p.add_argument("--region", metavar="START-END", help="0-based half-open byte range")
+    p.add_argument("--record", metavar="ID", help="record id (default: every record)")
+    p.add_argument("--region", metavar="START-END",
+                   help="0-based half-open byte range of --record (or of the only record)")
     add_patch_options(p, mode_required=True)
-    p.add_argument("--out", required=True, metavar="OUT.bed|OUT.tsv|OUT.json",
+    p.add_argument("--out", required=True, metavar="OUT.bed|OUT.bed.gz|OUT.tsv|OUT.json",
                    help="output file; its suffix picks the format")
     p.add_argument("--bedgraph", metavar="OUT", help="also write the entropies as bedGraph")
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
@@ -151,8 +170,7 @@ def model_entropies(args: argparse.Namespace, record: Record, start: int, end: i
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputError(f"--out {args.out!r}: the name must end in .bed, .tsv or .json")
+    kind = output_kind(out)
     check_writable(out)
     if args.bedgraph:
         check_writable(args.bedgraph, "--bedgraph")
@@ -161,13 +179,23 @@ def run(args: argparse.Namespace) -> int:
     with open_sequences(args.file, max_bytes=args.max_bytes) as sequences:
         if len(sequences) == 0:
             raise InputError("no sequence records to patch", path=args.file)
+        if args.record is None and len(sequences) > 1:
+            if args.region is not None:
+                raise InputError(f"--region needs --record: {len(sequences):,} records",
+                                 path=args.file)
+            if kind == "json" or args.bedgraph:
+                what = "--bedgraph" if args.bedgraph else "JSON output"
+                raise InputError(f"{what} holds one record and the file has "
+                                 f"{len(sequences):,}: give --record, or write BED or TSV",
+                                 path=args.file)
+            return _patch_every_record(args, config, list(sequences), out, kind)
         record = sequences[args.record] if args.record is not None else sequences[0]
         start, end = check_range(record.id, record.length, *parse_region(args.region))
         if end == start:
             raise InputError(f"region {start}-{end} of record {record.id!r} is empty: "
                              "nothing to patch")
         check_config_fits(config, record.id, start, end)
-        if (streamable(config) and out.suffix.lower() in (".bed", ".tsv")
+        if (streamable(config) and kind in ("bed", "tsv")
                 and not args.entropies and not args.bedgraph):
             return _stream(config, record.id, start, end, out)
         entropies = None
@@ -179,10 +207,9 @@ def run(args: argparse.Namespace) -> int:
         result = Patcher(config).patch(values)
 
     rows = patch_rows(result, offset=start, entropies=entropies)
-    suffix = out.suffix.lower()
-    if suffix == ".bed":
+    if kind == "bed":
         write_bed(out, record.id, rows, track_name=f"{record.id} {config.mode} patches")
-    elif suffix == ".tsv":
+    elif kind == "tsv":
         write_tsv(out, record.id, rows)
     else:
         write_json(out, result, record.id, offset=start,
@@ -210,7 +237,7 @@ def _stream(config, record_id: str, start: int, end: int, out: Path) -> int:
             rows = (index, begin + start, stop + start)
             yield (*rows, None) if with_score else rows
 
-    if out.suffix.lower() == ".bed":
+    if output_kind(out) == "bed":
         write_bed_chunks(out, record_id, chunks(True),
                          track_name=f"{record_id} {config.mode} patches")
     else:
@@ -220,3 +247,133 @@ def _stream(config, record_id: str, start: int, end: int, out: Path) -> int:
           f"mean length {stats.mean_length:.3f}, median {stats.median_length:g}, max "
           f"{stats.max_length} -> {out}")
     return 0
+
+
+def _patch_every_record(args, config: PatchConfig, records: list[Record], out: Path,
+                        kind: str) -> int:
+    """Every record's patches into one BED or TSV, record after record (file order). Length
+    modes are arithmetic; entropy modes read ``--entropies`` per record, or score records a
+    group at a time (:data:`SCORE_GROUP_BYTES`, windows of short records sharing batches:
+    engine/score) and patch each as its scores arrive. Memory is one group."""
+    stats = StreamStats()
+    patcher = Patcher(config)
+    whole = [0]  # records shorter than --target-patch-size: one patch each
+
+    def patched(record: Record, entropies):
+        if not record.length:
+            return None
+        target = config.target_patch_size
+        if target is not None and target > record.length:
+            whole[0] += 1
+            mean = None if entropies is None else np.array([float(np.mean(entropies))])
+            rows = PatchRows(np.zeros(1, np.int64), np.zeros(1, np.int64),
+                             np.array([record.length]), mean)
+        else:
+            values = entropies if config.needs_entropies else record.array()
+            rows = patch_rows(patcher.patch(values), entropies=entropies)
+        stats.add(rows.end - rows.start)
+        return rows
+
+    def per_record():
+        """(record, rows or None)."""
+        if streamable(config) and not args.entropies:
+            for record in records:
+                for index, begin, stop in stream_patches(config, record.length):
+                    stats.add(stop - begin)
+                    yield record, PatchRows(index, begin, stop, None)
+        elif args.entropies or not config.needs_entropies:
+            for record in records:
+                entropies = (load_entropies(args.entropies, record, 0, record.length)
+                             if args.entropies and record.length else None)
+                yield record, patched(record, entropies)
+        else:
+            yield from _model_patched(args, config, records, patched)
+
+    def bed_chunks():
+        for record, rows in per_record():
+            if rows is not None:
+                yield (record.id, rows.index, rows.start, rows.end,
+                       bed_scores(rows.mean_entropy, len(rows.index)))
+
+    if kind == "bed":
+        write_bed_records(out, bed_chunks(), track_name=f"{config.mode} patches")
+    else:
+        _write_tsv_rows(out, per_record())
+    patches = "patch" if stats.count == 1 else "patches"
+    print(f"{len(records):,} records, {stats.n_bytes:,} bytes {config.mode}: {stats.count:,} "
+          f"{patches}, mean length {stats.mean_length:.3f}, median {stats.median_length:g}, "
+          f"max {stats.max_length} -> {out}")
+    if whole[0]:
+        print(f"{whole[0]:,} record{'s' if whole[0] > 1 else ''} shorter than "
+              f"--target-patch-size {config.target_patch_size:g}: one patch each")
+    return 0
+
+
+def _model_patched(args, config, records: list[Record], patched):
+    """(record, rows) for entropy modes scored by ``--model``, a group of records at a time."""
+    from engine.score import Job, score_jobs
+    from engine.scoring import ScoreCache
+    from engine.threads import set_threads
+
+    from .score import load_for_record
+
+    alphabets = {r.alphabet for r in records}
+    if args.model == "default" and len(alphabets) > 1:
+        raise InputError(f"the records are of several alphabets ({', '.join(sorted(alphabets))})"
+                         ": give --model or --record")
+    set_threads(args.threads)
+    model, folder = load_for_record(args.model, records[0].alphabet)
+    repeats = not args.no_repeats
+    cache = ScoreCache.for_file(args.file, folder, repeats=repeats)
+    group: list[Record] = []
+    size = 0
+    for record in [*records, None]:
+        if record is not None:
+            group.append(record)
+            size += record.length
+            if size < SCORE_GROUP_BYTES:
+                continue
+        if not group:
+            break
+        jobs = [Job(0, r, 0, r.length) for r in group]
+        collect = _Entropies(group)
+        score_jobs(jobs, model, caches=[cache], writer_factory=lambda _jobs, c=collect: c,
+                   repeats=repeats)
+        for i, r in enumerate(group):
+            yield r, patched(r, collect.arrays.pop(i))
+        group, size = [], 0
+
+
+class _Entropies:
+    """The writer ``score_jobs`` is given: each record's entropies in one array."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self.arrays = {i: np.empty(r.length, np.float32) for i, r in enumerate(records)}
+
+    def __enter__(self) -> _Entropies:
+        return self
+
+    def __exit__(self, *_) -> None:
+        return None
+
+    def write(self, i: int, piece) -> None:
+        self.arrays[i][piece.start:piece.end] = piece.entropy
+
+
+def _write_tsv_rows(out: Path, per_record) -> None:
+    """TSV of every record's rows (mean entropy where there is one)."""
+    def lines():
+        for record, rows in per_record:
+            if rows is None:
+                continue
+            if rows.mean_entropy is None:
+                means = ["NA"] * len(rows.index)
+            else:
+                means = [f"{m:.6g}" for m in rows.mean_entropy.tolist()]
+            for i, a, b, m in zip(rows.index.tolist(), rows.start.tolist(), rows.end.tolist(),
+                                  means, strict=True):
+                yield f"{record.id}\t{a}\t{b}\t{i}\t{b - a}\t{m}"
+
+    from engine.patching.output import TSV_HEADER, _write_lines
+
+    _write_lines(out, [TSV_HEADER], lines())

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.atomic import atomic_open
+from engine.atomic import atomic_open, atomic_path
 
 from .patcher import PatchResult
 from .stream import format_rows
@@ -95,11 +95,22 @@ def write_bed_chunks(path: str | Path, chrom: str,
                      track_name: str = "bytescope patches") -> None:
     """:func:`write_bed` of ``(index, start, end, score or None)`` chunks, in order, each
     formatted by a compiled loop a block at a time (streaming: nothing holds all rows)."""
-    header = f'track name="{_track_value(track_name)}" useScore=1\n'.encode()
-    prefix = chrom.encode("utf-8") + b"\t"
+    write_bed_records(path, ((chrom, *chunk) for chunk in chunks), track_name)
+
+
+def write_bed_records(path: str | Path,
+                      chunks: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray,
+                                             np.ndarray | None]],
+                      track_name: str = "bytescope patches") -> None:
+    """BED6 of ``(chrom, index, start, end, score or None)`` chunks of any records, in order:
+    one track line on top, then the rows. A name ending in ``.gz`` is written as BGZF without
+    the track line, sorted as given, so ``tabix -p bed`` indexes it."""
+    header = b"" if _bgzf(path) else \
+        f'track name="{_track_value(track_name)}" useScore=1\n'.encode()
 
     def blocks() -> Iterator[bytes]:
-        for index, start, end, score in chunks:
+        for chrom, index, start, end, score in chunks:
+            prefix = chrom.encode("utf-8") + b"\t"
             score = np.zeros(len(index), dtype=np.int64) if score is None else score
             for lo in range(0, len(index), BLOCK_ROWS):
                 part = slice(lo, lo + BLOCK_ROWS)
@@ -112,10 +123,16 @@ def write_bed_chunks(path: str | Path, chrom: str,
 def write_tsv_chunks(path: str | Path, chrom: str,
                      chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
     """:func:`write_tsv` of ``(index, start, end)`` chunks without entropies (``NA``)."""
-    prefix = chrom.encode("utf-8") + b"\t"
+    write_tsv_records(path, ((chrom, *chunk) for chunk in chunks))
+
+
+def write_tsv_records(path: str | Path,
+                      chunks: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """:func:`write_tsv_chunks` of ``(chrom, index, start, end)`` chunks of any records."""
 
     def blocks() -> Iterator[bytes]:
-        for index, start, end in chunks:
+        for chrom, index, start, end in chunks:
+            prefix = chrom.encode("utf-8") + b"\t"
             for lo in range(0, len(index), BLOCK_ROWS):
                 part = slice(lo, lo + BLOCK_ROWS)
                 yield format_rows(prefix, np.stack([start[part], end[part], index[part],
@@ -124,7 +141,25 @@ def write_tsv_chunks(path: str | Path, chrom: str,
     _write_blocks(path, TSV_HEADER.encode() + b"\n", blocks())
 
 
+def _bgzf(path: str | Path) -> bool:
+    return str(path).lower().endswith(".gz")
+
+
 def _write_blocks(path: str | Path, header: bytes, blocks: Iterable[bytes]) -> None:
+    """Header and blocks to ``path`` atomically; BGZF (blocked gzip, what tabix reads) when
+    the name ends in ``.gz``."""
+    if _bgzf(path):
+        from Bio import bgzf
+
+        with atomic_path(path) as tmp:
+            writer = bgzf.BgzfWriter(str(tmp), "wb")
+            try:
+                writer.write(header)
+                for block in blocks:
+                    writer.write(block)
+            finally:
+                writer.close()
+        return
     with atomic_open(path, "wb") as handle:
         handle.write(header)
         for block in blocks:

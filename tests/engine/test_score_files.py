@@ -251,3 +251,62 @@ def test_bigwig_holds_every_record_even_when_some_come_from_the_cache(
                                            entropy, atol=2e-5)
     finally:
         bw.close()
+
+
+def bed_rows(path) -> list[list[str]]:
+    import gzip
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt") as handle:
+        return [line.split("\t") for line in handle.read().splitlines()]
+
+
+@pytest.mark.parametrize("mode", [["--mode", "static", "--patch-size", "7"],
+                                  ["--mode", "entropy", "--target-patch-size", "5"]])
+def test_patch_cuts_every_record_into_one_bed_as_each_record_alone(capsys, many, model_dir,
+                                                                  tmp_path, mode):
+    every = tmp_path / "every.bed"
+    common = [*mode, "--model", str(model_dir)]
+    assert main(["patch", str(many), *common, "--out", str(every)]) == 0
+    assert "8 records" in capsys.readouterr().out
+    rows = bed_rows(every)
+    assert rows[0][0].startswith("track") and not any(r[0].startswith("track") for r in rows[1:])
+    expected = []
+    for i, n in enumerate(LENGTHS):
+        if n == 0:
+            continue
+        if n < 5 and "entropy" in mode:  # alone it is refused; among others, one patch
+            expected.append([f"r{i}", "0", str(n), "0", rows[-1][4], "."])
+            continue
+        alone = tmp_path / f"r{i}.bed"
+        assert main(["patch", str(many), "--record", f"r{i}", *common, "--out", str(alone)]) == 0
+        expected += bed_rows(alone)[1:]
+    capsys.readouterr()
+    assert rows[1:] == expected
+
+
+def test_a_bgzipped_bed_has_no_track_line_and_is_blocked_gzip(capsys, many, tmp_path):
+    from Bio import bgzf
+
+    out = tmp_path / "every.bed.gz"
+    assert main(["patch", str(many), "--mode", "static", "--out", str(out)]) == 0
+    raw = out.read_bytes()
+    assert raw[:4] == b"\x1f\x8b\x08\x04" and raw[12:14] == b"BC"  # gzip with BGZF's field
+    assert raw[-28:] == bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+    with bgzf.BgzfReader(str(out), "rt") as handle:
+        lines = [line.rstrip("\n") for line in handle]
+    assert lines[0].startswith("r0\t0\t") and lines[-1].startswith("r7\t0\t1\t")
+    starts = [(line.split("\t")[0], int(line.split("\t")[1])) for line in lines]
+    assert starts == sorted(starts, key=lambda s: (int(s[0][1:]), s[1]))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--out", "x.json"], "JSON output holds one record and the file has 8"),
+    (["--out", "x.bed", "--bedgraph", "y.bedgraph"], "--bedgraph holds one record"),
+    (["--out", "x.bed", "--region", "0-10"], "--region needs --record: 8 records"),
+])
+def test_patch_says_what_holds_only_one_record(capsys, many, tmp_path, argv, message):
+    argv = [a if not a.startswith(("x.", "y.")) else str(tmp_path / a) for a in argv]
+    assert main(["patch", str(many), "--mode", "static", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.glob("x.*"))

@@ -221,7 +221,7 @@ def test_unknown_record_is_refused(capsys, tmp_path, lambda_path):
 def test_output_suffix_picks_the_format(capsys, tmp_path, lambda_path):
     err = run_error(capsys, ["patch", str(lambda_path), "--mode", "byte",
                              "--out", str(tmp_path / "p.txt")])
-    assert ".bed, .tsv or .json" in err
+    assert ".bed, .bed.gz, .tsv or .json" in err
 
 
 def test_limits_are_checked_with_the_flag_names(capsys, tmp_path, lambda_path):
