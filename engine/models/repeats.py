@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,7 @@ class RepeatConfig:
     k: int = 20  # bytes that must match before a copy starts
     reverse_complement: bool = True  # also follow reverse-complement copies (nucleotides)
     max_misses: int = 12  # an alignment is dropped when more of its last 16 predictions miss
-    table_bits: int = 24  # at most 2**table_bits slots (see table_bits_for)
+    table_bits: int = 28  # at most 2**table_bits slots (see table_bits_for)
     weights: list[float] = field(default_factory=list)  # w_s of (R1), N_STATES values
 
     def weight_array(self) -> np.ndarray:
@@ -245,8 +246,22 @@ def _pow(base, e):
 
 def table_bits_for(length: int, config: RepeatConfig) -> int:
     """Slots for a record of ``length`` bytes: at most a quarter full, at most
-    2**config.table_bits (8 bytes each: 128 MB at 24)."""
+    2**config.table_bits (8 bytes each: 2 GB at 28, for records over 67 Mbp)."""
     return min(config.table_bits, max(8, int(length).bit_length() + 2))
+
+
+def table_note(length: int, config: RepeatConfig) -> str | None:
+    """What the expert forgets in a record of ``length`` bytes (None when little): each slot
+    keeps the latest word that hashed to it, so a word seen d bytes back is still there with
+    probability about exp(-d / slots); said when that is below one half across the record."""
+    slots = 1 << table_bits_for(length, config)
+    half = int(slots * math.log(2))
+    if length <= half:
+        return None
+    return (f"repeat expert: {length:,} positions share {slots:,} table slots; a word seen "
+            f"{half:,} bytes back is still there with even odds, so copies further back are "
+            "more often missed than followed (table_bits in repeats.json raises the cap, "
+            "8 bytes a slot)")
 
 
 def copy_predictions(data: np.ndarray, config: RepeatConfig,

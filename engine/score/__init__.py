@@ -398,6 +398,8 @@ def run(args: argparse.Namespace, start: int = 0, end: int | None = None) -> int
                                     timeout=timedelta(minutes=10), **init)
             stack.callback(dist.destroy_process_group)
         expert = repeats and getattr(model, "repeats", None) is not None
+        if expert and world.rank == 0:
+            _table_notes(model.repeats, jobs)
         collect = _Collect(out, jobs, str(folder), expert, args.context)
         bar = _progress_bar(args, world, stack)
         summary = score_jobs(jobs, model, caches=caches,
@@ -408,6 +410,15 @@ def run(args: argparse.Namespace, start: int = 0, end: int | None = None) -> int
         return 0
     _print_summary(args, summary, str(folder), expert, threads)
     return 0
+
+
+def _table_notes(config, jobs: Sequence[Job], shown: int = 3) -> None:
+    """Say on stderr where the repeat expert's table is too small for a record."""
+    from engine.models.repeats import table_note
+
+    notes = [n for n in (table_note(j.record.length, config) for j in jobs) if n]
+    for note in notes[:shown]:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _jobs(args, files, start: int, end: int | None) -> list[Job]:
