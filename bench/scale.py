@@ -1,7 +1,7 @@
 """Scale figures (issue 16): a human-chromosome-sized record and a 100,000-record file.
 
 Run: ``python bench/scale.py [--data ../shared/data] [--dir /tmp/bytescope-scale]
-[--mbp 250] [--records 100000] [--rows info,api,patch,score]``.
+[--mbp 250] [--records 100000] [--rows info,api,patch,score,gtf]``.
 
 Builds, seeded and never committed, in ``--dir``:
 
@@ -221,13 +221,50 @@ def bench_score(big: Path, chrom: np.ndarray | None, data: Path, folder: Path,
         seconds, float("nan"), f"{rate / long_rate:.2f}x one record", "")
 
 
+def build_gtf(path: Path, genes: int) -> None:
+    """A GENCODE-shaped GTF: per gene 3 transcripts of 6 exons, each with its CDS line."""
+    with open(path, "w") as out:
+        pos = 1
+        for g in range(genes):
+            gid = f"ENSG{g:011d}.1"
+            out.write(f'chr1\tHAVANA\tgene\t{pos}\t{pos + 20000}\t.\t+\t.\tgene_id "{gid}"; '
+                      f'gene_type "protein_coding"; gene_name "G{g}"; level 2;\n')
+            for t in range(3):
+                a = (f'gene_id "{gid}"; transcript_id "ENST{g * 3 + t:011d}.1"; gene_type '
+                     f'"protein_coding"; gene_name "G{g}"; transcript_type "protein_coding"; '
+                     f'transcript_name "G{g}-20{t}"; level 2; tag "basic";')
+                out.write(f"chr1\tHAVANA\ttranscript\t{pos}\t{pos + 20000}\t.\t+\t.\t{a}\n")
+                for e in range(6):
+                    s = pos + e * 3000
+                    for kind in ("exon", "CDS"):
+                        out.write(f"chr1\tHAVANA\t{kind}\t{s}\t{s + 200}\t.\t+\t0\t{a} "
+                                  f'exon_number {e + 1}; exon_id "ENSE{g}_{e}";\n')
+            pos += 25000
+
+
+def bench_gtf(folder: Path, genes: int = 20_000) -> None:
+    """Reading a GENCODE-shaped GTF (800,000 lines for 20,000 genes) into assembled features."""
+    path = folder / f"genes_{genes}.gtf"
+    if not path.exists():
+        build_gtf(path, genes)
+    lines = sum(1 for _ in open(path))
+    out: list[str] = []
+    code = ("from engine.io.annotations import read_gtf\n"
+            f"print(len(read_gtf({str(path)!r})))\n")
+    seconds, rss = timed([sys.executable, "-c", code], output=out)
+    features = int(out[-1].split()[-1])
+    row(f"read GTF ({lines / seconds:,.0f} lines/s, {rss * 2**20 / lines:,.0f} B a line)",
+        f"{lines:,} lines -> {features:,} features", seconds, rss, "before: ~1.5 KB a feature",
+        "a few hundred MB for GENCODE (3.4 M lines)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "bytescope-scale")
     p.add_argument("--mbp", type=int, default=250)
     p.add_argument("--records", type=int, default=100_000)
-    p.add_argument("--rows", default="info,api,patch,score")
+    p.add_argument("--rows", default="info,api,patch,score,gtf")
     args = p.parse_args()
     if not (args.data / "klebsiella_hs11286.fna.xz").exists():
         sys.exit(f"{args.data}/klebsiella_hs11286.fna.xz not found: give --data")
@@ -257,6 +294,8 @@ def main() -> None:
         bench_patch(big, big_size, cache)
     if "score" in rows:
         bench_score(big, chrom, args.data, args.dir)
+    if "gtf" in rows:
+        bench_gtf(args.dir)
 
 
 if __name__ == "__main__":

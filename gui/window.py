@@ -53,11 +53,11 @@ from .workers import MainThreadCollector
 SAMPLES = (("Annotated bacterial contig (BAC_00001, 470 kb)", "prokka_BAC_00001.gff3.gz"),
            ("Phage lambda (48.5 kb)", "lambda_phage.fa"))
 MAX_RECENT = 10
-ANNOTATION_SUFFIXES = (".bed",)
+ANNOTATION_SUFFIXES = (".bed", ".gtf")
 ENTROPY_SUFFIXES = (".npy", *BEDGRAPH_SUFFIXES)
 SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.ffn *.faa *.fq *.fastq *.gff *.gff3 *.gb "
                    "*.gbk *.embl *.h5 *.gz *.xz *.bz2);;All files (*)")
-ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.bed *.gb *.gbk *.embl *.gz);;All files (*)"
+ANNOTATION_FILTER = "Annotations (*.gff *.gff3 *.gtf *.bed *.gb *.gbk *.embl *.gz);;All files (*)"
 # every suffix of the engine's table of entropy formats (an added format is offered here too)
 ENTROPY_FILTER = f"Entropies ({' '.join('*' + x for x in ENTROPY_FORMAT_SUFFIXES)});;All files (*)"
 SESSION_FILTER = "bytescope session (*.json)"
@@ -305,7 +305,10 @@ class MainWindow(QMainWindow):
         not exceptions: the files open after this returns."""
         sequences, annotations = [], []
         for path in map(str, paths):
-            suffix = Path(path).suffix.lower()
+            suffixes = [s.lower() for s in Path(path).suffixes]
+            while len(suffixes) > 1 and suffixes[-1] in (".gz", ".bgz", ".xz", ".bz2"):
+                suffixes.pop()  # x.gtf.gz is a GTF
+            suffix = suffixes[-1] if suffixes else ""
             if suffix in ENTROPY_SUFFIXES:
                 self.controllers.view.load_entropies(path)
             elif suffix in ANNOTATION_SUFFIXES:

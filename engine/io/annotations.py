@@ -37,6 +37,8 @@ from engine.errors import BytescopeError, FormatError, InputError
 from engine.io.compression import open_decompressed, sniff_compression
 from engine.io.records import Feature, MemorySource, Record
 
+from .hierarchy import assemble
+
 # What a damaged compressed stream raises mid-read (EOFError: the stream ends early).
 # OSError covers gzip.BadGzipFile and bz2's "Invalid data stream".
 _DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
@@ -258,16 +260,16 @@ def _parse_gff3(lines: Iterator[_Line], path: str) -> Gff3Result:
         if text.startswith("#"):
             if text.startswith("##FASTA"):
                 # Not reading ahead: a stream stays positioned at the first FASTA line.
-                return Gff3Result(features, line.number + 1, line.end, regions)
+                return Gff3Result(assemble(features), line.number + 1, line.end, regions)
             if text.startswith("##sequence-region"):
                 _add_sequence_region(regions, text, path, line.number)
             continue
         if text.startswith(">"):  # a FASTA section without the ##FASTA directive
-            return Gff3Result(features, line.number, line.offset, regions)
+            return Gff3Result(assemble(features), line.number, line.offset, regions)
         if not text.strip():
             continue
         features.append(_gff3_feature(text, path, line.number))
-    return Gff3Result(features, None, None, regions)
+    return Gff3Result(assemble(features), None, None, regions)
 
 
 def _add_sequence_region(
@@ -281,8 +283,9 @@ def _add_sequence_region(
     regions[_unescape(parts[1])] = _gff3_coordinates(parts[2], parts[3], path, number)
 
 
-def _gff3_feature(text: str, path: str, number: int) -> Feature:
-    """One GFF3 data line: seqid source type start end score strand phase attributes."""
+def _gff3_feature(text: str, path: str, number: int, gtf: dict | None = None) -> Feature:
+    """One GFF3 data line: seqid source type start end score strand phase attributes (GTF:
+    the same columns, attributes as ``key "value";``; ``gtf`` shares repeated strings)."""
     cols = text.split("\t")
     if len(cols) != 9:
         raise FormatError(
@@ -305,6 +308,12 @@ def _gff3_feature(text: str, path: str, number: int) -> Feature:
         raise FormatError(
             f"phase must be 0, 1, 2 or ., found {_shown(phase)}", path=path, line=number
         )
+    if gtf is not None:
+        attributes = _gtf_attributes(attr_text, path, number, gtf)
+        keys = _GTF_NAME_KEYS.get(type_, _GTF_NAME_KEYS[""])
+        name = next((attributes[key] for key in keys if key in attributes), "")
+        return Feature(gtf.setdefault(seqid, seqid), start, end, strand,
+                       gtf.setdefault(type_, type_), name, attributes)
     attributes = _gff3_attributes(attr_text, path, number)
     name = next((attributes[key] for key in _NAME_KEYS if key in attributes), "")
     return Feature(_unescape(seqid), start, end, strand, _unescape(type_), name, attributes)
@@ -353,6 +362,51 @@ def _gff3_attributes(text: str, path: str, number: int) -> dict[str, str]:
 
 def _unescape(text: str) -> str:
     return unquote(text) if "%" in text else text
+
+
+# -- GTF (GFF2 with gene_id/transcript_id: Ensembl, GENCODE) ------------------------------------
+
+# the name shown, by feature type ("" for any other type)
+_GTF_NAME_KEYS = {"gene": ("gene_name", "gene_id"),
+                  "": ("transcript_name", "gene_name", "transcript_id", "gene_id")}
+
+
+def read_gtf(path: str | Path, *, max_bytes: int = MAX_ANNOTATION_BYTES) -> list[Feature]:
+    """Features of a GTF file (1-based inclusive, as GFF3; attributes ``key "value";``),
+    assembled into genes, transcripts with their exons, one CDS per transcript
+    (engine/io/hierarchy.py)."""
+    name = str(path)
+    features = []
+    shared: dict[str, str] = {}  # one object per distinct value: gene names repeat per line
+    with _open_binary(path) as handle:
+        for line in _iter_lines(handle, name, max_bytes):
+            text = line.text
+            if text.startswith("#") or not text.strip():
+                continue
+            features.append(_gff3_feature(text, name, line.number, gtf=shared))
+    return assemble(features)
+
+
+def _gtf_attributes(text: str, path: str, number: int,
+                    shared: dict[str, str]) -> dict[str, str]:
+    """``gene_id "G1"; transcript_id "T1"; tag "basic"; tag "CCDS";``: a repeated key keeps
+    every value, comma-joined; unquoted values (``exon_number 3``) are taken as they are."""
+    attributes: dict[str, str] = {}
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, _, value = part.partition(" ")
+        value = value.strip()
+        if not key or not value:
+            raise FormatError(f"attribute {_shown(part)} is not key \"value\" (GTF)",
+                              path=path, line=number)
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        key = shared.setdefault(key, key)
+        value = f"{attributes[key]},{value}" if key in attributes else value
+        attributes[key] = shared.setdefault(value, value) if len(value) < 64 else value
+    return attributes
 
 
 # -- BED ----------------------------------------------------------------------------------------
@@ -870,7 +924,8 @@ _SNIFF_BYTES = 1 << 16
 
 
 def sniff_annotation_format(path: str | Path) -> str | None:
-    """``"gff3"``, ``"genbank"``, ``"embl"``, ``"bed"`` or None, from the (decompressed) content.
+    """``"gff3"``, ``"gtf"``, ``"genbank"``, ``"embl"``, ``"bed"`` or None, from the
+    (decompressed) content.
 
     GFF3 starts ``##gff-version``, GenBank ``LOCUS``, EMBL ``ID   ``; otherwise the first data
     line decides: BED has integer columns 2 and 3, headerless GFF3 nine columns with integer
@@ -887,7 +942,7 @@ def sniff_annotation_format(path: str | Path) -> str | None:
         lines.pop()  # possibly cut mid-line
     first = next((line for line in lines if line.strip()), "")
     if first.startswith("##gff-version"):
-        return "gff3"
+        return "gtf" if first.split()[1:2] == ["2"] else "gff3"
     if first.startswith("LOCUS"):
         return "genbank"
     if first.startswith("ID   "):
@@ -901,7 +956,7 @@ def _sniff_tabular(line: str) -> str | None:
     if len(cols) >= 3 and _is_int(cols[1]) and _is_int(cols[2]):
         return "bed"
     if len(cols) == 9 and _is_int(cols[3]) and _is_int(cols[4]):
-        return "gff3"
+        return "gtf" if re.search(r'(^|;)\s*\w+ "', cols[8]) else "gff3"
     return None
 
 
@@ -914,6 +969,8 @@ def read_annotations(path: str | Path) -> list[Feature]:
     kind = sniff_annotation_format(path)
     if kind == "gff3":
         return read_gff3(path).features
+    if kind == "gtf":
+        return read_gtf(path)
     if kind == "bed":
         return read_bed(path)
     if kind in ("genbank", "embl"):
@@ -922,7 +979,7 @@ def read_annotations(path: str | Path) -> list[Feature]:
     if Path(path).stat().st_size == 0:
         raise InputError("empty file", path=path)
     raise FormatError(
-        "not an annotation file: expected GFF3 (##gff-version), GenBank (LOCUS), EMBL (ID) "
-        "or BED (chrom, integer start, integer end)",
+        "not an annotation file: expected GFF3 (##gff-version), GTF (key \"value\"; "
+        "attributes), GenBank (LOCUS), EMBL (ID) or BED (chrom, integer start, integer end)",
         path=path,
     )

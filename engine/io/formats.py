@@ -295,7 +295,12 @@ def _open_bytes(path: Path, compression: str | None, max_bytes: int) -> Sequence
 
 
 def open_annotations(path: str | Path) -> list[Feature]:
-    """Every feature in a GFF3, BED, GenBank or EMBL file (sequences, if any, are ignored)."""
+    """Every feature in a GFF3, GTF, BED, GenBank or EMBL file (sequences, if any, are
+    ignored)."""
+    from .annotations import read_gtf, sniff_annotation_format
+
+    if sniff_annotation_format(path) == "gtf":
+        return read_gtf(path)
     with open_sequences(path) as sf:
         if sf.format not in ("gff3", "bed", "genbank", "embl", "hdf5"):
             raise FormatError(

@@ -27,6 +27,8 @@ class Feature:
     """An annotation on a record, 0-based half-open: ``[start, end)``.
 
     ``strand`` is +1, -1 or 0 (unknown / not stranded), as BED's ``+``/``-``/``.``.
+    ``parts``: the pieces of a feature in several pieces, 0-based half-open and sorted: a CDS
+    over several exons, a transcript's exons (engine/io/hierarchy.py); empty for one piece.
     """
 
     record_id: str
@@ -36,6 +38,7 @@ class Feature:
     type: str
     name: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
+    parts: tuple[tuple[int, int], ...] = ()
 
     @property
     def length(self) -> int:

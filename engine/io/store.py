@@ -14,6 +14,8 @@ Layout (``format = "bytescope-store"``, ``version = 1`` in the root attributes):
     /features/strand     int8 (m,)
     /features/type, name str (m,)
     /features/attributes str (m,)             JSON object per feature
+    /features/parts      str (m,)             "start-end,..." of a feature in pieces, or ""
+                                              (optional: stores written before it have none)
 
 Later caches (entropies, patches) add their own groups beside these.
 """
@@ -93,6 +95,8 @@ def write_store(
         f.create_dataset("name", data=[x.name for x in all_features], dtype=_STR)
         attrs = [json.dumps(dict(x.attributes), separators=(",", ":")) for x in all_features]
         f.create_dataset("attributes", data=attrs, dtype=_STR)
+        parts = [",".join(f"{a}-{b}" for a, b in x.parts) for x in all_features]
+        f.create_dataset("parts", data=parts, dtype=_STR)
     return Path(path)
 
 
@@ -308,14 +312,31 @@ def _read_features(h5: h5py.File, path: Path, n_records: int) -> list[tuple[int,
                    "start": "negative", "end": f"before its start {starts[i]}",
                    "strand": "not -1, 0 or 1"}[name]
             raise FormatError(f"/features/{name} of feature {i} is {value}: {why}", path=path)
+    parts = (_strings(_dataset(h5, "features/parts", "str", path, m))
+             if "parts" in group else [""] * m)
     rows = zip(rec.tolist(), _strings(columns["record_id"]), starts.tolist(), ends.tolist(),
                strands.tolist(), _strings(columns["type"]), _strings(columns["name"]),
-               _strings(columns["attributes"]), strict=True)
+               _strings(columns["attributes"]), parts, strict=True)
     out = []
-    for i, (r, rid, start, end, strand, ftype, name, text) in enumerate(rows):
+    for i, (r, rid, start, end, strand, ftype, name, text, pieces) in enumerate(rows):
         out.append((r, Feature(rid, start, end, strand, ftype, name,
-                               _attributes(text, i, path))))
+                               _attributes(text, i, path), _parts(pieces, start, end, i, path))))
     return out
+
+
+def _parts(text: str, start: int, end: int, i: int, path: Path) -> tuple[tuple[int, int], ...]:
+    """One feature's parts from ``"a-b,c-d"``: each inside the feature, sorted."""
+    if not text:
+        return ()
+    try:
+        parts = tuple(tuple(int(v) for v in piece.split("-")) for piece in text.split(","))
+    except ValueError:
+        parts = ((-1, -1),)
+    if not all(len(p) == 2 and start <= p[0] <= p[1] <= end for p in parts) or \
+            list(parts) != sorted(parts):
+        raise FormatError(f"/features/parts of feature {i} is {text[:60]!r}: not sorted "
+                          f"start-end pieces inside {start}-{end}", path=path)
+    return parts
 
 
 def _attributes(text: str, i: int, path: Path) -> dict[str, str]:

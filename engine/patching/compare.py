@@ -45,7 +45,10 @@ DEFAULT_SEED = 0
 def feature_anchors(
     features: Iterable[Feature], *, types: Sequence[str] = DEFAULT_TYPES, anchor: str = "start"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(positions, types)`` of the features of the given types, as int64 and str arrays."""
+    """``(positions, types)`` of the features of the given types, as int64 and str arrays;
+    each (position, type) once, so transcripts of one gene that share a start, or the
+    one CDS a GTF writes per transcript, count one start (engine/io/hierarchy.py joins a
+    CDS's pieces, so a CDS over several exons has one start, not one per exon)."""
     if anchor not in ANCHORS:
         raise InputError(f"unknown anchor {anchor!r} (choose from {', '.join(ANCHORS)})")
     wanted = set(types)
@@ -55,7 +58,12 @@ def feature_anchors(
         ends = np.array([f.end for f in chosen], dtype=np.int64)
         minus = np.array([f.strand == -1 for f in chosen], dtype=bool)
         starts = np.where(minus, ends, starts)
-    return starts, np.array([f.type for f in chosen], dtype=object)
+    kinds = np.array([f.type for f in chosen], dtype=object)
+    if len(starts):
+        seen = dict.fromkeys(zip(starts.tolist(), kinds.tolist(), strict=True))
+        starts = np.array([p for p, _ in seen], dtype=np.int64)
+        kinds = np.array([t for _, t in seen], dtype=object)
+    return starts, kinds
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.io.hierarchy import folded_exons
 from engine.io.records import Feature
 from engine.loci import format_range
 
@@ -42,6 +43,10 @@ class FeatureIndex:
 
     def __init__(self, name: str, features: Sequence[Feature]) -> None:
         self.name = name  # the track's title: "annotations" or the file's name
+        # a transcript drawn with its exons as parts: its exon lines would draw them twice
+        folded = folded_exons(features)
+        kept = [f for i, f in enumerate(features) if i not in folded] if folded else features
+        features = kept
         order = sorted(range(len(features)), key=lambda i: (features[i].start, features[i].end))
         self.features = [features[i] for i in order]
         self.starts = np.array([f.start for f in self.features], dtype=np.int64)
@@ -49,6 +54,7 @@ class FeatureIndex:
         self.strands = np.array([f.strand for f in self.features], dtype=np.int8)
         self.types = [f.type for f in self.features]
         self.labels = [f.name or f.type for f in self.features]
+        self.parts = [f.parts for f in self.features]  # exons of a transcript, pieces of a CDS
         self.max_length = int((self.ends - self.starts).max()) if len(self.features) else 0
         self.rows = pack_rows(self.starts, self.ends)
         self.n_rows = int(self.rows.max()) + 1 if len(self.rows) else 1

@@ -56,6 +56,17 @@ class FeatureItem(PixelPainter):
             if width < 2:
                 painter.drawLine(QPointF(lx, y0), QPointF(lx, y1))
                 continue
+            parts = index.parts[i]
+            if parts and width >= 6:  # exons (or CDS pieces) as boxes on an intron line
+                painter.drawLine(QPointF(lx, cy), QPointF(rx, cy))
+                edges = to_px(np.asarray(parts, dtype=np.float64))
+                for a, b in edges.tolist():
+                    a, b = max(a, view_left - 10), min(b, view_right + 10)
+                    if b > a:
+                        painter.drawRect(QRectF(a, y0, max(b - a, 1.0), y1 - y0))
+                self._label(painter, font, index.labels[i], lx, rx, view_left, view_right,
+                            y0, int(rows[k]), label_end)
+                continue
             tip = min(ARROW_PX, width / 2)
             if strand == 1 and right[k] <= view_right + 10:
                 shape = [QPointF(lx, y0), QPointF(rx - tip, y0), QPointF(rx, cy),
@@ -66,17 +77,24 @@ class FeatureItem(PixelPainter):
             else:
                 shape = [QPointF(lx, y0), QPointF(rx, y0), QPointF(rx, y1), QPointF(lx, y1)]
             painter.drawPolygon(QPolygonF(shape))
-            label = index.labels[i]
-            # the label above the box, centred on its visible part, unless it would run into
-            # the previous label of its row
-            w = text_width(font, label)
-            centre = (max(lx, view_left) + min(rx, view_right)) / 2
-            row = int(rows[k])
-            if width > 8 and centre - w / 2 > label_end.get(row, -1e9) + 6:
-                painter.setPen(QColor(40, 40, 40))
-                painter.drawText(QRectF(centre - w / 2 - 2, y0 - 14, w + 4, 14),
-                                 Qt.AlignmentFlag.AlignCenter, label)
-                label_end[row] = centre + w / 2
+            self._label(painter, font, index.labels[i], lx, rx, view_left, view_right, y0,
+                        int(rows[k]), label_end)
+
+    @staticmethod
+    def _label(painter, font, label: str, lx: float, rx: float, view_left: float,
+               view_right: float, y0: float, row: int, label_end: dict[int, float]) -> None:
+        """The label above the box, centred on its visible part, unless it would run into the
+        previous label of its row."""
+        w = text_width(font, label)
+        centre = (max(lx, view_left) + min(rx, view_right)) / 2
+        if rx - lx > 8 and centre - w / 2 > label_end.get(row, -1e9) + 6:
+            pen, brush = painter.pen(), painter.brush()
+            painter.setPen(QColor(40, 40, 40))
+            painter.drawText(QRectF(centre - w / 2 - 2, y0 - 14, w + 4, 14),
+                             Qt.AlignmentFlag.AlignCenter, label)
+            painter.setPen(pen)
+            painter.setBrush(brush)
+            label_end[row] = centre + w / 2
 
 
 class FeatureTrack:

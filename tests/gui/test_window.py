@@ -672,3 +672,22 @@ def test_a_file_of_empty_records_says_so(qtbot, window, tmp_path):
     assert "every record in this file is empty" in str(errors[0])
     assert window.model.record is None
     window.model.events.error.disconnect(errors.append)
+
+
+def test_a_gtf_transcript_is_drawn_as_exons_on_an_intron_line(qtbot, with_entropies, tmp_path):
+    window = with_entropies
+    extra = tmp_path / "genes.gtf"
+    attrs = 'gene_id "G1"; transcript_id "T1"; transcript_name "ABC-1";'
+    lines = [f"chrT\tt\ttranscript\t101\t1000\t.\t+\t.\t{attrs}"] + [
+        f"chrT\tt\texon\t{a}\t{b}\t.\t+\t.\t{attrs}" for a, b in ((101, 200), (401, 500),
+                                                              (901, 1000))]
+    extra.write_text("\n".join(lines) + "\n")
+    window.open_paths([str(extra)])
+    qtbot.waitUntil(lambda: len(window.tracks.feature_tracks) == 2)
+    track = window.tracks.feature_tracks[1]
+    assert track.name == "genes.gtf"
+    assert track.index.types == ["transcript"]  # its exons are drawn as its parts
+    assert track.index.parts == [((100, 200), (400, 500), (900, 1000))]
+    window.set_locus(Locus("chrT", 0, 1200))
+    image = window.tracks.graphics.grab().toImage()
+    assert track.item.drawn == 1 and not image.isNull()
