@@ -134,6 +134,23 @@ def resolve_device(name: str, world: World) -> torch.device:
     return torch.device(name)
 
 
+def backend_for(device: torch.device, world: World) -> str:
+    """NCCL when every rank on this machine has a GPU of its own, else gloo (CPUs, or ranks
+    sharing one GPU, which NCCL refuses)."""
+    if device.type == "cuda" and torch.cuda.device_count() >= world.local_size:
+        return "nccl"
+    return "gloo"
+
+
+def _comm_device(device) -> torch.device:
+    """Where tensors travel between ranks: the GPU under NCCL, else the CPU (gloo)."""
+    import torch.distributed as dist
+
+    if dist.is_initialized() and dist.get_backend() == "nccl":
+        return torch.device(device)
+    return torch.device("cpu")
+
+
 def _gather(world: World, result: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
     """Every rank's ``result`` (``sizes[r]`` values each) at rank 0; [] elsewhere."""
     import torch.distributed as dist
@@ -243,7 +260,7 @@ def score_jobs(
             if world.size > 1:
                 round_units = [units[k] if k < len(units) else Unit()
                                for k in range(first, first + world.size)]
-                gathered = _gather(world, values.to(device),
+                gathered = _gather(world, values.to(_comm_device(device)),
                                    [2 * u.size for u in round_units])
             else:
                 round_units, gathered = [unit], [values]
@@ -300,7 +317,7 @@ def _cached_mask(jobs, caches, world: World, device) -> list[bool]:
     if world.size > 1:
         import torch.distributed as dist
 
-        moved = mask.to(device)
+        moved = mask.to(_comm_device(device))
         dist.broadcast(moved, src=0)
         mask = moved.cpu()
     return [bool(v) for v in mask.tolist()]
@@ -394,7 +411,7 @@ def run(args: argparse.Namespace, start: int = 0, end: int | None = None) -> int
         if world.size > 1:
             import torch.distributed as dist
 
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+            dist.init_process_group(backend_for(device, world),
                                     timeout=timedelta(minutes=10), **init)
             stack.callback(dist.destroy_process_group)
         expert = repeats and getattr(model, "repeats", None) is not None

@@ -178,6 +178,7 @@ def test_region_needs_a_record_when_there_are_several(capsys, many, model_dir):
     assert "--region needs --record: 8 records" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts processes: seconds
 def test_two_workers_write_the_file_one_process_writes(capsys, many, model_dir, tmp_path):
     one, two = tmp_path / "one.h5", tmp_path / "two.h5"
     common = [str(many), "--model", str(model_dir), "--no-cache", "--threads", "1",
