@@ -1,7 +1,7 @@
 """Scale figures (issue 16): a human-chromosome-sized record and a 100,000-record file.
 
 Run: ``python bench/scale.py [--data ../shared/data] [--dir /tmp/bytescope-scale]
-[--mbp 250] [--records 100000] [--rows info,api,patch,score,gtf]``.
+[--mbp 250] [--records 100000] [--rows info,api,patch,score,gtf,gui]``.
 
 Builds, seeded and never committed, in ``--dir``:
 
@@ -258,13 +258,30 @@ def bench_gtf(folder: Path, genes: int = 20_000) -> None:
         "a few hundred MB for GENCODE (3.4 M lines)")
 
 
+def bench_gui(big: Path, many: Path, size: str, many_size: str, cache: Path) -> None:
+    """The window to its screenshot: 5 kb of the big record (fast model, with and without the
+    repeat expert), and the many-record file; a fresh cache each time."""
+    rid = big.open().readline()[1:].split()[0]
+    base = [sys.executable, "-m", "engine", "gui", "--model", "fast", "--size", "1400x900"]
+    png = cache.parent / "gui.png"
+    for extra, what in (([], "with the repeat expert"), (["--no-repeats"], "network alone")):
+        shutil.rmtree(cache, ignore_errors=True)
+        seconds, rss = timed([*base, str(big), "--locus", f"{rid}:100000000-100005000",
+                              "--screenshot", str(png), *extra])
+        row(f"gui --locus 5 kb, {what}", size, seconds, rss, "before: 23 s, 4.8 GB",
+            "<= 3 s, < 1.5 GB")
+    shutil.rmtree(cache, ignore_errors=True)
+    seconds, rss = timed([*base, str(many), "--screenshot", str(png)])
+    row("gui, first record shown", many_size, seconds, rss, "", "<= 3 s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "bytescope-scale")
     p.add_argument("--mbp", type=int, default=250)
     p.add_argument("--records", type=int, default=100_000)
-    p.add_argument("--rows", default="info,api,patch,score,gtf")
+    p.add_argument("--rows", default="info,api,patch,score,gtf,gui")
     args = p.parse_args()
     if not (args.data / "klebsiella_hs11286.fna.xz").exists():
         sys.exit(f"{args.data}/klebsiella_hs11286.fna.xz not found: give --data")
@@ -296,6 +313,8 @@ def main() -> None:
         bench_score(big, chrom, args.data, args.dir)
     if "gtf" in rows:
         bench_gtf(args.dir)
+    if "gui" in rows:
+        bench_gui(big, many, big_size, many_size, cache)
 
 
 if __name__ == "__main__":
