@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -139,10 +140,24 @@ def scan_fasta(
     descriptions: list[str] = []
     spans: list[tuple[int, int]] = []
     seen: dict[str, int] = {}
-    for i, h in enumerate(headers.tolist()):
-        text = bytes(data[line_start[h] + 1 : line_start[h] + content_len[h]]).decode(
-            "utf-8", errors="replace"
-        )
+    # per record as Python ints, read once: numpy scalar indexing in the loop cost ~1 µs each
+    n_lines = len(line_start)
+    head_from = line_start[headers] + 1
+    head_to = line_start[headers] + content_len[headers]
+    safe = np.minimum(first, n_lines - 1) if n_lines else first
+    seq_begins = np.where(first < n_lines, line_start[safe] if n_lines else 0, n) + start
+    seq_ends = np.where(has_seq, line_end[last] + start if n_lines else 0, seq_begins)
+    one_line = (lengths > 0) & (first == last)
+    bases_col = np.where(one_line, lengths, width_bases)
+    width_col = np.where(one_line, raw_width[safe] if n_lines else 0, width_bytes)
+    bases_col = np.where(lengths > 0, bases_col, 0)
+    width_col = np.where(lengths > 0, width_col, 0)
+    view = memoryview(data)
+    for h, a, b, begin, end, length, bases, width in zip(
+            headers.tolist(), head_from.tolist(), head_to.tolist(), seq_begins.tolist(),
+            seq_ends.tolist(), lengths.tolist(), bases_col.tolist(), width_col.tolist(),
+            strict=True):
+        text = view[a:b].tobytes().decode("utf-8", errors="replace")
         name, _, description = text.strip().partition(" ")
         name, _, rest = name.partition("\t")  # ids end at any whitespace
         description = (rest + " " + description).strip() if rest else description.strip()
@@ -156,17 +171,8 @@ def scan_fasta(
                 line=line_no,
             )
         seen[name] = line_no
-        seq_begin = start + (int(line_start[first[i]]) if first[i] < len(line_start) else n)
-        seq_end = start + (int(line_end[last[i]]) if has_seq[i] else seq_begin - start)
-        spans.append((seq_begin, max(seq_begin, seq_end)))
-        length = int(lengths[i])
-        if length and first[i] == last[i]:  # one line: LINEBASES is the whole record
-            bases, width = length, int(raw_width[first[i]])
-        else:
-            bases, width = int(width_bases[i]), int(width_bytes[i])
-        if not length:
-            bases = width = 0
-        entries.append(FaiEntry(name, length, seq_begin, bases, width))
+        spans.append((begin, max(begin, end)))
+        entries.append(FaiEntry(name, length, begin, bases, width))
         descriptions.append(description)
     return FastaScan(entries, descriptions, regular, spans)
 
@@ -292,17 +298,42 @@ def write_fai(entries: list[FaiEntry], path: str | Path) -> None:
 
 
 def read_fai(path: str | Path) -> list[FaiEntry]:
-    """Read a ``.fai``; raise :class:`FormatError` naming the line if it is malformed."""
-    entries = []
+    """Read a ``.fai``; raise :class:`FormatError` naming the line if it is malformed.
+
+    The four number columns are parsed by NumPy's compiled ``loadtxt`` in one call (10^5
+    records: 0.1 s instead of 0.3 s of ``int()`` calls); only when that fails is each line
+    looked at, to name the bad one."""
+    import io
+
     with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            fields = line.rstrip("\r\n").split("\t")
+        lines = handle.read().splitlines()
+    while lines and not lines[-1]:
+        lines.pop()
+    if not lines:
+        return []
+    names, rest = [], []
+    for line in lines:
+        name, _, numbers = line.partition("\t")
+        names.append(name)
+        rest.append(numbers)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an empty line is a malformed one, not a skip
+            numbers = np.loadtxt(io.StringIO("\n".join(rest)), dtype=np.int64, delimiter="\t",
+                                 usecols=(0, 1, 2, 3), ndmin=2, comments=None)
+        if len(numbers) != len(lines):
+            raise ValueError
+    except (ValueError, UserWarning):
+        for line_no, line in enumerate(lines, 1):
+            fields = line.split("\t")
             try:
-                name, length, offset, bases, width = fields[:5]
-                entries.append(FaiEntry(name, int(length), int(offset), int(bases), int(width)))
+                if len(fields) < 5:
+                    raise ValueError
+                [int(v) for v in fields[1:5]]
             except ValueError:
                 raise FormatError("malformed .fai line", path=path, line=line_no) from None
-    return entries
+        raise FormatError("malformed .fai", path=path) from None
+    return list(map(FaiEntry._make, zip(names, *numbers.T.tolist(), strict=True)))
 
 
 def fai_descriptions(mm, entries: list[FaiEntry], start: int = 0) -> list[str] | None:
