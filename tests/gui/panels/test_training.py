@@ -172,7 +172,8 @@ def test_runs_from_the_cli_appear_overlay_and_delete_after_a_confirmation(
     qtbot.waitUntil(lambda: set(panel.curves.labels()) == {"cli-a", "cli-b"})
     panel.runs.select_paths([workspace / "cli-a"])  # its log is read in a job
     qtbot.waitUntil(lambda: "finished at step 6/6" in panel.log.toPlainText())  # a CLI run's
-    panel.runs.select_paths([workspace / "cli-a", workspace / "cli-b"])
+    panel.runs.select_paths([workspace / "cli-a", workspace / "cli-b"])  # read again in a job
+    qtbot.waitUntil(lambda: set(panel.curves.labels()) == {"cli-a", "cli-b"})
     assert len(loss_steps(panel, "cli-a")) == 6 and len(loss_steps(panel, "cli-b")) == 4
 
     panel.runs.select_paths([workspace / "cli-b"])
