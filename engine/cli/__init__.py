@@ -74,5 +74,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def module_main(command: str) -> None:
+    """``python -m engine.<command>`` (what torchrun starts): ``bytescope <command>`` with this
+    process's arguments. Under torchrun, torch's c10d threads can still be joinable when C++
+    static destructors run, and abort a finished run at exit ("terminate called without an
+    active exception", SIGABRT, so torchrun reports failure). By then the command has closed
+    its files and destroyed the process group: flush and leave without those destructors."""
+    import os
+
+    code = main([command, *sys.argv[1:]])
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
     sys.exit(main())

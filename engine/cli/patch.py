@@ -311,18 +311,12 @@ def _patch_every_record(args, config: PatchConfig, records: list[Record], out: P
 
 def _model_patched(args, config, records: list[Record], patched):
     """(record, rows) for entropy modes scored by ``--model``, a group of records at a time."""
-    from engine.score import Job, score_jobs
+    from engine.score import Job, load_model_for, score_jobs
     from engine.scoring import ScoreCache
     from engine.threads import set_threads
 
-    from .score import load_for_record
-
-    alphabets = {r.alphabet for r in records}
-    if args.model == "default" and len(alphabets) > 1:
-        raise InputError(f"the records are of several alphabets ({', '.join(sorted(alphabets))})"
-                         ": give --model or --record")
     set_threads(args.threads)
-    model, folder = load_for_record(args.model, records[0].alphabet)
+    model, folder = load_model_for(args.model, records)
     repeats = not args.no_repeats
     cache = ScoreCache.for_file(args.file, folder, repeats=repeats)
     group: list[Record] = []

@@ -22,6 +22,7 @@ tells the others); whole records scored are written to it, piece by piece, for t
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import math
 import os
@@ -238,12 +239,13 @@ def score_jobs(
             if sinks is not None:
                 sinks.write(i, piece)
 
-        waiting = [i for i, c in enumerate(cached) if c]  # read when their turn comes
+        # read when their turn comes
+        waiting = collections.deque(i for i, c in enumerate(cached) if c)
 
         def emit_cached(before: int) -> None:
             """The cached jobs ahead of job ``before``, so every job is written in order."""
             while waiting and waiting[0] < before:
-                i = waiting.pop(0)
+                i = waiting.popleft()
                 job = jobs[i]
                 whole = caches[job.file].load(job.record.id, job.record.length)
                 if whole is None:  # damaged after all (removed): scored here instead
@@ -398,7 +400,7 @@ def run(args: argparse.Namespace, start: int = 0, end: int | None = None) -> int
         threads = set_threads(args.threads or (
             max(1, usable_cores() // world.local_size) if world.local_size > 1 else None))
         device = resolve_device(args.device, world)
-        model, folder = _load_model(args.model, jobs)
+        model, folder = load_model_for(args.model, [j.record for j in jobs])
         model.to(device)
         if args.compile:
             from engine.scoring import compile_for_scoring
@@ -417,7 +419,7 @@ def run(args: argparse.Namespace, start: int = 0, end: int | None = None) -> int
         expert = repeats and getattr(model, "repeats", None) is not None
         if expert and world.rank == 0:
             _table_notes(model.repeats, jobs)
-        collect = _Collect(out, jobs, str(folder), expert, args.context)
+        collect = _Collect(out, str(folder), expert, args.context) if out else None
         bar = _progress_bar(args, world, stack)
         summary = score_jobs(jobs, model, caches=caches,
                              writer_factory=collect, world=world, device=device,
@@ -478,11 +480,13 @@ def _jobs(args, files, start: int, end: int | None) -> list[Job]:
     return [Job(f, r, 0, r.length) for f, r in records]
 
 
-def _load_model(spec: str, jobs: Sequence[Job]):
+def load_model_for(spec: str, records: Sequence[Record]):
+    """(model, its folder) for ``--model`` over ``records``: ``default`` picks the bundled
+    model of their alphabet, and refuses records of several alphabets."""
     from engine.models import load_model
     from engine.models.defaults import resolve_model_path
 
-    alphabets = sorted({j.record.alphabet for j in jobs}) or ["dna"]
+    alphabets = sorted({r.alphabet for r in records}) or ["dna"]
     if spec == "default" and len(alphabets) > 1:
         raise InputError(f"the records are of several alphabets ({', '.join(alphabets)}): the "
                          "default model is one per alphabet; give --model or --record")
@@ -498,21 +502,15 @@ def _caches(args, folder, repeats: bool) -> list[ScoreCache | None]:
 
 
 class _Collect:
-    """The writer ``score_jobs`` asks for: the score file for ``.h5``, whole arrays for a
-    bedGraph or ``.npy``, nothing without ``--out``."""
+    """The writer ``score_jobs`` asks for ``--out``: the score file for ``.h5``, a bigWig,
+    or whole arrays for a bedGraph or ``.npy``."""
 
-    def __init__(self, out: Path | None, jobs, model: str, repeats: bool,
-                 context: int | None) -> None:
-        self.out, self.jobs, self.model, self.repeats, self.context = (out, jobs, model,
-                                                                      repeats, context)
+    def __init__(self, out: Path, model: str, repeats: bool, context: int | None) -> None:
+        self.out, self.model, self.repeats, self.context = out, model, repeats, context
 
     def __call__(self, jobs):
-        from contextlib import nullcontext
-
         from engine.io.score_file import BigWigWriter, ScoreFileWriter
 
-        if self.out is None:
-            return nullcontext(_Discard())
         if self.out.suffix.lower() in (".bw", ".bigwig"):
             return BigWigWriter(self.out, [(j.record.id, j.start, j.end, j.record.length)
                                            for j in jobs])
@@ -521,11 +519,6 @@ class _Collect:
                                               for j in jobs],
                                    model=self.model, repeats=self.repeats, context=self.context)
         return _WholeWriter(self.out, jobs[0])
-
-
-class _Discard:
-    def write(self, i, piece) -> None:
-        pass
 
 
 class _WholeWriter:

@@ -178,42 +178,35 @@ def test_region_needs_a_record_when_there_are_several(capsys, many, model_dir):
     assert "--region needs --record: 8 records" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # starts processes: seconds
-def test_two_workers_write_the_file_one_process_writes(capsys, many, model_dir, tmp_path):
+def two_processes_write_the_single_process_file(many, model_dir, tmp_path, launcher):
+    """Score ``many`` in one process and with ``launcher`` (the command that starts two), and
+    compare the files value for value."""
     one, two = tmp_path / "one.h5", tmp_path / "two.h5"
     common = [str(many), "--model", str(model_dir), "--no-cache", "--threads", "1",
               "--batch-size", "2"]
     assert main(["score", *common, "--out", str(one)]) == 0
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "engine.score", *common, "--workers", "2",
-                           "--out", str(two), "--json"], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=tmp_path)
+    done = subprocess.run([sys.executable, *launcher, *common, "--out", str(two), "--json"],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["workers"] == 2
     for a, b in zip(read_scores(one), read_scores(two), strict=True):
         assert a[:2] == b[:2]
         np.testing.assert_array_equal(a[2], b[2])
         np.testing.assert_array_equal(a[3], b[3])
+
+
+@pytest.mark.slow  # starts processes: seconds
+def test_two_workers_write_the_file_one_process_writes(many, model_dir, tmp_path):
+    two_processes_write_the_single_process_file(many, model_dir, tmp_path,
+                                                ["-m", "engine.score", "--workers", "2"])
 
 
 @pytest.mark.slow
-def test_torchrun_with_two_ranks_writes_the_single_process_file(capsys, many, model_dir,
-                                                               tmp_path):
-    one, two = tmp_path / "one.h5", tmp_path / "two.h5"
-    common = [str(many), "--model", str(model_dir), "--no-cache", "--threads", "1",
-              "--batch-size", "2"]
-    assert main(["score", *common, "--out", str(one)]) == 0
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                           "--nproc_per_node", "2", "-m", "engine.score", *common, "--out",
-                           str(two), "--json"], capture_output=True, text=True, env=env,
-                          timeout=300, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1])["workers"] == 2
-    for a, b in zip(read_scores(one), read_scores(two), strict=True):
-        assert a[:2] == b[:2]
-        np.testing.assert_array_equal(a[2], b[2])
-        np.testing.assert_array_equal(a[3], b[3])
+def test_torchrun_with_two_ranks_writes_the_single_process_file(many, model_dir, tmp_path):
+    two_processes_write_the_single_process_file(
+        many, model_dir, tmp_path, ["-m", "torch.distributed.run", "--standalone",
+                                    "--nproc_per_node", "2", "-m", "engine.score"])
 
 
 @pytest.mark.slow
