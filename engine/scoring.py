@@ -399,13 +399,19 @@ class ScoreCache:
     def load(self, record_id: str, length: int | None = None) -> Scores | None:
         """The cached whole record (of ``length`` bytes, when given), or None; a damaged
         entry is removed."""
+        return self.load_region(record_id, length)
+
+    def load_region(self, record_id: str, length: int | None = None, start: int = 0,
+                    end: int | None = None) -> Scores | None:
+        """Bytes ``[start, end)`` of the cached record (only those are read: a view of a
+        chromosome reads the view), or None; a damaged entry is removed."""
         path = self._path(record_id)
         try:
             before = os.stat(path, follow_symlinks=False)
         except OSError:
             return None
         try:
-            scores, problem = self._read(path, record_id, length)
+            scores, problem = self._read(path, record_id, length, start, end)
         except (OSError, KeyError, ValueError) as error:  # h5py's ways of failing
             scores, problem = None, f"unreadable ({error})"
         if problem is not None:
@@ -413,8 +419,9 @@ class ScoreCache:
         return scores
 
     @staticmethod
-    def _read(path: Path, record_id: str, length: int | None) -> tuple[Scores | None, str | None]:
-        """(scores, None) for a sound entry, else (None, what is wrong)."""
+    def _read(path: Path, record_id: str, length: int | None, start: int = 0,
+              end: int | None = None) -> tuple[Scores | None, str | None]:
+        """(scores of ``[start, end)``, None) for a sound entry, else (None, what is wrong)."""
         if not path.is_file():
             return None, "not a file"
         with h5py.File(path, "r") as h5:
@@ -429,13 +436,13 @@ class ScoreCache:
                     return None, f"{name} is {data.dtype} of shape {data.shape}"
                 if length is not None and data.shape[0] != length:  # checked before reading
                     return None, f"{name} has {data.shape[0]:,} values for {length:,} bytes"
-                arrays.append(data[()])
-        entropy, surprisal = arrays
-        if len(entropy) != len(surprisal):
-            return None, "entropy and surprisal differ in length"
+                arrays.append(data)
+            if arrays[0].shape != arrays[1].shape:
+                return None, "entropy and surprisal differ in length"
+            entropy, surprisal = (data[start:end] for data in arrays)
         if not (np.isfinite(entropy).all() and np.isfinite(surprisal).all()):
             return None, "holds values that are not finite"
-        return Scores(record_id, 0, entropy, surprisal), None
+        return Scores(record_id, start, entropy, surprisal), None
 
     @staticmethod
     def _discard(path: Path, seen: os.stat_result, problem: str) -> None:

@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         self._add_dock("Training", scrolling(self.training), bottom)
         self.tabifyDockWidget(self.docks["Patch inspector"], self.docks["Log"])
         self.tabifyDockWidget(self.docks["Log"], self.docks["Training"])
+        self.docks["Training"].visibilityChanged.connect(self.training.set_shown)
         self._add_maps_dock()
         self._add_attribution_dock()
         self.motifs = MotifsPanel(self.model, self.controllers.motifs)

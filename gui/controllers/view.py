@@ -33,6 +33,8 @@ from ..model.jobs import (
     PatchRequest,
     ScoreOutcome,
     ScoreRequest,
+    around,
+    is_long,
     compare_patches,
     compute_patches,
     index_features,
@@ -48,6 +50,10 @@ from ..workers import TaskRunner
 
 REDRAW_MS = 100
 REPATCH_MS = 400
+
+
+def _covers(span: tuple[int, int] | None, locus: Locus) -> bool:
+    return span is not None and span[0] <= locus.start and locus.end <= span[1]
 
 
 class ViewController(QObject):
@@ -264,11 +270,17 @@ class ViewController(QObject):
         if locus is None:
             return
         self.focus.position = int(locus.centre)
-        patches, scores = self.workbench.patches, self.workbench.scores
+        model = self.workbench
+        patches, scores = model.patches, model.scores
+        # a long record is worked on around the view: follow it where it goes
+        if scores is not None and model.score_status.state == "view" and \
+                not self.busy("scores") and not _covers(scores.span_around(locus.start), locus):
+            self.request_scores(keep=True)
         # while scores arrive, the patched stretch follows the view
-        if scores is not None and patches is not None and not patches.complete and \
-                not (patches.span[0] <= locus.start and locus.end <= patches.span[1]):
-            self._schedule_repatch()
+        if patches is not None and not patches.complete and \
+                not _covers(patches.span, locus) and \
+                (scores is not None or not model.patch_config.needs_entropies):
+            self._repatch.start()
 
     def _on_patch_config(self, config: PatchConfig) -> None:
         self.request_patches()
@@ -312,14 +324,18 @@ class ViewController(QObject):
         self._submit("features", partial(index_features, record.id, list(record.features),
                                          sources), on_done=self.workbench.set_features)
 
-    def request_scores(self) -> None:
+    def request_scores(self, keep: bool = False) -> None:
+        """Score the record (from a file, the cache or the model); ``keep``: go on filling the
+        scores shown (a long record's view moved), instead of starting afresh."""
         model = self.workbench
         record = model.record
         if record is None or model.record_path is None:
             return
-        model.set_scores(None, ScoreStatus("none"))
+        if not keep:
+            model.set_scores(None, ScoreStatus("none"))
         request = ScoreRequest(model.record_path, record, model.model_spec, model.entropy_file,
-                               self.focus, repeats=model.repeats)  # models: LOADED
+                               self.focus, repeats=model.repeats,  # models: LOADED
+                               buffer=model.scores if keep else None)
         source = Path(model.entropy_file).name if model.entropy_file else model.model_spec
         self._submit(
             "scores", partial(score_record, request),
@@ -357,7 +373,8 @@ class ViewController(QObject):
             text = {"cached": f"entropies of {outcome.buffer.record_id} from the cache "
                               f"({source})",
                     "scored": f"scored {outcome.buffer.record_id} with {source} (cached now)",
-                    "file": f"entropies from {source}"}[outcome.status]
+                    "file": f"entropies from {source}",
+                    "view": outcome.message}[outcome.status]
             model.set_scores(outcome.buffer, ScoreStatus(outcome.status, text))
             model.log(text)
         self._repatch.stop()
@@ -391,6 +408,9 @@ class ViewController(QObject):
             if span is None:
                 return
             entropies = scores.values("entropy", *span)
+        elif is_long(record.length):  # the bases around the view, not all of them
+            span = around(record.length, int(model.locus.centre) if model.locus else 0)
+            entropies = None
         else:
             span = (0, record.length)
             entropies = scores.values("entropy") if scores is not None and scores.complete \

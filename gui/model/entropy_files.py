@@ -21,18 +21,24 @@ __all__ = ["BEDGRAPH_SUFFIXES", "ENTROPY_SUFFIXES", "read_entropy_file"]
 BEDGRAPH_SUFFIXES = ENTROPY_FORMATS["bedgraph"].suffixes  # kept for gui/window.py's import
 
 
-def read_entropy_file(path: str | Path, record: Record) -> ScoreBuffer:
-    """A :class:`ScoreBuffer` holding the file's entropies for ``record`` (no surprisal)."""
-    values = load_entropies(path, record, 0, record.length, allow_gaps=True)
-    buffer = ScoreBuffer(record.id, record.length, signals=("entropy",), source=str(path))
+def read_entropy_file(path: str | Path, record: Record, start: int = 0, end: int | None = None,
+                      *, buffer: ScoreBuffer | None = None) -> ScoreBuffer:
+    """A :class:`ScoreBuffer` holding the file's entropies for ``[start, end)`` of ``record``
+    (no surprisal), written into ``buffer`` when given."""
+    end = record.length if end is None else end
+    values = load_entropies(path, record, start, end, allow_gaps=True)
+    if buffer is None:
+        buffer = ScoreBuffer(record.id, record.length, signals=("entropy",), source=str(path))
     known = np.flatnonzero(~np.isnan(values))
     if len(known) == len(values):
-        buffer.write(0, entropy=np.asarray(values, dtype=np.float32))
+        buffer.write(start, entropy=np.asarray(values, dtype=np.float32))
+        return buffer
+    if not len(known):
         return buffer
     # write each contiguous known run, so the buffer knows which bases have values
     breaks = np.flatnonzero(np.diff(known) != 1)
     run_starts = np.concatenate(([known[0]], known[breaks + 1]))
     run_ends = np.concatenate((known[breaks] + 1, [known[-1] + 1]))
     for s, e in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
-        buffer.write(s, entropy=values[s:e])
+        buffer.write(start + s, entropy=values[s:e])
     return buffer

@@ -28,9 +28,16 @@ from engine.scoring import Cancelled
 from .entropy_files import read_entropy_file
 from .features import FeatureIndex
 from .patches import PatchView, make_patch_view
-from .pyramid import ScoreBuffer
+from .pyramid import SIGNALS, ScoreBuffer
 
 SCORE_BLOCK = 16_384  # bases scored per step of the focus-first order (rounded to chunks)
+# Records longer than WHOLE_LIMIT (a human chromosome, not a bacterium) are scored, or read from
+# the cache, REACH bases each side of the view only, and the buffer keeps the values of the
+# KEEP_BLOCKS blocks nearest the view (16 Mbp: about 300 MB for both signals). Moving the view
+# scores where it goes; `bytescope score` scores such a record whole.
+WHOLE_LIMIT = 32 * 2**20
+REACH = 1 << 20
+KEEP_BLOCKS = 256
 
 
 class Reporter:
@@ -146,11 +153,13 @@ class ScoreRequest:
     models: ModelCache = LOADED  # the process's, shared with the Maps panel's patch starts
     batch_size: int = 8
     repeats: bool = True  # mix in the model's repeat expert, when it has one
+    buffer: ScoreBuffer | None = None  # what is known already (a long record, the view moved)
 
 
 @dataclass(frozen=True, eq=False)
 class ScoreOutcome:
-    """``status``: ``cached``, ``scored``, ``file`` or ``no-model`` (then ``buffer`` is None)."""
+    """``status``: ``cached``, ``scored``, ``file``, ``view`` (a record too long to hold whole:
+    the stretch around the view, ``message`` says how) or ``no-model`` (``buffer`` None)."""
 
     buffer: ScoreBuffer | None
     status: str
@@ -170,6 +179,26 @@ def nearest_undone(done: np.ndarray, starts: np.ndarray, position: int) -> int:
     sizes = np.diff(np.append(starts, np.iinfo(np.int64).max))
     centres = starts[todo] + np.minimum(sizes[todo], 1 << 40) // 2
     return int(todo[np.argmin(np.abs(centres - position))])
+
+
+def is_long(length: int) -> bool:
+    """Whether a record is worked on around the view only (see ``WHOLE_LIMIT``)."""
+    return length > WHOLE_LIMIT
+
+
+def around(length: int, position: int) -> tuple[int, int]:
+    """The stretch of a long record worked on for a view centred at ``position``."""
+    start = max(0, min(position, length) - REACH)
+    return start, min(length, start + 2 * REACH)
+
+
+def _reuse(request: ScoreRequest, source: str, signals: tuple[str, ...] = SIGNALS) -> ScoreBuffer:
+    """The request's buffer when it holds this record from this source, else a new one."""
+    record, old = request.record, request.buffer
+    if old is not None and (old.record_id, old.length, old.source, old.signals) == (
+            record.id, record.length, source, signals):
+        return old
+    return ScoreBuffer(record.id, record.length, signals=signals, source=source)
 
 
 def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
@@ -193,8 +222,16 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
     )
 
     record = request.record
+    long = is_long(record.length)
     if request.entropy_file:
-        return ScoreOutcome(read_entropy_file(request.entropy_file, record), "file")
+        if not long:
+            return ScoreOutcome(read_entropy_file(request.entropy_file, record), "file")
+        a, b = around(record.length, request.focus.position)
+        buffer = _reuse(request, str(request.entropy_file), ("entropy",))
+        read_entropy_file(request.entropy_file, record, a, b, buffer=buffer)
+        buffer.drop_far_from(request.focus.position, KEEP_BLOCKS)
+        return ScoreOutcome(buffer, "view", f"entropies of {_mbp(a, b)} of {record.id} "
+                            f"from {Path(request.entropy_file).name}, around the view")
     try:
         folder = resolve_model_path(request.model_spec, record.alphabet)
     except ModelError as error:
@@ -207,6 +244,8 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
     # keyed as every score is (file, model with or without its expert): a refitted model's
     # key changes, and the model cache then loads it afresh
     cache = ScoreCache.for_file(request.path, folder, repeats=request.repeats)
+    if long:
+        return _score_around(request, reporter, folder, cache)
     buffer = ScoreBuffer(record.id, record.length, source=str(folder))
     whole = cache.load(record.id, record.length)  # a damaged entry is removed: None
     if whole is not None:
@@ -233,6 +272,52 @@ def score_record(request: ScoreRequest, reporter: Reporter) -> ScoreOutcome:
     cache.save(Scores(record.id, 0, buffer.values("entropy").copy(),
                       buffer.values("surprisal").copy()))
     return ScoreOutcome(buffer, "scored")
+
+
+def _mbp(a: int, b: int) -> str:
+    return f"{(b - a) / 1e6:,.1f} Mbp"
+
+
+def _score_around(request: ScoreRequest, reporter: Reporter, folder, cache) -> ScoreOutcome:
+    """A record longer than ``WHOLE_LIMIT``: the stretch around the view, from the cache when
+    `bytescope score` stored the record (only that stretch is read), else scored here by the
+    network alone (the repeat expert would first read the whole record up to the view)."""
+    from engine.scoring import chunk_step, default_context, iter_scores
+
+    record, position = request.record, request.focus.position
+    a, b = around(record.length, position)
+    buffer = _reuse(request, str(folder))
+    cached = cache.load_region(record.id, record.length, a, b)
+    if cached is not None:
+        buffer.write(a, entropy=cached.entropy, surprisal=cached.surprisal)
+        buffer.drop_far_from(position, KEEP_BLOCKS)
+        return ScoreOutcome(buffer, "view", f"entropies of {_mbp(a, b)} of {record.id} from "
+                            f"the cache ({Path(folder).name}), around the view")
+    model = request.models.get(folder)
+    reporter.partial(buffer)
+    context = default_context(model.max_len)
+    starts = score_blocks(record.length, chunk_step(model.max_len, context), SCORE_BLOCK)
+    ends = np.append(starts[1:], record.length)
+    todo = (ends > a) & (starts < b)
+    for i in np.flatnonzero(todo):  # what is known already counts as done
+        span = buffer.span_around(int(starts[i]))
+        todo[i] = span is None or not (span[0] <= starts[i] and ends[i] <= span[1])
+    done, total, scored = ~todo, int((ends - starts)[todo].sum()), 0
+    while not done.all():
+        i = nearest_undone(done, starts, request.focus.position)
+        for piece in iter_scores(model, record, int(starts[i]), int(ends[i]), context=context,
+                                 batch_size=request.batch_size, cancel=reporter.cancel,
+                                 repeats=False):
+            buffer.write(piece.start, entropy=piece.entropy, surprisal=piece.surprisal)
+            reporter.progress(scored + piece.end - int(starts[i]), total)
+        done[i] = True
+        scored += int(ends[i] - starts[i])
+    buffer.drop_far_from(position, KEEP_BLOCKS)
+    expert = " (network alone: the repeat expert needs the whole record before the view)" \
+        if cache.repeats and getattr(model, "repeats", None) is not None else ""
+    return ScoreOutcome(buffer, "view", (
+        f"scored {_mbp(a, b)} of {record.id} around the view with {Path(folder).name}{expert}; "
+        f"`bytescope score` scores all {record.length:,} bases into the cache"))
 
 
 # ---------------------------------------------------------------------------------------------

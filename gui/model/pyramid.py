@@ -60,7 +60,7 @@ class Pyramid:
         return self.base_bin << level
 
     def update(self, values: np.ndarray, start: int, end: int) -> None:
-        """Recompute the bins over ``values[start:end]`` (``values`` is the whole record)."""
+        """Recompute the bins over ``values[start:end]`` (``values`` spans all ``n``)."""
         if end <= start:
             return
         b = self.base_bin
@@ -69,10 +69,17 @@ class Pyramid:
         rows = raw.reshape(hi - lo, b)  # (bins, b)
         finite = ~np.isnan(rows)
         with np.errstate(invalid="ignore"):
-            self.mins[0][lo:hi] = np.fmin.reduce(rows, axis=1)
-            self.maxs[0][lo:hi] = np.fmax.reduce(rows, axis=1)
-        self.sums[0][lo:hi] = np.where(finite, rows, 0.0).sum(axis=1, dtype=np.float64)
-        self.counts[0][lo:hi] = finite.sum(axis=1)
+            mins, maxs = np.fmin.reduce(rows, axis=1), np.fmax.reduce(rows, axis=1)
+        self.set_bins(lo, mins, maxs, np.where(finite, rows, 0.0).sum(axis=1, dtype=np.float64),
+                      finite.sum(axis=1))
+
+    def set_bins(self, lo: int, mins: np.ndarray, maxs: np.ndarray, sums: np.ndarray,
+                 counts: np.ndarray) -> None:
+        """Set level-0 bins ``lo ..`` from summaries made elsewhere (a block's top bin, for
+        the coarse levels over blocks) and recompute the levels above them."""
+        hi = lo + len(mins)
+        self.mins[0][lo:hi], self.maxs[0][lo:hi] = mins, maxs
+        self.sums[0][lo:hi], self.counts[0][lo:hi] = sums, counts
         for k in range(1, self.levels):
             lo, hi = lo // 2, -(-hi // 2)
             hi = min(hi, len(self.mins[k]))
@@ -87,12 +94,9 @@ class Pyramid:
                 pair = _pad(child[2 * lo : 2 * hi], size, fill)
                 out[lo:hi] = op(pair[0::2], pair[1::2])
 
-    def level_for(self, values_per_pixel: float) -> int | None:
-        """The coarsest level whose bins are no wider than a pixel; None: read raw values."""
-        if values_per_pixel < self.base_bin:
-            return None
-        level = int(np.log2(values_per_pixel / self.base_bin))
-        return min(level, self.levels - 1)
+    def top(self) -> tuple[float, float, float, int]:
+        """min, max, sum and count over all ``n`` values (the one bin of the last level)."""
+        return (self.mins[-1][0], self.maxs[-1][0], self.sums[-1][0], self.counts[-1][0])
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,18 @@ class IntervalSet:
         self.starts[i:j] = [start]
         self.ends[i:j] = [end]
 
+    def remove(self, start: int, end: int) -> None:
+        """Take ``[start, end)`` out (an interval over it is cut, or split in two)."""
+        if end <= start:
+            return
+        starts, ends = [], []
+        for s, e in zip(self.starts, self.ends, strict=True):
+            for a, b in ((s, min(e, start)), (max(s, end), e)):
+                if a < b:
+                    starts.append(a)
+                    ends.append(b)
+        self.starts, self.ends = starts, ends
+
     def total(self) -> int:
         return sum(e - s for s, e in zip(self.starts, self.ends, strict=True))
 
@@ -162,8 +178,34 @@ class IntervalSet:
 SIGNALS = ("entropy", "surprisal")
 
 
+BLOCK = 1 << 16  # values per block: what a buffer allocates at a time
+FINE_LEVELS = (BLOCK // BASE_BIN).bit_length() - 1  # levels with bins narrower than a block
+
+
+class _Block:
+    """One signal over ``BLOCK`` values of a record, with the pyramid within it."""
+
+    __slots__ = ("pyramid", "values")
+
+    def __init__(self) -> None:
+        self.values = np.full(BLOCK, np.nan, np.float32)
+        self.pyramid = Pyramid(BLOCK)
+
+    @property
+    def nbytes(self) -> int:
+        p = self.pyramid
+        return self.values.nbytes + sum(a.nbytes for a in (*p.mins, *p.maxs, *p.sums, *p.counts))
+
+
 class ScoreBuffer:
     """A record's entropy and surprisal (nats, float32; NaN = not known yet) and pyramids.
+
+    The values live in blocks of ``BLOCK`` bases, made when a value of theirs is first written,
+    so a buffer costs what has been scored, not the record's length (a 250 Mbp chromosome with
+    5 kb scored holds one block). Each block keeps the levels of the pyramid narrower than a
+    block (``FINE_LEVELS`` of them); the coarser levels are one small pyramid over the blocks'
+    summaries, kept for every block written, also after :meth:`drop_far_from` let its values
+    go. Level ``L`` of the whole record has bins of ``BASE_BIN * 2**L`` values in both cases.
 
     One writer (a scoring or loading worker) calls :meth:`write`; the GUI thread reads windows
     with :meth:`window`. Both take the lock, so a frame never sees half an update; a write
@@ -176,10 +218,15 @@ class ScoreBuffer:
         self.length = length
         self.source = source  # the model folder or the entropy file, for the status line
         self.signals = signals
-        self._values = {name: np.full(length, np.nan, np.float32) for name in signals}
-        self._pyramids = {name: Pyramid(length) for name in signals}
+        self.n_blocks = max(1, -(-length // BLOCK))
+        self._blocks: dict[str, dict[int, _Block]] = {name: {} for name in signals}
+        self._coarse = {name: Pyramid(self.n_blocks, base_bin=1) for name in signals}
         self.known = IntervalSet()
         self._lock = threading.Lock()
+
+    @property
+    def levels(self) -> int:
+        return FINE_LEVELS + self._coarse[self.signals[0]].levels
 
     def write(self, start: int, **pieces: np.ndarray) -> None:
         """Store values for ``[start, start + len)`` of the named signals and update pyramids."""
@@ -187,9 +234,44 @@ class ScoreBuffer:
             end = start
             for name, piece in pieces.items():
                 end = start + len(piece)
-                self._values[name][start:end] = piece
-                self._pyramids[name].update(self._values[name], start, end)
+                blocks, first = self._blocks[name], start // BLOCK
+                tops = []
+                for i in range(first, (end - 1) // BLOCK + 1):
+                    block = blocks.get(i)
+                    if block is None:
+                        block = blocks[i] = _Block()
+                    a, b = max(start, i * BLOCK), min(end, (i + 1) * BLOCK)
+                    block.values[a - i * BLOCK : b - i * BLOCK] = piece[a - start : b - start]
+                    block.pyramid.update(block.values, a - i * BLOCK, b - i * BLOCK)
+                    tops.append(block.pyramid.top())
+                if tops:
+                    mins, maxs, sums, counts = (np.array(c) for c in zip(*tops, strict=True))
+                    self._coarse[name].set_bins(first, mins, maxs, sums, counts)
             self.known.add(start, end)
+
+    def drop_far_from(self, position: int, keep_blocks: int) -> int:
+        """Let go of the values of all but the ``keep_blocks`` blocks nearest ``position``
+        (their coarse summaries stay, so a zoomed-out view still draws them); returns how many
+        blocks went. Bounds a buffer over a record too long to hold whole."""
+        with self._lock:
+            held = sorted(self._blocks[self.signals[0]])
+            if len(held) <= keep_blocks:
+                return 0
+            centre = position // BLOCK
+            far = sorted(held, key=lambda i: abs(i - centre))[keep_blocks:]
+            for i in far:
+                for blocks in self._blocks.values():
+                    blocks.pop(i, None)
+                self.known.remove(i * BLOCK, min(self.length, (i + 1) * BLOCK))
+            return len(far)
+
+    def nbytes(self) -> int:
+        """The memory the buffer's values and pyramids take."""
+        with self._lock:
+            coarse = sum(a.nbytes for p in self._coarse.values()
+                         for a in (*p.mins, *p.maxs, *p.sums, *p.counts))
+            return coarse + sum(b.nbytes for blocks in self._blocks.values()
+                                for b in blocks.values())
 
     @property
     def complete(self) -> bool:
@@ -205,13 +287,24 @@ class ScoreBuffer:
         with self._lock:
             return self.known.nearest(position)
 
+    def _gather(self, name: str, start: int, end: int) -> np.ndarray:
+        """The values of ``[start, end)`` in a new array (NaN where no block holds them)."""
+        out = np.full(max(0, end - start), np.nan, np.float32)
+        blocks = self._blocks[name]
+        for i in range(start // BLOCK, (end - 1) // BLOCK + 1 if end > start else 0):
+            block = blocks.get(i)
+            if block is not None:
+                a, b = max(start, i * BLOCK), min(end, (i + 1) * BLOCK)
+                out[a - start : b - start] = block.values[a - i * BLOCK : b - i * BLOCK]
+        return out
+
     def values(self, name: str, start: int = 0, end: int | None = None) -> np.ndarray:
-        """A read-only view of ``[start, end)``. Known values never change, so a view of a
-        known stretch stays valid while the writer fills the rest."""
-        view = self._values[name][start:end]
-        view = view.view()
-        view.flags.writeable = False
-        return view
+        """The values of ``[start, end)``, copied (read-only; NaN where not known)."""
+        end = self.length if end is None else min(end, self.length)
+        with self._lock:
+            out = self._gather(name, start, end)
+        out.flags.writeable = False
+        return out
 
     def window(self, name: str, x0: float, x1: float, width_px: int) -> SignalWindow:
         """The bins to draw for the view ``[x0, x1)`` over ``width_px`` pixels."""
@@ -220,33 +313,53 @@ class ScoreBuffer:
         if end <= start or width_px <= 0:
             empty = np.zeros(0, np.float32)
             return SignalWindow(np.zeros(1), empty, empty, empty, None)
-        pyramid = self._pyramids[name]
-        level = pyramid.level_for((end - start) / width_px)
+        per_px = (end - start) / width_px
+        level = None if per_px < BASE_BIN else \
+            min(int(np.log2(per_px / BASE_BIN)), self.levels - 1)
         with self._lock:
             if level is None:
-                return self._raw_window(name, start, end, (end - start) / width_px)
-            b = pyramid.bin_size(level)
+                return self._raw_window(name, start, end, per_px)
+            b = BASE_BIN << level
             lo, hi = start // b, -(-end // b)
-            low = pyramid.mins[level][lo:hi].copy()
-            high = pyramid.maxs[level][lo:hi].copy()
-            sums = pyramid.sums[level][lo:hi]
-            counts = pyramid.counts[level][lo:hi]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+            if level >= FINE_LEVELS:
+                k, coarse = level - FINE_LEVELS, self._coarse[name]
+                low, high = coarse.mins[k][lo:hi].copy(), coarse.maxs[k][lo:hi].copy()
+                sums, counts = coarse.sums[k][lo:hi].copy(), coarse.counts[k][lo:hi].copy()
+            else:
+                low, high, sums, counts = self._fine_bins(name, level, lo, hi)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         edges = np.minimum(np.arange(lo, hi + 1, dtype=np.float64) * b, self.length)
         return SignalWindow(edges, low, mean.astype(np.float32), high, level)
+
+    def _fine_bins(self, name: str, level: int, lo: int, hi: int):
+        """Bins ``lo:hi`` of a level narrower than a block, from the blocks that hold them."""
+        low, high = np.full(hi - lo, np.nan, np.float32), np.full(hi - lo, np.nan, np.float32)
+        sums, counts = np.zeros(hi - lo), np.zeros(hi - lo, np.int32)
+        per_block = BLOCK // (BASE_BIN << level)
+        blocks = self._blocks[name]
+        for i in range(lo // per_block, (hi - 1) // per_block + 1):
+            block = blocks.get(i)
+            if block is None:
+                continue
+            a, b = max(lo, i * per_block), min(hi, (i + 1) * per_block)
+            p, o = block.pyramid, i * per_block
+            low[a - lo : b - lo] = p.mins[level][a - o : b - o]
+            high[a - lo : b - lo] = p.maxs[level][a - o : b - o]
+            sums[a - lo : b - lo] = p.sums[level][a - o : b - o]
+            counts[a - lo : b - lo] = p.counts[level][a - o : b - o]
+        return low, high, sums, counts
 
     def _raw_window(self, name: str, start: int, end: int, per_px: float) -> SignalWindow:
         """Under ``BASE_BIN`` values per pixel: the raw values, or bins of ``floor(per_px)``
         of them (at most ``BASE_BIN * pixels`` values read, so still O(pixels))."""
-        values = self._values[name]
         b = max(1, int(per_px))
         if b == 1:
-            raw = values[start:end].copy()
+            raw = self._gather(name, start, end)
             return SignalWindow(np.arange(start, end + 1, dtype=np.float64), raw, raw, raw, None)
         lo, hi = start // b * b, min(-(-end // b) * b, self.length)
         bins = -(-(hi - lo) // b)
-        rows = _pad(values[lo:hi], bins * b, np.nan).reshape(bins, b)
+        rows = _pad(self._gather(name, lo, hi), bins * b, np.nan).reshape(bins, b)
         finite = ~np.isnan(rows)
         counts = finite.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -258,11 +371,12 @@ class ScoreBuffer:
         return SignalWindow(edges, low, mean, high, None, b)
 
     def global_max(self, name: str) -> float:
-        """The largest value known so far (the pyramid's top bin): the track's y scale."""
+        """The largest value known so far (the coarse pyramid's top bin): the y scale."""
         with self._lock:
-            return float(self._pyramids[name].maxs[-1].max())
+            return float(self._coarse[name].maxs[-1].max())
 
     def value_at(self, name: str, position: int) -> float:
-        if name not in self._values or not 0 <= position < self.length:
+        if name not in self._blocks or not 0 <= position < self.length:
             return float("nan")
-        return float(self._values[name][position])
+        block = self._blocks[name].get(position // BLOCK)
+        return float("nan") if block is None else float(block.values[position % BLOCK])

@@ -59,7 +59,8 @@ class Message:
 @dataclass(frozen=True)
 class ScoreStatus:
     """Where the entropies come from: ``none``, ``scoring``, ``cached``, ``scored``, ``file``,
-    ``no-model``, ``cancelled``; ``text`` says it in words for the status bar."""
+    ``view`` (a long record's stretch around the view), ``no-model``, ``cancelled``; ``text``
+    says it in words for the status bar."""
 
     state: str = "none"
     text: str = ""

@@ -257,6 +257,7 @@ class TrainingPanel(QWidget):
         self.settings = settings
         self.training_model = training_model
         self.controller = controller
+        self._shown = self._params_stale = False  # see set_shown
         controller.error.connect(self._report)
         controller.finished.connect(self._on_run_ended)
         self._subs = Subscriptions()
@@ -426,6 +427,13 @@ class TrainingPanel(QWidget):
         return {k: v for k, v in values.items() if getattr(base, k) != v}
 
     def _update_params(self) -> None:
+        """The parameter count of the form's model, counted when the panel is shown (a meta
+        build imports torch._dynamo the first time: 1.5 s that the window's start need not
+        wait for while the panel is a hidden tab)."""
+        self._params_stale = not self._shown
+        if self._params_stale:
+            self.params.setText("")
+            return
         try:
             config = model_config(self.arch.currentText(), self.preset.currentText(),
                                   **self._model_overrides())
@@ -642,6 +650,13 @@ class TrainingPanel(QWidget):
     def shutdown(self) -> None:
         """Stop the reload timer (the window stops the run through its controller)."""
         self._reload.stop()
+
+    def set_shown(self, shown: bool) -> None:
+        """The window says whether the panel's tab is the one shown (a tabbed dock's widget
+        stays "visible" behind another tab, so ``isVisible`` cannot tell)."""
+        self._shown = shown
+        if shown and self._params_stale:
+            self._update_params()
 
     def disconnect_model(self) -> None:
         self._subs.disconnect_all()

@@ -287,3 +287,11 @@ def test_a_run_that_diverged_before_its_first_checkpoint_resumes_from_step_0(
     assert [p.name for p in checkpoint_dirs(run)] == ["step-0000005", "step-0000006"]
     assert any(level == "warning" and "starting it again from step 0" in text
                for level, text in read_log(run))
+
+
+def test_the_parameter_count_waits_until_the_panel_is_shown(qtbot, window):
+    training = window.training
+    assert training.params.text() == ""  # a tab behind the Patch inspector
+    window.show_training()
+    count = sum(p.numel() for p in build_model(model_config("hyena", "tiny")).parameters())
+    qtbot.waitUntil(lambda: training.params.text() == f"{count:,}")
