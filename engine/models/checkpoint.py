@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from engine.atomic import atomic_path
 from engine.configs import config_from_dict
@@ -133,14 +134,46 @@ def check_config_values(config_cls: type, values: dict, *, path: str | Path | No
         raise ModelError(f"{arch} config: " + "; ".join(problems), path=path)
 
 
-def check_model_size(config, *, copies: int = 1, path: str | Path | None = None) -> int:
-    """The bytes of ``config``'s parameters and buffers (counted on torch's meta device, which
-    allocates nothing), refused when ``copies`` of them (1 to load; 4 to train with AdamW:
-    weights, gradients, two moments) exceed the memory this machine has free."""
+class _NoParameterInit(TorchFunctionMode):
+    """Skips the in-place initialisers (``normal_``, ``zero_``...) of parameters, so a model
+    built under it holds ``torch.empty`` weights whose pages are never touched: it costs
+    address space, not memory. (Torch's meta device would do the same, but its kernels are
+    Python references that import torch._dynamo on first use: 1.4 s of every start.) The mode
+    stack is per thread, so a model built meanwhile on another thread is initialised as ever."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        if name.endswith("_") and not name.startswith("_") and isinstance(first, nn.Parameter):
+            return first
+        return func(*args, **kwargs)
+
+
+def _shell(config, path: str | Path | None = None) -> nn.Module:
+    """``config``'s model with uninitialised weights (see :class:`_NoParameterInit`)."""
     _, model_cls = ARCHITECTURES[config.arch]
-    with torch.device("meta"):
-        shell = model_cls(config)
+    try:
+        with _NoParameterInit():
+            return model_cls(config)
+    except RuntimeError as error:  # more address space than the system grants
+        raise ModelError(f"this {config.arch} config's weights are more than this machine can "
+                         f"allocate ({str(error).splitlines()[0]})", path=path) from None
+
+
+def parameter_count(config) -> int:
+    """How many parameters ``config``'s model has (counted without initialising them)."""
+    return sum(p.numel() for p in _shell(config).parameters())
+
+
+def check_model_size(config, *, copies: int = 1, path: str | Path | None = None) -> int:
+    """The bytes of ``config``'s parameters and buffers (counted on a model whose weights
+    are never initialised, so never in memory), refused when ``copies`` of them (1 to load; 4
+    to train with AdamW: weights, gradients, two moments) exceed the memory this machine has
+    free."""
+    shell = _shell(config, path)
     size = sum(t.numel() * t.element_size() for t in (*shell.parameters(), *shell.buffers()))
+    del shell
     free = _free_memory()
     if free is not None and size * copies > free:
         raise ModelError(f"this {config.arch} config needs {size * copies / 2**30:,.1f} GiB "

@@ -664,14 +664,10 @@ class TrainingPanel(QWidget):
 
 
 def estimate_parameters(config) -> int:
-    """The parameter count of a model config, built on the meta device (no memory, no time)."""
-    import torch
+    """The parameter count of a model config, built without initialising its weights."""
+    from engine.models.checkpoint import parameter_count
 
-    from engine.models import build_model
-
-    with torch.device("meta"):
-        model = build_model(config)
-    return sum(p.numel() for p in model.parameters())
+    return parameter_count(config)
 
 
 def _with_rows(metrics: dict, rows: dict[str, list[dict]]) -> dict:

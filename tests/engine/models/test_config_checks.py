@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,11 +69,25 @@ def test_train_model_config_is_checked_before_a_run_folder_is_made(lambda_path, 
     assert not out.exists()
 
 
-def test_weights_larger_than_free_memory_are_refused_on_the_meta_device():
-    # 64 layers of width 32,768: about 3 TB of fp32 weights, counted without allocating them
+def test_weights_larger_than_free_memory_are_refused_without_touching_them():
+    # 64 layers of width 32,768: about 3 TB of fp32 weights, counted without filling them
     config = model_config("hyena", "tiny", d_model=32_768, n_layers=64)
-    with pytest.raises(ModelError, match="GiB for its weights"):
+    with pytest.raises(ModelError, match=r"GiB for its weights|more than this machine can"):
         check_model_size(config)
+
+
+def test_counting_a_models_weights_costs_no_memory_and_no_torch_dynamo():
+    # 36 GiB of weights counted in a fresh process that stays small, without the 1.4 s import
+    # of torch._dynamo that the meta device's kernels need
+    code = ("import resource, sys\n"
+            "from engine.models.checkpoint import parameter_count, model_config\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "n = parameter_count(model_config('hyena', 'small', d_model=4096, n_layers=48))\n"
+            "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+            "print(n, grown, 'torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[3]).stdout.split()
+    assert int(out[0]) * 4 > 30 * 2**30 and int(out[1]) < 200 * 1024 and out[2] == "False"
 
 
 def test_a_bundled_models_size_is_its_weights_and_buffers():
