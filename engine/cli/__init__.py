@@ -13,11 +13,23 @@ from collections.abc import Sequence
 from engine import __version__
 from engine.errors import BytescopeError
 
-from . import attribute, compare, gui, info, inspect, motifs, patch, repeats, score, train
+from . import (
+    attribute,
+    bake,
+    compare,
+    gui,
+    info,
+    inspect,
+    motifs,
+    patch,
+    repeats,
+    score,
+    train,
+)
 from .display import screen_problem
 
 # Subcommands in the order ``--help`` lists them.
-COMMANDS = (info, score, patch, compare, train, repeats, inspect, attribute, motifs, gui)
+COMMANDS = (info, score, patch, compare, train, repeats, bake, inspect, attribute, motifs, gui)
 
 
 class Parser(argparse.ArgumentParser):

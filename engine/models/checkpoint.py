@@ -37,6 +37,14 @@ from engine.errors import ModelError
 from .attention import AttentionConfig, AttentionLM
 from .hyena import HyenaConfig, HyenaLM
 from .latent import LatentConfig, LatentLM
+from .quantized import (
+    BAKE_NAME,
+    BAKES,
+    PACKINGS,
+    pack_state,
+    quantize_linears,
+    unpack_state,
+)
 from .repeats import REPEATS_NAME, load_repeats
 
 CONFIG_NAME = "config.json"
@@ -223,6 +231,30 @@ def model_config(arch: str = "hyena", preset: str = "tiny", **overrides):
     return config
 
 
+def read_bake(directory: Path) -> dict | None:
+    """A baked folder's ``bake.json`` (what was baked, how it is stored), checked; None for a
+    plain model folder."""
+    path = directory / BAKE_NAME
+    if not path.exists():
+        return None
+    try:
+        spec = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelError(f"not JSON: {error}", path=path) from None
+    if not isinstance(spec, dict):
+        raise ModelError("not a JSON object", path=path)
+    if spec.get("to") not in BAKES:
+        raise ModelError(f"'to' must be one of {', '.join(BAKES)}, not {spec.get('to')!r}",
+                         path=path)
+    layers = spec.get("layers")
+    if not isinstance(layers, list) or not all(isinstance(n, str) for n in layers):
+        raise ModelError("'layers' must be a list of layer names", path=path)
+    if spec["to"] == "ternary" and spec.get("packing") not in PACKINGS:
+        raise ModelError(f"'packing' must be one of {', '.join(PACKINGS)}, not "
+                         f"{spec.get('packing')!r}", path=path)
+    return spec
+
+
 def build_model(config) -> nn.Module:
     """The model a config describes, freshly initialised."""
     _, model_cls = ARCHITECTURES[config.arch]
@@ -247,9 +279,21 @@ def save_model(model: nn.Module, directory: str | Path, *, extra: dict | None = 
     """Write ``config.json`` and ``model.safetensors`` into ``directory``, each atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    bake = getattr(model, "bake", None)  # a baked model: its packed tensors and bake.json
+    metadata = {"arch": model.config.arch}
+    if bake is None:
+        state = model.state_dict()
+        (directory / BAKE_NAME).unlink(missing_ok=True)  # what was baked here before
+    else:
+        state = pack_state(model, bake.get("packing", "2bit"))
+        metadata |= {"format": "bytescope-baked", "bake": bake["to"],
+                     "packing": str(bake.get("packing"))}
+    state = {k: v.detach().contiguous().cpu() for k, v in state.items()}
     with atomic_path(directory / WEIGHTS_NAME) as tmp:
-        save_file(state, str(tmp), metadata={"arch": model.config.arch})
+        save_file(state, str(tmp), metadata=metadata)
+    if bake is not None:
+        with atomic_path(directory / BAKE_NAME) as tmp:
+            tmp.write_text(json.dumps(bake, indent=1) + "\n")
     payload = dataclasses.asdict(model.config) | (extra or {})
     with atomic_path(directory / CONFIG_NAME) as tmp:
         tmp.write_text(json.dumps(payload, indent=1) + "\n")
@@ -282,11 +326,17 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Mo
     values = {k: v for k, v in values.items() if not str(k).startswith("_")}
     config = saved_model_config(values, path=config_path)
     model = build_model(config)
+    bake = read_bake(directory)
+    if bake is not None:  # a baked folder: its layers are made empty, then filled
+        quantize_linears(model, bake["to"], bake["layers"], empty=True)
     try:
         state = load_file(str(weights_path), device=str(device))
+        if bake is not None and bake["to"] == "ternary":
+            state = unpack_state(model, state, bake["packing"])
         model.load_state_dict(state)
     except Exception as error:  # safetensors raises its own types; shapes raise RuntimeError
         raise ModelError(f"weights do not fit the config: {error}", path=weights_path) from None
+    model.bake = bake
     model.repeats = load_repeats(directory)
     return model.to(device).eval()
 
@@ -309,6 +359,8 @@ def model_hash(path: str | Path, *, repeats: bool = True) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         digest.update((directory / name).read_bytes())
+    if (directory / BAKE_NAME).exists():
+        digest.update((directory / BAKE_NAME).read_bytes())
     if repeats and (directory / REPEATS_NAME).exists():
         digest.update((directory / REPEATS_NAME).read_bytes())
     return digest.hexdigest()
