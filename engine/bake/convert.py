@@ -35,7 +35,7 @@ from engine.models.quantized import (
 )
 from engine.models.repeats import REPEATS_NAME
 
-METHODS = {"int8": ("ptq",), "ternary": ("ptq",)}
+METHODS = {"int8": ("ptq",), "ternary": ("ptq", "qat")}  # qat: see engine.bake.qat
 
 
 def bake(model: nn.Module, to: str, *, method: str = "ptq", packing: str = "2bit",
@@ -59,16 +59,21 @@ def bake(model: nn.Module, to: str, *, method: str = "ptq", packing: str = "2bit
     return baked
 
 
-def bake_folder(source: str | Path, out: str | Path, to: str, **options) -> nn.Module:
+def bake_folder(source: str | Path, out: str | Path, to: str, *,
+                repeats_from: str | Path | None = None, **options) -> nn.Module:
     """Bake the model folder ``source`` into ``out`` (config, packed weights, ``bake.json``,
-    the repeat expert when it has one); returns the baked model."""
+    the repeat expert of ``repeats_from`` (default ``source``) when it has one); returns the
+    baked model."""
     source, out = Path(source), Path(out)
+    expert = Path(repeats_from or source) / REPEATS_NAME
     if out.resolve() == source.resolve():
         raise ModelError("--out is the model folder itself: give a new folder", path=out)
     baked = bake(load_model(source), to, **options)
     save_model(baked, out)
-    if (source / REPEATS_NAME).exists():
-        shutil.copyfile(source / REPEATS_NAME, out / REPEATS_NAME)
+    if expert.exists():  # fitted to the model's bytes, not its weights: it carries over
+        shutil.copyfile(expert, out / REPEATS_NAME)
+    else:
+        (out / REPEATS_NAME).unlink(missing_ok=True)
     return baked
 
 

@@ -171,6 +171,52 @@ class TernaryLinear(_BakedLinear):
         return self.gamma.expand(self.out_features)
 
 
+class QATLinear(nn.Linear):
+    """A Linear trained toward W1.58A8 (quantization-aware fine-tuning): the latent weights
+    stay full precision, and the forward blends in their quantized form by ``blend`` (the
+    warm-up, 0 -> 1), with the straight-through estimator (Q4) for both:
+
+        W' = W + blend * (Q1(W) - W).detach(),   x' = x + blend * (Q2(x) - x).detach()
+
+    At ``blend = 1`` it computes what :class:`TernaryLinear` (float kernel) does with the
+    codes of its weights, so the trained weights bake without a surprise. Its parameters are
+    an ``nn.Linear``'s (``weight``, ``bias``): checkpoints load into either.
+    """
+
+    blend: float = 1.0
+
+    @classmethod
+    def wrap(cls, linear: nn.Linear) -> QATLinear:
+        """The same layer, sharing ``linear``'s parameters."""
+        layer = cls.__new__(cls)
+        nn.Module.__init__(layer)
+        layer.in_features, layer.out_features = linear.in_features, linear.out_features
+        layer.weight, layer.bias = linear.weight, linear.bias
+        layer.blend = 0.0
+        return layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, b = self.weight, self.blend
+        gamma = w.detach().abs().mean().clamp(min=1e-5)
+        w_q = (w.detach() / gamma).round().clamp(-1, 1) * gamma
+        s = 127.0 / x.detach().abs().amax(dim=-1, keepdim=True).clamp(min=1e-5)
+        x_q = (x.detach() * s).round().clamp(-128, 127) / s
+        return F.linear(x + b * (x_q - x).detach(), w + b * (w_q - w).detach(), self.bias)
+
+
+def qat_linears(model: nn.Module, names: list[str] | None = None) -> list[QATLinear]:
+    """Make the named Linears (default: :func:`bakeable_linears`) quantization-aware, in
+    place, keeping their parameters (so an optimizer made before or after sees the same)."""
+    layers = []
+    for name in bakeable_linears(model) if names is None else names:
+        parent_name, _, leaf = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        layer = QATLinear.wrap(getattr(parent, leaf))
+        setattr(parent, leaf, layer)
+        layers.append(layer)
+    return layers
+
+
 # --------------------------------------------------------------------------------------------
 # a baked model: which layers, how they are stored
 
@@ -188,9 +234,13 @@ def bakeable_linears(model: nn.Module) -> list[str]:
 
 
 def default_kernel(to: str) -> str:
-    """The kernel a baked layer runs on here: torch.ao's int8 matmul while torch has it (the
-    fastest here, bench/bake.py), else the float path."""
-    return "ao" if available("ao") else "float"
+    """The kernel a baked layer runs on here. int8: torch.ao's while torch has it (the fastest
+    here, bench/bake.py), else the float path. Ternary: the equations as trained (per-token
+    activations, which quantization-aware training learned to live with): ``torch._int_mm``
+    where it runs, else float."""
+    if to == "int8":
+        return "ao" if available("ao") else "float"
+    return "int_mm" if available("int_mm") else "float"
 
 
 def quantize_linears(model: nn.Module, to: str, names: list[str] | None = None,

@@ -30,6 +30,39 @@ def default_warmup_steps(steps: int) -> int:
     return min(DEFAULT_WARMUP_MAX, max(1, steps // 10))
 
 
+@dataclass(frozen=True)
+class QATConfig:
+    """Quantization-aware fine-tuning toward ternary weights (issue 17; the recipe of
+    ``../shared/reference/bitnet.md`` §1, §3):
+
+    * warm-up blend: the quantized forward is blended in linearly over ``blend_steps``;
+    * distillation: loss = (1 - a) CE + a T^2 KL(teacher_T || student_T), the teacher the
+      model fine-tuning started from, frozen, ``a = distill``, ``T = temperature``;
+    * two stages: stage 1 holds the learning rate at its peak (after the warm-up), stage 2
+      (from ``stage2`` of the steps) starts at ``stage2_lr`` of it, decays by cosine, and
+      has no weight decay (a latent weight's size is its ternary value's confidence).
+    """
+
+    to: str = "ternary"
+    blend_steps: int = 200
+    distill: float = 0.5
+    temperature: float = 1.0
+    stage2: float = 0.5
+    stage2_lr: float = 0.67
+
+    def validate(self) -> None:
+        if self.to != "ternary":
+            raise InputError(f"qat to must be 'ternary', not {self.to!r}")
+        if not isinstance(self.blend_steps, int) or self.blend_steps < 0:
+            raise InputError("qat blend_steps must be 0 or more")
+        if not 0 <= self.distill <= 1:
+            raise InputError("qat distill must be between 0 and 1")
+        if not self.temperature > 0:
+            raise InputError("qat temperature must be positive")
+        if not 0 < self.stage2 <= 1 or not 0 < self.stage2_lr <= 1:
+            raise InputError("qat stage2 and stage2_lr must be in (0, 1]")
+
+
 @dataclass
 class TrainConfig:
     """What to train on, which model, and how. Saved verbatim in ``RUN_DIR/config.json``."""
@@ -63,6 +96,14 @@ class TrainConfig:
     # once per record (scores cached) before training
     patch_model: str = "fast"  # a --model spec: fast, default, a model or run folder
     patching: dict = field(default_factory=lambda: {"mode": "entropy", "target_patch_size": 6.0})
+    # quantization-aware fine-tuning (QATConfig's fields; empty: none), with init_from the
+    # teacher: what `bytescope bake --method qat` runs
+    qat: dict = field(default_factory=dict)
+
+    def qat_config(self) -> QATConfig | None:
+        if not self.qat:
+            return None
+        return config_from_dict(QATConfig, self.qat, what="qat config", error=InputError)
 
     def resolved_warmup_steps(self) -> int:
         """The warm-up the schedule uses: the one set, else :func:`default_warmup_steps`."""
@@ -99,6 +140,12 @@ class TrainConfig:
             raise InputError("held-out fraction must be between 0 and 1")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise InputError(f"unknown device {self.device!r} (auto, cpu, cuda or mps)")
+        qat = self.qat_config()
+        if qat is not None:
+            qat.validate()
+            if not self.init_from:
+                raise InputError("quantization-aware training fine-tunes a trained model: "
+                                 "give init_from (--init)")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1) + "\n"

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from engine.atomic import atomic_path
 from engine.errors import BytescopeError, InputError
 from engine.models.checkpoint import build_model, check_model_size, model_config
+from engine.models.quantized import qat_linears
 from engine.patch_starts import EntropyPatches
 from engine.tokenizers import ByteTokenizer
 
@@ -92,6 +93,8 @@ class _Run:
     t0: float = 0.0  # perf_counter() at which the run's clock reads 0
     tokens_since: int = 0  # tokens and time since the last metrics row, for tokens_per_s
     time_since: float = 0.0
+    teacher: torch.nn.Module | None = None  # quantization-aware training: the frozen start
+    qat_layers: list = field(default_factory=list)  # its QATLinear layers (blend set per step)
 
 
 @dataclass
@@ -107,10 +110,21 @@ class _Step:
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` at ``cfg.steps``; the warm-up
-    is ``cfg.resolved_warmup_steps()`` (the one set, else a tenth of the steps, at most 100)."""
+    is ``cfg.resolved_warmup_steps()`` (the one set, else a tenth of the steps, at most 100).
+    Quantization-aware training has two stages instead (:class:`QATConfig`): the peak until
+    ``stage2`` of the steps, then from ``stage2_lr`` of it a cosine decay to the minimum."""
     warmup = cfg.resolved_warmup_steps()
     if step < warmup:
         return cfg.lr * (step + 1) / warmup
+    qat = cfg.qat_config()
+    if qat is not None:
+        second = max(warmup, int(qat.stage2 * cfg.steps))
+        if step < second:
+            return cfg.lr
+        progress = min(1.0, (step - second) / max(1, cfg.steps - second))
+        low = cfg.lr * cfg.min_lr_ratio
+        top = cfg.lr * qat.stage2_lr
+        return low + (top - low) * 0.5 * (1 + math.cos(math.pi * progress))
     span = max(1, cfg.steps - warmup)
     progress = min(1.0, (step - warmup) / span)
     r = cfg.min_lr_ratio
@@ -315,12 +329,18 @@ class Trainer:
         model = build_model(mcfg).to(self.device)
         if cfg.init_from and not self.resume:  # fine-tuning: start from trained weights
             _load_initial_weights(model, cfg.init_from)
+        teacher, layers = None, []
+        if cfg.qat_config() is not None:  # the teacher is the model fine-tuning starts from
+            teacher = build_model(mcfg).to(self.device).eval().requires_grad_(False)
+            _load_initial_weights(teacher, cfg.init_from)
+            layers = qat_linears(model)  # same parameters: the optimizer below sees them
         self.model = model  # the live model, for hooks and the GUI (read it between steps)
         optimizer = torch.optim.AdamW(model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
                                       betas=(0.9, 0.95))
         return _Run(model=model, net=model, optimizer=optimizer, data=data,
                     rng=np.random.default_rng([cfg.seed, self.rank]),
-                    distributed=distributed, patched=patched)
+                    distributed=distributed, patched=patched, teacher=teacher,
+                    qat_layers=layers)
 
     def _restore(self, run: _Run) -> None:
         """Weights, optimizer, step, best value, data sampler and clock from the folder's
@@ -419,17 +439,29 @@ class Trainer:
             tokens = run.data.sample(run.rng, cfg.batch_size, seq_len)
         batch = torch.from_numpy(tokens).to(self.device)
         lr = lr_at(self.step, cfg)
+        qat = cfg.qat_config() if run.teacher is not None else None
         for group in run.optimizer.param_groups:
             group["lr"] = lr
+            if qat is not None and self.step >= int(qat.stage2 * cfg.steps):
+                group["weight_decay"] = 0.0  # stage 2 (QATConfig)
+        if qat is not None:
+            blend = 1.0 if qat.blend_steps == 0 else min(1.0, (self.step + 1) / qat.blend_steps)
+            for layer in run.qat_layers:
+                layer.blend = blend
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
                             enabled=self.device.type == "cuda"):
             logits, aux = run.net(batch[:, :-1], *inputs, return_aux=True)  # through DDP
-        ce = F.cross_entropy(
-            logits.float().reshape(-1, logits.shape[-1]),
-            batch[:, 1:].reshape(-1),
-            ignore_index=ByteTokenizer.PAD,
-        )
-        loss = ce + aux.float()
+        targets = batch[:, 1:].reshape(-1)
+        flat = logits.float().reshape(-1, logits.shape[-1])
+        ce = F.cross_entropy(flat, targets, ignore_index=ByteTokenizer.PAD)
+        if qat is not None:  # the extra term is logged as aux_loss, beside the model's own
+            with torch.no_grad():
+                taught = run.teacher(batch[:, :-1], *inputs).float().reshape(flat.shape)
+            kl = distillation_kl(flat, taught, targets != ByteTokenizer.PAD, qat.temperature)
+            aux = aux.float() + qat.distill * kl
+            loss = (1 - qat.distill) * ce + aux
+        else:
+            loss = ce + aux.float()
         bad_loss = not torch.isfinite(loss)
         if run.distributed:  # every rank must leave the loop on the same step
             flags = torch.tensor([float(bad_loss), float(self._stop.is_set())])
@@ -626,6 +658,18 @@ class Trainer:
         out = [torch.zeros(1, dtype=local.dtype) for _ in range(self.world)]
         torch.distributed.all_gather(out, local)
         return [float(t) for t in out]
+
+
+def distillation_kl(student: torch.Tensor, teacher: torch.Tensor, keep: torch.Tensor,
+                    temperature: float = 1.0) -> torch.Tensor:
+    """T^2 KL(p_teacher || p_student) at temperature T, averaged over the kept positions
+    (Hinton et al. 2015: the T^2 keeps gradients comparable across temperatures); logits
+    (N, V), ``keep`` (N,) bool."""
+    t = temperature
+    log_s = F.log_softmax(student / t, dim=-1)
+    log_t = F.log_softmax(teacher / t, dim=-1)
+    per = (log_t.exp() * (log_t - log_s)).sum(dim=-1)
+    return t * t * (per * keep).sum() / keep.sum().clamp(min=1)
 
 
 def describe_outcome(summary: dict, run_dir: str | Path) -> str:
