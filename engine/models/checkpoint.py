@@ -40,7 +40,9 @@ from .latent import LatentConfig, LatentLM
 from .quantized import (
     BAKE_NAME,
     BAKES,
+    DERIVED_BUFFERS,
     PACKINGS,
+    default_kernel,
     pack_state,
     quantize_linears,
     unpack_state,
@@ -331,9 +333,16 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Mo
         quantize_linears(model, bake["to"], bake["layers"], empty=True)
     try:
         state = load_file(str(weights_path), device=str(device))
-        if bake is not None and bake["to"] == "ternary":
-            state = unpack_state(model, state, bake["packing"])
-        model.load_state_dict(state)
+        if bake is None:
+            model.load_state_dict(state)
+        else:
+            if bake["to"] == "ternary":
+                state = unpack_state(model, state, bake["packing"])
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            missing = [k for k in missing if k.rpartition(".")[2] not in DERIVED_BUFFERS]
+            if missing or unexpected:
+                raise RuntimeError(f"missing {missing[:3]}, unexpected {unexpected[:3]}")
+            bake = {**bake, "kernel": default_kernel(bake["to"])}  # what runs here
     except Exception as error:  # safetensors raises its own types; shapes raise RuntimeError
         raise ModelError(f"weights do not fit the config: {error}", path=weights_path) from None
     model.bake = bake

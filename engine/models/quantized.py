@@ -234,13 +234,20 @@ def bakeable_linears(model: nn.Module) -> list[str]:
 
 
 def default_kernel(to: str) -> str:
-    """The kernel a baked layer runs on here. int8: torch.ao's while torch has it (the fastest
-    here, bench/bake.py), else the float path. Ternary: the equations as trained (per-token
-    activations, which quantization-aware training learned to live with): ``torch._int_mm``
-    where it runs, else float."""
-    if to == "int8":
-        return "ao" if available("ao") else "float"
-    return "int_mm" if available("int_mm") else "float"
+    """The kernel a baked layer runs on here, chosen at load: torch.ao's while torch has it,
+    else float. Measured on this CPU (``bench/bake.py --profile``), one batch of 8 x 1,024
+    tokens through the default model: fp32 292 ms, ``ao`` 268 ms, ``float`` 503-519 ms,
+    ``int_mm`` 511-520 ms: quantizing activations per token in eager PyTorch (six passes over
+    them) costs more than the integer product saves at these widths, and torch.ao's fused
+    per-tensor quantization is the only int8 path faster than fp32. Both bakes therefore run on
+    ``ao``, whose activations are quantized per tensor rather than per token as (Q2) and
+    quantization-aware training do (the held-out figures in bench/bake.py are measured on it)."""
+    return "ao" if available("ao") else "float"
+
+
+# buffers a model computes from its config (the Hyena filter's positions, times and decay
+# rates): a baked file leaves them out, and the skeleton built from the config has them
+DERIVED_BUFFERS = ("z", "t", "deltas")
 
 
 def quantize_linears(model: nn.Module, to: str, names: list[str] | None = None,
@@ -272,6 +279,8 @@ def pack_state(model: nn.Module, packing: str = "2bit") -> dict[str, torch.Tenso
     ternary = {f"{name}.codes" for name, m in model.named_modules()
                if isinstance(m, TernaryLinear)}
     for key, value in model.state_dict().items():
+        if key.rpartition(".")[2] in DERIVED_BUFFERS:
+            continue
         state[key] = pack(value) if key in ternary else value.contiguous()
     return state
 
@@ -297,3 +306,20 @@ def unpack_state(model: nn.Module, state: dict[str, torch.Tensor], packing: str
                                  f"{shape.numel():,} weights")
             out[f"{name}.codes"] = codes.view(shape)
     return out
+
+
+def dequantized_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A baked model's state as its unbaked model's: each baked layer's ``weight`` the
+    dequantized integers (what it multiplies by) and its ``bias``; the rest as it is. What
+    ``train --init BAKED`` starts from (further quantization-aware training)."""
+    state = {}
+    baked = {name: m for name, m in model.named_modules() if isinstance(m, _BakedLinear)}
+    for key, value in model.state_dict().items():
+        owner = key.rpartition(".")[0]
+        if owner not in baked:
+            state[key] = value
+    for name, layer in baked.items():
+        state[f"{name}.weight"] = layer.dequantized_weight()
+        if layer.bias is not None:
+            state[f"{name}.bias"] = layer.bias
+    return state

@@ -702,12 +702,17 @@ def _load_initial_weights(model: torch.nn.Module, spec: str) -> None:
     """Copy a trained model's weights (a model, checkpoint or run folder) into ``model``."""
     from safetensors.torch import load_file
 
-    from engine.models.checkpoint import WEIGHTS_NAME
+    from engine.models.checkpoint import BAKE_NAME, WEIGHTS_NAME, load_model
     from engine.models.defaults import resolve_model_path
+    from engine.models.quantized import dequantized_state
 
     folder = resolve_model_path(spec)
     try:
-        model.load_state_dict(load_file(str(folder / WEIGHTS_NAME), device="cpu"))
+        if (folder / BAKE_NAME).exists():  # a baked model: start from what it multiplies by
+            state = dequantized_state(load_model(folder))
+        else:
+            state = load_file(str(folder / WEIGHTS_NAME), device="cpu")
+        model.load_state_dict(state)
     except RuntimeError as error:
         first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
         raise InputError(f"--init weights do not fit this model ({first}); give the same "

@@ -149,3 +149,18 @@ def test_bake_cli_reports_sizes_and_the_baked_folder_scores(tmp_path, lambda_pat
     assert 0 < scored["bits_per_byte"] < 8
     assert main(["bake", str(source), "--to", "int8", "--out", str(source)]) == 2
     assert "the model folder itself" in capsys.readouterr().err
+
+
+def test_train_init_from_a_baked_folder_starts_from_its_dequantized_weights(tmp_path):
+    from engine.train.trainer import _load_initial_weights
+
+    source = save_model(tiny(), tmp_path / "fp32")
+    baked = bake_folder(source, tmp_path / "baked", "ternary")
+    fresh = tiny()
+    torch.manual_seed(5)
+    fresh = build_model(fresh.config)
+    _load_initial_weights(fresh, str(tmp_path / "baked"))
+    name = baked.bake["layers"][0]
+    torch.testing.assert_close(fresh.get_submodule(name).weight,
+                               baked.get_submodule(name).dequantized_weight())
+    torch.testing.assert_close(fresh.embed.weight, baked.embed.weight)
