@@ -377,6 +377,10 @@ class ViewController(QObject):
                     "view": outcome.message}[outcome.status]
             model.set_scores(outcome.buffer, ScoreStatus(outcome.status, text))
             model.log(text)
+            locus = model.locus
+            if outcome.status == "view" and locus is not None and \
+                    not _covers(outcome.buffer.span_around(locus.start), locus):
+                self.request_scores(keep=True)  # the view moved on while this stretch ran
         self._repatch.stop()
         self.request_patches()
 

@@ -100,3 +100,15 @@ def test_a_long_records_entropy_file_is_read_around_the_view(qtbot, window, long
     assert scores.known.as_list() == [(a, b)]
     assert np.array_equal(scores.values("entropy", a, b), values[a:b])
     assert "chrom.npy" in window.model.score_status.text
+
+
+def test_a_view_moved_while_its_stretch_is_scored_is_scored_next(qtbot, window, long_record,
+                                                                 tiny_model):
+    model = window.model
+    model.set_model_spec(str(tiny_model))
+    window.open_paths([str(long_record)], locus="chrom:100,001-100,200")
+    qtbot.waitUntil(lambda: model.scores is not None)  # the first stretch is being scored
+    window.set_locus("chrom:280,001-280,200")
+    wait_ready(qtbot, window)
+    a, b = model.scores.span_around(280_100)
+    assert a <= 280_000 and 280_200 <= b
