@@ -1,7 +1,7 @@
 """What baking costs and gains (issue 17): the fp32 model beside its int8 and ternary bakes.
 
 Run: ``python bench/bake.py [--model fast|default|PATH] [--data ../shared/data]
-[--qat-steps 200] [--tail 533395] [--speed-bytes 200000] [--profile]``.
+[--qat-steps 200] [--blend-steps 200] [--speed-bytes 200000] [--profile]``.
 
 For each of fp32, int8 (post-training), ternary by post-training quantization (a diagnostic)
 and ternary by quantization-aware fine-tuning (``--qat-steps`` steps of batch 8 on the first
@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import lzma
-import math
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,13 +36,12 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.bake.convert import bake_folder, folder_size  # noqa: E402
+from engine.bake.convert import bake_folder  # noqa: E402
 from engine.bake.qat import qat_train_config  # noqa: E402
+from engine.bake.report import bake_report, format_report, held_out_span, ratios  # noqa: E402
 from engine.io import open_sequences  # noqa: E402
 from engine.models import load_model  # noqa: E402
 from engine.models.defaults import resolve_model_path  # noqa: E402
-from engine.patching import PatchConfig, Patcher  # noqa: E402
-from engine.scoring import score  # noqa: E402
 from engine.train import Trainer  # noqa: E402
 
 CHROM = "CP003200.1"
@@ -58,48 +55,6 @@ def chromosome_fasta(data: Path, folder: Path) -> Path:
         first = ">" + text.split(">")[1]
         out.write_text(first)
     return out
-
-
-def boundary_f1(a: np.ndarray, b: np.ndarray, within: int = 1) -> float:
-    """F1 of patch starts ``b`` against ``a``: a start counts when one of the other's lies
-    within ``within`` bases (both sorted)."""
-    if not len(a) or not len(b):
-        return 0.0
-
-    def hits(x: np.ndarray, y: np.ndarray) -> float:
-        i = np.clip(np.searchsorted(y, x), 1, len(y) - 1)
-        near = np.minimum(np.abs(y[i] - x), np.abs(y[i - 1] - x))
-        return float((near <= within).mean())
-
-    precision, recall = hits(b, a), hits(a, b)
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-
-
-def timed_score(fasta: Path, folder: Path, n: int) -> tuple[float, float, float]:
-    """(bytes/s, peak RSS MB, seconds) of a fresh ``bytescope score`` process over ``n`` bases."""
-    argv = [sys.executable, "-m", "engine", "score", str(fasta), "--record", CHROM,
-            "--region", f"0-{n}", "--model", str(folder), "--no-cache", "--json"]
-    gnu_time = shutil.which("time") or "/usr/bin/time"
-    with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
-        t0 = time.perf_counter()
-        subprocess.run([gnu_time, "-v", "-o", report.name, *argv], check=True, cwd=REPO,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        seconds = time.perf_counter() - t0
-        rss = next((int(line.split()[-1]) / 1024 for line in report.read().splitlines()
-                    if "Maximum resident" in line), math.nan)
-    return n / seconds, rss, seconds
-
-
-def held_out(folder: Path, fasta: Path, tail: int) -> tuple[float, float | None, np.ndarray]:
-    """Bits per base on the last ``tail`` bases with and without the repeat expert (None when
-    the model has none), and the network-alone entropies there (for the patches)."""
-    record = open_sequences(fasta)[CHROM]
-    model = load_model(folder)
-    start = record.length - tail
-    alone = score(model, record, start, record.length, repeats=False)
-    expert = score(model, record, start, record.length, repeats=True).bits_per_byte \
-        if model.repeats is not None else None
-    return alone.bits_per_byte, expert, alone.entropy
 
 
 def profile(folder: Path, fasta: Path, label: str, rows: int = 8) -> None:
@@ -125,7 +80,8 @@ def main() -> None:
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "bytescope-bake")
     p.add_argument("--qat-steps", type=int, default=200)
     p.add_argument("--qat-batch", type=int, default=8)
-    p.add_argument("--tail", type=int, default=533_395, help="held-out bases (the last 10%%)")
+    p.add_argument("--blend-steps", type=int, default=200,
+                   help="QAT: steps over which the ternary forward is blended in (200)")
     p.add_argument("--speed-bytes", type=int, default=200_000)
     p.add_argument("--profile", action="store_true")
     p.add_argument("--keep", action="store_true",
@@ -149,8 +105,10 @@ def main() -> None:
         # fine-tune on the first 90% only: the chromosome's head as its own file
         record = open_sequences(fasta)[CHROM]
         head = args.dir / "hs11286_first90.fa"
-        head.write_bytes(b">head\n" + record.fetch(0, record.length - args.tail) + b"\n")
+        start, _ = held_out_span(record.length)
+        head.write_bytes(b">head\n" + record.fetch(0, start) + b"\n")
         cfg = qat_train_config(source, [str(head)], steps=args.qat_steps,
+                               qat={"to": "ternary", "blend_steps": args.blend_steps},
                                batch_size=args.qat_batch, held_out=0.05,
                                eval_every=max(1, args.qat_steps // 4),
                                checkpoint_every=args.qat_steps, log_every=10)
@@ -165,34 +123,16 @@ def main() -> None:
         print(f"QAT: {args.qat_steps} steps of {args.qat_batch} x {cfg.seq_len} in "
               f"{qat_seconds:,.0f} s (run folder {run_dir})")
 
-    print(f"bake figures; model {name}; held-out tail {args.tail:,} bases of {CHROM}; "
-          f"throughput over {args.speed_bytes:,} bases, whole process\n")
-    print("| model | body | fp32 remainder | folder | RSS scoring | throughput | vs fp32 "
-          "| bits/base, network | with expert | boundary F1 vs fp32 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    base_rate, base_starts, results = None, None, {}
-    config = PatchConfig(mode="entropy", target_patch_size=6.0)
-    for label, folder in folders.items():
-        size = folder_size(folder)
-        rate, rss, _ = timed_score(fasta, folder, args.speed_bytes)
-        alone, expert, entropy = held_out(folder, fasta, args.tail)
-        starts = Patcher(config).patch(entropy).starts
-        if base_rate is None:
-            base_rate, base_starts = rate, starts
-        f1 = boundary_f1(base_starts, starts)
-        results[label] = {"size": size.as_dict(), "rss_mb": rss, "bytes_per_s": rate,
-                          "bits_per_base": alone, "bits_per_base_expert": expert, "f1": f1}
-        shown = "" if expert is None else f"{expert:.4f}"
-        print(f"| {label} | {size.body:,} B | {size.remainder:,} B | {size.folder:,} B "
-              f"| {rss:,.0f} MB | {rate / 1e3:,.1f} kB/s | {rate / base_rate:.2f}x "
-              f"| {alone:.4f} | {shown} | {f1:.3f} |")
-    fp32 = results["fp32"]
+    print(f"bake figures; model {name}; held-out last 10% of {CHROM}; throughput over "
+          f"{args.speed_bytes:,} bases, whole process\n", flush=True)
+    reports = bake_report(folders, fasta, CHROM, speed_bytes=args.speed_bytes)
+    print(format_report(reports))
     print("\nratios to fp32: " + "; ".join(
-        f"{label}: body {fp32['size']['body_bytes'] / r['size']['body_bytes']:.1f}x smaller, "
-        f"folder {fp32['size']['folder_bytes'] / r['size']['folder_bytes']:.1f}x, "
-        f"{r['bits_per_base'] - fp32['bits_per_base']:+.4f} bits/base"
-        for label, r in results.items() if label != "fp32"))
-    (args.dir / f"{name}-results.json").write_text(json.dumps(results, indent=1))
+        f"{r['label']}: body {r['body_smaller']:.1f}x smaller, folder {r['folder_smaller']:.1f}x, "
+        f"{r['speed']:.2f}x throughput, {r['bits_delta']:+.4f} bits/base, F1 {r['f1']:.3f}"
+        for r in ratios(reports)))
+    (args.dir / f"{name}-results.json").write_text(
+        json.dumps([r.as_dict() for r in reports], indent=1))
     if args.profile:
         for label, folder in folders.items():
             profile(folder, fasta, label)

@@ -46,6 +46,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="qat: go on from the run folder's latest checkpoint")
     p.add_argument("--packing", default="2bit", choices=("2bit", "trits"),
                    help="ternary codes: 2bit (4 a byte, default) or trits (5 a byte, 1.6 bits)")
+    p.add_argument("--evaluate", metavar="FILE",
+                   help="report the fp32 model beside the bake on FILE's longest record (or "
+                   "--record): held-out bits per base on its last 10%%, with and without the "
+                   "repeat expert, entropy-patch boundary F1 vs fp32, and whole-process "
+                   "scoring throughput and peak memory")
+    p.add_argument("--record", metavar="ID", help="--evaluate: the record to report on")
+    p.add_argument("--speed-bytes", type=int, default=200_000, metavar="N",
+                   help="--evaluate: bases scored to time each model (0: skip; 200000)")
     p.add_argument("--out", required=True, metavar="BAKED", help="the baked model folder")
     p.add_argument("--json", action="store_true", help="print what was baked as JSON")
     p.set_defaults(run=run)
@@ -61,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", path=out)
+    if args.evaluate and not Path(args.evaluate).is_file():
+        raise InputError("no such file to --evaluate on", path=args.evaluate)
     started = time.perf_counter()
     source, run_note = folder, None
     if args.method == "qat":
@@ -78,6 +88,15 @@ def run(args: argparse.Namespace) -> int:
               "fp32": before.as_dict(), "baked": after.as_dict()}
     if run_note is not None:
         report["run"] = run_note
+    rows = None
+    if args.evaluate:
+        from engine.bake.report import bake_report, ratios
+
+        rows = bake_report({"fp32": folder, f"{args.to} {args.method}": out}, args.evaluate,
+                           args.record, speed_bytes=args.speed_bytes,
+                           progress=None if args.json else _say)
+        report["report"] = [row.as_dict() for row in rows]
+        report["ratios"] = ratios(rows)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
@@ -94,8 +113,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"  fine-tuned: {run_note['outcome']}; baked {run_note['checkpoint']}")
     elif args.to == "ternary":
         print("  post-training ternary is a diagnostic: compare `bytescope score FILE --model "
-              f"{out}` with the fp32 model's bits per byte")
+              f"{out}` with the fp32 model's bits per byte"
+              + ("" if rows else " (or bake again with --evaluate FILE)"))
+    if rows:
+        from engine.bake.report import format_report
+
+        print()
+        print(format_report(rows))
     return 0
+
+
+def _say(text: str) -> None:
+    import sys
+
+    print(f"  evaluating {text}...", file=sys.stderr)
 
 
 def _fine_tune(args: argparse.Namespace, folder, out) -> tuple:

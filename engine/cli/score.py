@@ -54,8 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true",
                    help='print {"bits_per_byte", "n", "model", "repeats", "seconds", '
-                   '"threads", "workers", "device", "records": [{"id", "start", "end", '
-                   '"bits_per_byte", "cached"}]}')
+                   '"threads", "workers", "device", "peak_rss_mb", "records": [{"id", '
+                   '"start", "end", "bits_per_byte", "cached"}]}')
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
                    help="largest raw-bytes file, and most a compressed file may inflate to "
                         "(default 1 GiB)")

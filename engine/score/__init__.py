@@ -569,6 +569,16 @@ def _progress_bar(args, world: World, stack):
     return update
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (NaN where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes / KiB
+
+
 def _print_summary(args, summary: Summary, model: str, repeats: bool, threads: int) -> None:
     from engine.loci import format_locus
 
@@ -577,6 +587,7 @@ def _print_summary(args, summary: Summary, model: str, repeats: bool, threads: i
             "bits_per_byte": summary.bits_per_byte, "n": summary.n, "model": model,
             "repeats": repeats, "seconds": summary.seconds, "threads": threads,
             "workers": summary.world, "device": summary.device,
+            "peak_rss_mb": peak_rss_mb(),
             "records": [{"id": r.id, "start": r.start, "end": r.end,
                          "bits_per_byte": r.bits_per_byte, "cached": r.cached}
                         for r in summary.records]}))
