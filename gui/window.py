@@ -39,6 +39,7 @@ from .model.locus import Locus
 from .model.session import SessionState, Workbench
 from .model.training import TrainingModel
 from .panels.attribution import AttributionPanel
+from .panels.bake import BakePanel
 from .panels.inspector import InspectorPanel
 from .panels.log import LogPanel
 from .panels.maps import MapsPanel
@@ -99,7 +100,8 @@ class MainWindow(QMainWindow):
     * :meth:`start_training`, :meth:`pause_training`, :meth:`resume_training`,
       :meth:`stop_training`: training runs (the Training panel's controller);
     * :meth:`open_maps`: the Maps panel on a run folder, without a dialog;
-    * :meth:`explain`: the Attribution panel on a base or a region, with a method.
+    * :meth:`explain`: the Attribution panel on a base or a region, with a method;
+    * :meth:`start_bake`: the Bake panel on a model, a bake and its settings.
     """
 
     def __init__(self, settings: QSettings | None = None, model: Workbench | None = None,
@@ -156,6 +158,7 @@ class MainWindow(QMainWindow):
         self.motifs = MotifsPanel(self.model, self.controllers.motifs)
         self._add_dock("Motifs", scrolling(self.motifs), bottom)
         self.tabifyDockWidget(self.docks["Attribution"], self.docks["Motifs"])
+        self._add_bake_dock()
         self.docks["Patch inspector"].raise_()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._state_restored = False  # a saved layout, when there is one, keeps its sizes
@@ -285,6 +288,10 @@ class MainWindow(QMainWindow):
                                      "Ctrl+M"))
         model.addAction(self._action("explain", "E&xplain…", self.show_explain,
                                      "Ctrl+Shift+E"))
+        model.addAction(self._action("bake", "&Bake…", self.show_bake))
+        self.actions["bake"].setToolTip(
+            "Quantize a model to int8 or ternary (BitNet b1.58) and compare it with the fp32 "
+            "model: size, speed, bits per base, patch boundaries")
         self.actions["explain"].setToolTip(
             "Explain the base chosen (click it in the entropy track) or the region selected "
             "(shift-drag): saliency, integrated gradients or mutagenesis")
@@ -392,6 +399,44 @@ class MainWindow(QMainWindow):
         self.maps.set_model_spec(str(run))
         self._raise_maps()
         return self.maps.inspect_view()
+
+    # -- the Bake panel ----------------------------------------------------------------------------
+    def _add_bake_dock(self) -> None:
+        """The Bake dock, tabbed with the bottom docks; the fp32 overlay goes to the tracks."""
+        self.bake = BakePanel(self.model, self.controllers.bake)
+        self._add_dock("Bake", scrolling(self.bake), Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Motifs"], self.docks["Bake"])
+        model = self.bake.bake_model
+        self._bake_subs = Subscriptions()
+        self._bake_subs.connect(model.events.overlay, self._on_bake_overlay)
+        self._bake_subs.connect(model.events.overlay_grew, self.tracks.overlay_grew)
+        self.controllers.bake.error.connect(self._on_error)
+
+    def _on_bake_overlay(self, buffer) -> None:
+        result = self.bake.bake_model.result
+        baked = result.out.name if result is not None else "baked"
+        self.tracks.set_overlay(buffer, (baked, f"fp32 ({Path(buffer.source).name})"
+                                         if buffer is not None else "fp32"))
+
+    def show_bake(self) -> None:
+        """Model ▸ Bake…: raise the Bake dock, tall enough for its report."""
+        dock = self.docks["Bake"]
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.height() < int(self.height() * 0.4):
+            self.resizeDocks([dock], [int(self.height() * 0.42)], Qt.Orientation.Vertical)
+
+    def start_bake(self, source: str = "default", bake: str = "int8", **options):
+        """Bake ``source`` as the Bake panel does (``bake``: one of
+        :data:`gui.model.bake.BAKES`; options: the :class:`BakeSettings` fields). Returns the
+        bake job's request id, the fine-tuning run's folder, or None (the panel says why)."""
+        import dataclasses
+
+        model = self.bake.bake_model
+        model.set_settings(dataclasses.replace(model.settings, source=source, bake=bake,
+                                               **options))
+        self.show_bake()
+        return self.controllers.bake.start()
 
     # -- the Attribution panel ---------------------------------------------------------------------
     def _add_attribution_dock(self) -> None:
@@ -828,9 +873,10 @@ class MainWindow(QMainWindow):
         finished = self.controllers.shutdown()
         self._maps_subs.disconnect_all()
         self._attribution_subs.disconnect_all()
+        self._bake_subs.disconnect_all()
         for widget in (self.tracks, self.sequences, self.patcher, self.inspector,
                        self.log_panel, self.status, self.training, self.maps, self.attribution,
-                       self.motifs):
+                       self.motifs, self.bake):
             widget.disconnect_model()
         self.model.events.error.disconnect(self._on_error)
         self.model.events.record.disconnect(self._on_record)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model.attribution import AttributionModel
+from ..model.bake import BakeModel
 from ..model.maps import MapsModel
 from ..model.motifs import MotifsModel
 from ..model.session import Workbench
@@ -20,14 +21,15 @@ from ..model.tasks import TasksModel
 from ..model.training import TrainingModel
 from ..workers import TaskRunner
 from .attribution import AttributionController
+from .bake import BakeController
 from .exports import ExportController
 from .maps import MapsController
 from .motifs import MotifsController
 from .training import TrainingController
 from .view import ViewController
 
-__all__ = ["AttributionController", "Controllers", "ExportController", "MapsController",
-           "MotifsController", "TrainingController", "ViewController"]
+__all__ = ["AttributionController", "BakeController", "Controllers", "ExportController",
+           "MapsController", "MotifsController", "TrainingController", "ViewController"]
 
 
 @dataclass(eq=False)
@@ -43,23 +45,27 @@ class Controllers:
     exports: ExportController
     attribution: AttributionController
     motifs: MotifsController
+    bake: BakeController
 
     @classmethod
     def create(cls, workbench: Workbench, training_model: TrainingModel, parent=None
                ) -> Controllers:
         tasks = TasksModel()
         runner = TaskRunner(tasks, workbench.report_error, parent=parent)
-        return cls(workbench, tasks, runner,
-                   ViewController(workbench, runner, parent),
+        view = ViewController(workbench, runner, parent)
+        training = TrainingController(training_model, runner, parent)
+        return cls(workbench, tasks, runner, view,
                    MapsController(MapsModel(), workbench, runner, parent),
-                   TrainingController(training_model, runner, parent),
+                   training,
                    ExportController(workbench, runner, parent),
                    AttributionController(AttributionModel(), workbench, runner, parent),
-                   MotifsController(MotifsModel(), workbench, runner, parent))
+                   MotifsController(MotifsModel(), workbench, runner, parent),
+                   BakeController(BakeModel(), workbench, view, training, runner, parent))
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop a live run (checkpointing it), cancel every job, wait for the threads and
         unsubscribe. True if every thread ended."""
+        self.bake.shutdown()  # before training's: a fine-tuning run's end bakes nothing
         done = self.training.shutdown()
         self.view.shutdown()
         self.maps.shutdown()

@@ -375,7 +375,10 @@ class ViewController(QObject):
                     "scored": f"scored {outcome.buffer.record_id} with {source} (cached now)",
                     "file": f"entropies from {source}",
                     "view": outcome.message}[outcome.status]
+            filled = outcome.buffer is model.scores  # the buffer the job filled in place
             model.set_scores(outcome.buffer, ScoreStatus(outcome.status, text))
+            if filled:  # no new buffer to draw: draw what came after the last timed redraw
+                model.scores_changed()
             model.log(text)
             locus = model.locus
             if outcome.status == "view" and locus is not None and \

@@ -24,6 +24,7 @@ ENTROPY_FILL = QColor(174, 199, 232)  # the min-max band, opaque: segments overl
 SURPRISAL = QColor(148, 103, 189)
 SURPRISAL_FILL = QColor(206, 190, 226)
 THRESHOLD = QColor(214, 39, 40)
+OVERLAY = QColor(230, 120, 0)  # another model's values over a signal (the Bake panel's fp32)
 BOUNDARY = QColor(50, 50, 50, 190)
 PATCH_SHADE = QColor(255, 187, 120, 150)
 PATCH_SELECTED = QColor(255, 215, 0, 120)

@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor
 
 from gui.model.pyramid import ScoreBuffer, SignalWindow
 
-from .base import AXIS_WIDTH, THRESHOLD, MessageItem, make_plot, ui_font
+from .base import AXIS_WIDTH, OVERLAY, THRESHOLD, MessageItem, make_plot, ui_font
 
 TOP_QUANTILE = 0.995  # of the bins' maxima in view: the top of the y range...
 SPIKE_ROOM = 0.25  # ...unless the maximum lies within this fraction of the range above it
@@ -156,6 +156,14 @@ class SignalTrack:
             self.plot.addItem(self.picks, ignoreBounds=True)
         self.drawn_level: int | None = None  # what the last update drew (None: raw values)
         self.drawn_points = 0
+        # another model's values of the same signal, dashed over this one (the Bake panel's
+        # fp32 entropy while the baked model scores the tracks), with a legend naming both
+        self.overlay: ScoreBuffer | None = None
+        self.overlay_line = pg.PlotCurveItem(
+            pen=pg.mkPen(OVERLAY, width=1.2, style=Qt.PenStyle.DashLine), connect="finite")
+        self.overlay_line.setZValue(1)
+        self.plot.addItem(self.overlay_line, ignoreBounds=True)
+        self.legend: pg.LegendItem | None = None
 
     def set_length(self, length: int) -> None:
         self.message.set_length(length)
@@ -169,6 +177,41 @@ class SignalTrack:
             self.line.setData([], [], stepMode=None)
             self.envelope.setData([], [])
             self._mark_clipped(np.empty(0), 0.0)
+
+    def set_overlay(self, buffer: ScoreBuffer | None, names: tuple[str, str] = ("", "")
+                    ) -> None:
+        """Draw ``buffer``'s values of this signal dashed over the track (None: stop);
+        ``names``: the legend's words for this track's line and for the overlay's."""
+        if buffer is not None and self.signal not in buffer.signals:
+            buffer = None
+        self.overlay = buffer
+        if buffer is None:
+            self.overlay_line.setData([], [])
+            if self.legend is not None:
+                self.legend.hide()
+            return
+        if self.legend is None:
+            self.legend = pg.LegendItem(offset=(4, 2), labelTextSize="7pt",
+                                        brush=pg.mkBrush(255, 255, 255, 200))
+            self.legend.setParentItem(self.plot.getViewBox())
+        self.legend.clear()
+        self.legend.addItem(self.line, names[0])
+        self.legend.addItem(self.overlay_line, names[1])
+        self.legend.show()
+
+    def _draw_overlay(self, x0: float, x1: float, width_px: int) -> None:
+        overlay = self.overlay
+        if overlay is None:
+            return
+        window = overlay.window(self.signal, x0, x1, width_px)
+        raw = window.level is None and window.bin == 1
+        shift = 1 if raw and self.signal == "entropy" else 0
+        if raw:
+            self.overlay_line.setData(window.edges + shift, window.mean.astype(np.float64),
+                                      stepMode="center")
+        else:
+            mids = (window.edges[:-1] + window.edges[1:]) / 2
+            self.overlay_line.setData(mids, window.mean.astype(np.float64), stepMode=None)
 
     def set_threshold(self, value: float | None, label: str = "θ") -> None:
         line = self.threshold_line
@@ -211,6 +254,7 @@ class SignalTrack:
             self.clip_marks.setData([], [])
 
     def update_view(self, x0: float, x1: float, width_px: int) -> None:
+        self._draw_overlay(x0, x1, width_px)
         buffer = self.buffer
         if buffer is None:
             return

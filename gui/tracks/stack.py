@@ -484,6 +484,23 @@ class TrackStack(QWidget):
         self.routing.set_routing(routing)
         self._rebuild_layout()
 
+    # -- another model's entropy over the entropy track (Bake panel) ----------------------------
+    def set_overlay(self, buffer: ScoreBuffer | None, names: tuple[str, str] = ("", "")) -> None:
+        """Draw ``buffer``'s entropy dashed over the entropy track, ``names`` in its legend
+        (this track's model, the overlay's); None: stop. A buffer of another record is not
+        drawn."""
+        if buffer is not None and (self.record is None or buffer.record_id != self.record.id):
+            buffer = None
+        if buffer is None and self.entropy.overlay is None:
+            return
+        self.entropy.set_overlay(buffer, names)
+        self._update_tracks(self.entropy)
+
+    def overlay_grew(self, _buffer=None) -> None:
+        """The overlay got values: redraw the entropy track (at the controller's rate)."""
+        if self.entropy.overlay is not None:
+            self._update_tracks(self.entropy)
+
     # -- the attribution track and what to explain (Attribution panel) ---------------------------
     def set_attribution(self, view: LogoView | None) -> None:
         """Show an explanation's contributions under the entropy (None: hide the track)."""

@@ -20,7 +20,8 @@ def test_each_controller_submits_from_exactly_one_place():
     assert outside == {}, f"work submitted outside the controllers: {outside}"
     controllers = {p: n for p, n in submits.items()
                    if p.startswith("gui/controllers/") and not p.endswith("__init__.py")}
-    assert set(controllers) == {"gui/controllers/attribution.py", "gui/controllers/exports.py",
+    assert set(controllers) == {"gui/controllers/attribution.py", "gui/controllers/bake.py",
+                                "gui/controllers/exports.py",
                                 "gui/controllers/maps.py", "gui/controllers/motifs.py",
                                 "gui/controllers/training.py",
                                 "gui/controllers/view.py"}

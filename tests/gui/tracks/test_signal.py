@@ -1,5 +1,5 @@
 """The entropy track's y range: it fits what is in view, but one spike does not stretch it; a
-clipped spike is marked at the top edge."""
+clipped spike is marked at the top edge. The last scores of a job are drawn."""
 
 from __future__ import annotations
 
@@ -69,3 +69,18 @@ def test_without_spikes_everything_in_view_fits(qtbot, with_entropies, entropies
     track = window.tracks.entropy
     qtbot.waitUntil(lambda: y_top(track) >= float(np.load(entropies_npy).max()))
     assert len(track.clipped_x) == 0
+
+
+def test_the_last_scores_a_model_writes_are_drawn(qtbot, window, genome, tiny_model):
+    """Scores arrive in place into one buffer; when the job ends, the tracks draw what came
+    after the last timed redraw (a tiny model scores faster than one redraw tick)."""
+    window.model.set_model_spec(str(tiny_model))
+    window.open_paths([str(genome)])
+    qtbot.waitUntil(lambda: window.model.record is not None)
+    wait_ready(qtbot, window)
+    qtbot.waitUntil(lambda: window.model.score_status.state == "scored")
+    assert not np.isnan(window.model.scores.values("entropy")).any()
+    for track in [t for t in (window.tracks.entropy, window.tracks.surprisal)
+                  if t in window.tracks.tracks()]:  # the surprisal track may be hidden
+        _x, y = track.line.getData()
+        assert y is not None and len(y) and not np.isnan(y).any(), track.name
