@@ -58,6 +58,7 @@ class BakeController(QObject):
         self._subs.connect(workbench.events.locus, self._on_locus)
         self._subs.connect(workbench.events.repeats, self._on_repeats)
         training.finished.connect(self._on_run_finished)
+        self._listening = True  # to the training controller's finished signal
 
     # -- what the form asks --------------------------------------------------------------------
     def _source(self) -> Path:
@@ -266,8 +267,7 @@ class BakeController(QObject):
     def shutdown(self) -> None:
         """Cancel the jobs and unsubscribe (a fine-tuning run is the training controller's)."""
         self._subs.disconnect_all()
-        try:
+        if self._listening:  # a window may shut down twice (close, then its test's teardown)
+            self._listening = False
             self.training.finished.disconnect(self._on_run_finished)
-        except (RuntimeError, TypeError):
-            pass
         self.runner.cancel_all("bake:")
