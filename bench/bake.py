@@ -5,7 +5,8 @@ Run: ``python bench/bake.py [--model fast|default|PATH] [--data ../shared/data]
 
 For each of fp32, int8 (post-training), ternary by post-training quantization (a diagnostic)
 and ternary by quantization-aware fine-tuning (``--qat-steps`` steps of batch 8 on the first
-90% of the HS11286 chromosome, the trained model as teacher), one row:
+90% of the HS11286 chromosome, the trained model as teacher), and int8 and fine-tuned ternary
+again with the embedding (and the tied head) stored as int8 rows, one row:
 
 * size: the quantized body (the layers a bake replaces: fp32 weights before, integers and
   scales after), the full-precision remainder, and the whole folder;
@@ -122,6 +123,14 @@ def main() -> None:
                     folders["ternary qat"], "ternary", method="qat", repeats_from=source)
         print(f"QAT: {args.qat_steps} steps of {args.qat_batch} x {cfg.seq_len} in "
               f"{qat_seconds:,.0f} s (run folder {run_dir})")
+    # the embedding (and the tied head) as int8 rows too, beside each bake that keeps it fp32
+    folders["int8 + int8 embedding"] = args.dir / f"{name}-int8-ptq-i8e"
+    bake_folder(source, folders["int8 + int8 embedding"], "int8", embedding="int8")
+    run_dir = args.dir / f"{name}-qat-run"
+    if "ternary qat" in folders and run_dir.exists():
+        folders["ternary qat + int8 embedding"] = args.dir / f"{name}-ternary-qat-i8e"
+        bake_folder(resolve_model_path(run_dir), folders["ternary qat + int8 embedding"],
+                    "ternary", method="qat", embedding="int8", repeats_from=source)
 
     print(f"bake figures; model {name}; held-out last 10% of {CHROM}; throughput over "
           f"{args.speed_bytes:,} bases, whole process\n", flush=True)

@@ -31,16 +31,20 @@ from engine.models.quantized import (
     TernaryLinear,
     bakeable_linears,
     default_kernel,
+    quantize_embeddings,
     quantize_linears,
 )
 from engine.models.repeats import REPEATS_NAME
 
 METHODS = {"int8": ("ptq",), "ternary": ("ptq", "qat")}  # qat: see engine.bake.qat
+EMBEDDINGS = ("float32", "int8")
 
 
 def bake(model: nn.Module, to: str, *, method: str = "ptq", packing: str = "2bit",
-         kernel: str | None = None) -> nn.Module:
-    """A baked copy of ``model``: every bakeable Linear quantized from its trained weights."""
+         kernel: str | None = None, embedding: str = "float32") -> nn.Module:
+    """A baked copy of ``model``: every bakeable Linear quantized from its trained weights;
+    with ``embedding="int8"`` the embedding tables (and so the tied head) stored as int8 rows
+    too (:func:`engine.models.quantized.quantize_embeddings`)."""
     if to not in BAKES:
         raise ModelError(f"unknown bake {to!r}: one of {', '.join(BAKES)}")
     if method not in METHODS[to]:
@@ -48,14 +52,19 @@ def bake(model: nn.Module, to: str, *, method: str = "ptq", packing: str = "2bit
                          f"{', '.join(METHODS[to])}")
     if to == "ternary" and packing not in PACKINGS:
         raise ModelError(f"unknown packing {packing!r}: one of {', '.join(PACKINGS)}")
+    if embedding not in EMBEDDINGS:
+        raise ModelError(f"unknown embedding precision {embedding!r}: one of "
+                         f"{', '.join(EMBEDDINGS)}")
     if getattr(model, "bake", None):
         raise ModelError(f"this model is baked already ({model.bake['to']}); bake the model "
                          "it came from")
     baked = copy.deepcopy(model).cpu().eval()
     kernel = kernel or default_kernel(to)
     names = quantize_linears(baked, to, bakeable_linears(baked), kernel)
+    tables = quantize_embeddings(baked) if embedding == "int8" else []
     baked.bake = {"to": to, "method": method, "layers": names, "kernel": kernel,
-                  **({"packing": packing} if to == "ternary" else {})}
+                  **({"packing": packing} if to == "ternary" else {}),
+                  **({"embeddings": tables} if tables else {})}
     return baked
 
 
@@ -125,4 +134,4 @@ def _itemsize(dtype: str) -> int:
             "U8": 1, "BOOL": 1}[dtype]
 
 
-__all__ = ["METHODS", "FolderSize", "bake", "bake_folder", "folder_size"]
+__all__ = ["EMBEDDINGS", "METHODS", "FolderSize", "bake", "bake_folder", "folder_size"]

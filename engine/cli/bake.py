@@ -54,6 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", metavar="ID", help="--evaluate: the record to report on")
     p.add_argument("--speed-bytes", type=int, default=200_000, metavar="N",
                    help="--evaluate: bases scored to time each model (0: skip; 200000)")
+    p.add_argument("--embedding", default="float32", choices=("float32", "int8"),
+                   help="the byte embedding (which the output head shares): float32 "
+                   "(default) or int8 rows with one scale each, dequantized at load")
     p.add_argument("--out", required=True, metavar="BAKED", help="the baked model folder")
     p.add_argument("--json", action="store_true", help="print what was baked as JSON")
     p.set_defaults(run=run)
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--method qat needs --data FILE... to fine-tune on")
         source, run_note = _fine_tune(args, folder, out)
     baked = bake_folder(source, out, args.to, method=args.method, packing=args.packing,
-                        repeats_from=folder)
+                        embedding=args.embedding, repeats_from=folder)
     seconds = time.perf_counter() - started
     before, after = folder_size(folder), folder_size(out, baked)
     report = {"model": str(folder), "out": str(out), **baked.bake, "seconds": seconds,
@@ -92,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     if args.evaluate:
         from engine.bake.report import bake_report, ratios
 
-        rows = bake_report({"fp32": folder, f"{args.to} {args.method}": out}, args.evaluate,
+        label = f"{args.to} {args.method}" + (" + int8 embedding" if args.embedding == "int8"
+                                              else "")
+        rows = bake_report({"fp32": folder, label: out}, args.evaluate,
                            args.record, speed_bytes=args.speed_bytes,
                            progress=None if args.json else _say)
         report["report"] = [row.as_dict() for row in rows]
@@ -101,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=1))
         return 0
     spec = baked.bake
-    how = f"{args.to}" + (f", {spec['packing']} packing" if "packing" in spec else "")
+    how = f"{args.to}" + (f", {spec['packing']} packing" if "packing" in spec else "") + (
+        ", int8 embedding" if spec.get("embeddings") else "")
     print(f"baked {folder.name} -> {out} ({how}, {args.method}, {len(spec['layers'])} layers, "
           f"kernel {spec['kernel']}) in {seconds:.2f} s")
     print(f"  quantized body  {before.body:>12,} B fp32 -> {after.body:>10,} B "

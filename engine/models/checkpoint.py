@@ -45,6 +45,7 @@ from .quantized import (
     default_kernel,
     pack_state,
     quantize_linears,
+    unpack_embeddings,
     unpack_state,
 )
 from .repeats import REPEATS_NAME, load_repeats
@@ -251,6 +252,9 @@ def read_bake(directory: Path) -> dict | None:
     layers = spec.get("layers")
     if not isinstance(layers, list) or not all(isinstance(n, str) for n in layers):
         raise ModelError("'layers' must be a list of layer names", path=path)
+    tables = spec.get("embeddings", [])
+    if not isinstance(tables, list) or not all(isinstance(n, str) for n in tables):
+        raise ModelError("'embeddings' must be a list of embedding names", path=path)
     if spec["to"] == "ternary" and spec.get("packing") not in PACKINGS:
         raise ModelError(f"'packing' must be one of {', '.join(PACKINGS)}, not "
                          f"{spec.get('packing')!r}", path=path)
@@ -338,6 +342,8 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Mo
         else:
             if bake["to"] == "ternary":
                 state = unpack_state(model, state, bake["packing"])
+            if bake.get("embeddings"):
+                state = unpack_embeddings(model, state, bake["embeddings"])
             missing, unexpected = model.load_state_dict(state, strict=False)
             missing = [k for k in missing if k.rpartition(".")[2] not in DERIVED_BUFFERS]
             if missing or unexpected:

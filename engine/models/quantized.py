@@ -269,20 +269,66 @@ def quantize_linears(model: nn.Module, to: str, names: list[str] | None = None,
     return names
 
 
+def embedding_names(model: nn.Module) -> list[str]:
+    """Every ``nn.Embedding`` of the model (the byte table, which the tied head reuses)."""
+    return [name for name, m in model.named_modules() if isinstance(m, nn.Embedding)]
+
+
+def quantize_embeddings(model: nn.Module, names: list[str] | None = None) -> list[str]:
+    """(Q3) per row on the named embedding tables (default: all): stored as int8 codes and
+    one float32 scale a row, computed in float32 from their dequantized values, so the tied
+    head (``F.linear(h, embed.weight)``) multiplies by the same numbers. The codes are kept
+    in ``model.int8_embeddings`` for :func:`pack_state`."""
+    names = embedding_names(model) if names is None else names
+    kept = {}
+    for name in names:
+        table = model.get_submodule(name)
+        q, scale = int8_rows(table.weight)
+        with torch.no_grad():
+            table.weight.copy_(q.float() * scale[:, None])
+        kept[name] = (q, scale)
+    model.int8_embeddings = kept
+    return names
+
+
 def pack_state(model: nn.Module, packing: str = "2bit") -> dict[str, torch.Tensor]:
     """The baked model's tensors for safetensors: ternary codes packed (``<name>.codes`` as
-    uint8 bytes), everything else as it is."""
+    uint8 bytes), int8 embedding tables as ``<name>.weight_q`` (I8) and ``<name>.weight_scale``,
+    everything else as it is."""
     from .quantizers import pack_2bit, pack_trits
 
     pack = pack_2bit if packing == "2bit" else pack_trits
     state = {}
     ternary = {f"{name}.codes" for name, m in model.named_modules()
                if isinstance(m, TernaryLinear)}
+    tables = getattr(model, "int8_embeddings", None) or {}
     for key, value in model.state_dict().items():
         if key.rpartition(".")[2] in DERIVED_BUFFERS:
             continue
+        if key.removesuffix(".weight") in tables:
+            q, scale = tables[key.removesuffix(".weight")]
+            state[f"{key}_q"], state[f"{key}_scale"] = q.contiguous(), scale.contiguous()
+            continue
         state[key] = pack(value) if key in ternary else value.contiguous()
     return state
+
+
+def unpack_embeddings(model: nn.Module, state: dict[str, torch.Tensor], names: list[str]
+                      ) -> dict[str, torch.Tensor]:
+    """The int8 tables of ``pack_state`` dequantized into ``<name>.weight``; the codes are
+    kept in ``model.int8_embeddings`` (so the model saves as it was loaded)."""
+    out, kept = dict(state), {}
+    for name in names:
+        q, scale = out.pop(f"{name}.weight_q", None), out.pop(f"{name}.weight_scale", None)
+        if q is None or scale is None:
+            raise ValueError(f"{name}: no int8 table ({name}.weight_q and .weight_scale)")
+        if q.dtype != torch.int8 or scale.shape != (q.shape[0],):
+            raise ValueError(f"{name}.weight_q is {q.dtype} {tuple(q.shape)} with "
+                             f"{tuple(scale.shape)} scales, not int8 rows with one scale each")
+        out[f"{name}.weight"] = q.float() * scale[:, None]
+        kept[name] = (q, scale)
+    model.int8_embeddings = kept
+    return out
 
 
 def unpack_state(model: nn.Module, state: dict[str, torch.Tensor], packing: str

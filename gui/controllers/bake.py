@@ -107,7 +107,7 @@ class BakeController(QObject):
         data = self._data()
         request = BakeRequest(source, out, s.to, s.method, weights,
                               evaluate=data[0] if s.evaluate and data else None,
-                              speed_bytes=s.speed_bytes)
+                              speed_bytes=s.speed_bytes, embedding=s.embedding)
         self.bake_model.set_phase("baking", f"baking {source.name} into {out.name}"
                                   + (" and measuring both…" if request.evaluate else "…"))
         return self._submit("bake", partial(bake_job, request), self._on_baked,

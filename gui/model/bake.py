@@ -56,6 +56,7 @@ class BakeSettings:
     out: str = ""
     evaluate: bool = True
     speed_bytes: int = 200_000
+    embedding: str = "float32"  # or "int8": the embedding table (and tied head) as int8 rows
 
     @property
     def to(self) -> str:
@@ -87,6 +88,7 @@ class BakeRequest:
     weights: Path | None = None
     evaluate: str | None = None
     speed_bytes: int = 200_000
+    embedding: str = "float32"
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,10 +107,12 @@ def bake_job(request: BakeRequest, reporter: Reporter) -> BakeResult:
     began = time.perf_counter()
     reporter.check()
     baked = bake_folder(request.weights or request.source, request.out, request.to,
-                        method=request.method, repeats_from=request.source)
+                        method=request.method, embedding=request.embedding,
+                        repeats_from=request.source)
     reports: list = []
     if request.evaluate:
-        label = f"{request.to} {request.method}"
+        label = f"{request.to} {request.method}" + (
+            " + int8 embedding" if request.embedding == "int8" else "")
         folders = {"fp32": request.source, label: request.out}
         steps = 2 * (2 if request.speed_bytes else 1)
         seen = [0]
@@ -174,7 +178,8 @@ def bar_values(reports: list[ModelReport]) -> list[tuple[str, list[float]]]:
 def describe(result: BakeResult) -> str:
     """One line on what was baked and what it cost."""
     spec = result.bake
-    words = (f"baked {spec['to']} ({spec['method']}, {len(spec['layers'])} layers, kernel "
+    words = (f"baked {spec['to']} ({spec['method']}, {len(spec['layers'])} layers"
+             f"{', int8 embedding' if spec.get('embeddings') else ''}, kernel "
              f"{spec['kernel']}) into {result.out.name} in {result.seconds:.1f} s")
     if len(result.reports) >= 2:
         fp32, baked = result.reports[0], result.reports[-1]

@@ -100,6 +100,9 @@ class BakePanel(QWidget):
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("<runs workspace>/bakes/<model>-<bake>")
         self.out_edit.setToolTip("the baked model folder")
+        self.embedding_check = QCheckBox("int8 embedding")
+        self.embedding_check.setToolTip("store the byte embedding (which the output head "
+                                        "shares) as int8 rows too; it computes in float32")
         self.evaluate_check = QCheckBox("report")
         self.evaluate_check.setToolTip("measure fp32 and the bake side by side on the data")
         self.speed_check = QCheckBox("time scoring")
@@ -123,7 +126,7 @@ class BakePanel(QWidget):
         self.out_edit.editingFinished.connect(self._on_form)
         for spin in (self.steps_spin, self.blend_spin):
             spin.valueChanged.connect(self._on_form)
-        for check in (self.evaluate_check, self.speed_check):
+        for check in (self.evaluate_check, self.speed_check, self.embedding_check):
             check.toggled.connect(self._on_form)
 
         what, data, go = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
@@ -132,7 +135,8 @@ class BakePanel(QWidget):
                                    ("blend", self.blend_spin))),
                            (data, (("data", self.data_edit), (None, self.data_button),
                                    ("into", self.out_edit))),
-                           (go, ((None, self.evaluate_check), (None, self.speed_check),
+                           (go, ((None, self.embedding_check), (None, self.evaluate_check),
+                                 (None, self.speed_check),
                                  (None, self.bake_button), (None, self.stop_button),
                                  (None, self.use_check)))):
             for label, widget in pairs:
@@ -219,12 +223,14 @@ class BakePanel(QWidget):
             bake=self.bake_box.currentText(), data=data, steps=self.steps_spin.value(),
             blend_steps=self.blend_spin.value(), out=self.out_edit.text().strip(),
             evaluate=self.evaluate_check.isChecked(),
-            speed_bytes=SPEED_BYTES if self.speed_check.isChecked() else 0)
+            speed_bytes=SPEED_BYTES if self.speed_check.isChecked() else 0,
+            embedding="int8" if self.embedding_check.isChecked() else "float32")
         self.bake_model.set_settings(settings)
 
     def _on_settings(self, settings: BakeSettings) -> None:
         widgets = (self.source_box, self.bake_box, self.data_edit, self.steps_spin,
-                   self.blend_spin, self.out_edit, self.evaluate_check, self.speed_check)
+                   self.blend_spin, self.out_edit, self.evaluate_check, self.speed_check,
+                   self.embedding_check)
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
             if self.source_box.currentText() != settings.source:
@@ -236,6 +242,7 @@ class BakePanel(QWidget):
             self.out_edit.setText(settings.out)
             self.evaluate_check.setChecked(settings.evaluate)
             self.speed_check.setChecked(settings.speed_bytes > 0)
+            self.embedding_check.setChecked(settings.embedding == "int8")
         finally:
             for blocker in blockers:
                 blocker.unblock()

@@ -170,3 +170,36 @@ def test_train_init_from_a_baked_folder_starts_from_its_dequantized_weights(tmp_
     torch.testing.assert_close(fresh.get_submodule(name).weight,
                                baked.get_submodule(name).dequantized_weight())
     torch.testing.assert_close(fresh.embed.weight, baked.embed.weight)
+
+
+@pytest.mark.parametrize("to", ["int8", "ternary"])
+def test_an_int8_embedding_is_stored_as_int8_rows_and_loads_to_the_same_logits(tmp_path, to):
+    model = tiny()
+    source = save_model(model, tmp_path / "fp32")
+    plain = bake_folder(source, tmp_path / "plain", to)
+    baked = bake_folder(source, tmp_path / "i8e", to, embedding="int8")
+    assert baked.bake["embeddings"] == ["embed"]
+    # (Q3) per row, by hand: each row's largest |w| is 127 steps of its scale
+    w = model.embed.weight.detach().double().numpy()
+    step = np.maximum(np.abs(w).max(axis=1, keepdims=True), 1e-5) / 127
+    np.testing.assert_allclose(baked.embed.weight.detach().numpy(),
+                               np.clip(np.rint(w / step), -127, 127) * step, atol=1e-6)
+    with safe_open(str(tmp_path / "i8e" / "model.safetensors"), framework="pt") as f:
+        assert "embed.weight" not in f.keys()
+        assert f.get_slice("embed.weight_q").get_dtype() == "I8"
+    loaded = load_model(tmp_path / "i8e")
+    assert torch.equal(loaded.embed.weight, baked.embed.weight)  # exact round trip
+    idx = torch.randint(0, 4, (2, 64))
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(idx), baked(idx))
+        # the tied head multiplies by the int8 table too: logits move, a little
+        moved = (loaded(idx) - plain(idx)).abs().max().item()
+    assert 0 < moved < 0.05
+    assert folder_size(tmp_path / "i8e").remainder < folder_size(tmp_path / "plain").remainder
+    # saved again from the loaded model: the same tensors
+    from safetensors.torch import load_file
+
+    save_model(loaded, tmp_path / "again")
+    first, again = (load_file(str(tmp_path / d / "model.safetensors")) for d in ("i8e", "again"))
+    assert first.keys() == again.keys()
+    assert all(torch.equal(first[k], again[k]) for k in first)
