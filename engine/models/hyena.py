@@ -246,12 +246,17 @@ class HyenaLM(nn.Module):
                 f"input of {length} tokens exceeds max_len {self.config.max_len}; "
                 "score long inputs with engine.scoring, which chunks them with overlap"
             )
+        logits = F.linear(self.hidden(idx), self.embed.weight)  # tied head: (B, L, vocab)
+        logits = logits[..., : self.config.vocab_size]
+        return (logits, logits.new_zeros((), dtype=torch.float32)) if return_aux else logits
+
+    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
+        """The last block's states after the final norm, (B, L, d_model): what the tied head
+        reads, and what a task head (engine/models/heads.py) reads instead."""
         x = self.drop(self.embed(idx))  # (B, L, d)
         for block in self.blocks:
             x = block(x)
-        logits = F.linear(self.ln_f(x), self.embed.weight)  # tied head: (B, L, padded_vocab)
-        logits = logits[..., : self.config.vocab_size]
-        return (logits, logits.new_zeros((), dtype=torch.float32)) if return_aux else logits
+        return self.ln_f(x)
 
     def optimizer_groups(self, weight_decay: float) -> list[dict]:
         """AdamW groups: no decay on norms, biases, the embedding or the Hyena filter MLP."""
