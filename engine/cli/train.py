@@ -67,6 +67,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patching", type=json_argument, metavar="JSON",
                    help='hyena-blt: the entropy patcher, e.g. \'{"mode": "entropy", '
                    '"target_patch_size": 6}\' (the default)')
+    task = p.add_argument_group("task heads (fine-tuning on labels)")
+    task.add_argument("--task", choices=("per-base", "sequence"),
+                      help="train a classification head instead of a language model: a class "
+                      "per base, or one per sequence; with --init the backbone is that model")
+    task.add_argument("--labels", metavar="FILE",
+                      help="per-base: an annotation file (GFF3, GTF, BED whose names are the "
+                      "classes; default: the FILEs' own annotations); Hyena-GLT records: "
+                      ".jsonl or .tsv with sequence and labels")
+    task.add_argument("--types", metavar="T1,T2",
+                      help="per-base classes from these feature types (default CDS,tRNA,rRNA; "
+                      "the rest is intergenic)")
+    task.add_argument("--strand", action="store_true", help="a class per type and strand")
+    task.add_argument("--phase", action="store_true",
+                      help="CDS bases by codon position along their strand (CDS+0, CDS+1...)")
+    task.add_argument("--freeze-backbone", action="store_true", help="train the head alone")
+    task.add_argument("--class-weights", choices=("balanced", "none"),
+                      help="balanced (default): each class weighs as much in the loss")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.set_defaults(run=run)
 
@@ -93,6 +110,9 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
             if getattr(args, name) is not None:
                 setattr(cfg, name, getattr(args, name))
         return cfg, args.resume, True
+    if args.task and args.labels and not args.files and \
+            Path(args.labels).suffix.lower() in (".jsonl", ".tsv"):
+        args.files = [args.labels]  # labelled records carry their own sequences
     if not args.files or args.out is None:
         raise InputError("give training FILEs and --out RUN_DIR (or --resume RUN_DIR)")
     if (args.out / "config.json").exists() and not args.restart:
@@ -112,9 +132,37 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
     if args.patching:
         cfg.patching = args.patching
     cfg.model = args.model_config or {}
+    if args.task:
+        _task_settings(args, cfg)
+    elif args.labels or args.freeze_backbone or args.types:
+        raise InputError("--labels, --types and --freeze-backbone go with --task")
     cfg.eval_every = min(cfg.eval_every, cfg.steps)
     cfg.checkpoint_every = min(cfg.checkpoint_every, cfg.steps)
     return cfg, args.out, False
+
+
+def _task_settings(args: argparse.Namespace, cfg) -> None:
+    """A task run: its TaskConfig, and the backbone's shape from --init (so a bundled model
+    fine-tunes as it is, without repeating its config)."""
+    from engine.models.defaults import resolve_model_path
+    from engine.train.config import model_of
+
+    task = {"task": args.task, "labels": str(Path(args.labels).resolve()) if args.labels else "",
+            "strand": args.strand, "phase": args.phase, "freeze_backbone": args.freeze_backbone}
+    if args.types:
+        task["types"] = [t.strip() for t in args.types.split(",") if t.strip()]
+    if args.class_weights:
+        task["class_weights"] = args.class_weights
+    cfg.task = task
+    if args.init_from:
+        folder = resolve_model_path(args.init_from)
+        cfg.init_from = str(folder)
+        arch, model, max_len = model_of(folder)
+        if args.arch is None:
+            cfg.arch = arch
+        cfg.model = {**model, **(args.model_config or {})}
+        if args.seq_len is None:
+            cfg.seq_len = max_len
 
 
 class ProgressLine:
@@ -124,15 +172,20 @@ class ProgressLine:
         self.total = total
         self.tty = sys.stderr.isatty()
         self.last_val = math.nan
+        self.task = False
         self.last_row: dict = {"loss": math.nan, "tokens_per_s": math.nan}
         self.t0 = time.perf_counter()
 
     def __call__(self, event: TrainEvent) -> None:
         if event.kind == "eval":
-            self.last_val = event.metrics["val_bits_per_byte"]
+            m = event.metrics
+            self.task = "macro_f1" in m  # a task head: its loss and macro F1, not bits
+            self.last_val = m["macro_f1"] if self.task else m["val_bits_per_byte"]
             if not self.tty:
-                print(f"step {event.step}/{self.total}  val {self.last_val:.4f} bits/byte",
-                      file=sys.stderr, flush=True)
+                shown = (f"val loss {m['val_loss']:.4f}, macro F1 {m['macro_f1']:.4f}, "
+                         f"MCC {m['mcc']:.4f}" if self.task else
+                         f"val {self.last_val:.4f} bits/byte")
+                print(f"step {event.step}/{self.total}  {shown}", file=sys.stderr, flush=True)
         elif event.kind == "log" and event.metrics.get("level") == "warning":
             print(f"note: {event.message}", file=sys.stderr, flush=True)  # before any step
         elif event.kind == "step" and self.tty:
@@ -150,7 +203,8 @@ class ProgressLine:
         elapsed = time.perf_counter() - self.t0
         eta = "" if final else f"ETA {elapsed / max(done, 1e-9) * (1 - done):,.0f}s "
         print(f"\r[{bar:<30}] {step}/{self.total} loss {m['loss']:.3f} "
-              f"val {self.last_val:.3f} b/B {m['tokens_per_s']:,.0f} tok/s {eta}",
+              f"val {self.last_val:.3f} {'F1' if self.task else 'b/B'} "
+              f"{m['tokens_per_s']:,.0f} tok/s {eta}",
               end="", file=sys.stderr, flush=True)
 
 

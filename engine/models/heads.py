@@ -134,6 +134,20 @@ class TaskModel(nn.Module):
     def max_len(self) -> int:
         return self.backbone.max_len
 
+    def optimizer_groups(self, weight_decay: float) -> list[dict]:
+        """The backbone's AdamW groups (its trainable parameters: none when frozen), then the
+        head's weights with decay and its biases without."""
+        groups = []
+        for group in self.backbone.optimizer_groups(weight_decay):
+            params = [p for p in group["params"] if p.requires_grad]
+            if params:
+                groups.append({**group, "params": params})
+        weights = [p for n, p in self.head.named_parameters() if n.endswith("weight")]
+        biases = [p for n, p in self.head.named_parameters() if not n.endswith("weight")]
+        groups += [{"params": weights, "weight_decay": weight_decay},
+                   {"params": biases, "weight_decay": 0.0}]
+        return groups
+
     def features(self, idx: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``h`` of the module docstring, (B, L, d or 2d)."""
         h = self.backbone.hidden(idx)

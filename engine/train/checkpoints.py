@@ -119,7 +119,12 @@ def save_checkpoint(
         with writing(run_dir, f"{CHECKPOINTS}/{final.name}"):
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            save_model(model, tmp)
+            if hasattr(model, "head"):  # a task model: its backbone, and its head beside it
+                from engine.models.heads import save_task_model
+
+                save_task_model(model, tmp)
+            else:
+                save_model(model, tmp)
             tensors, meta = optimizer_tensors(optimizer)
             save_file(tensors, str(tmp / "optimizer.safetensors"))
             state = dict(state, optimizer=meta, torch_rng=torch.get_rng_state().tolist())
@@ -170,7 +175,11 @@ def load_checkpoint(
 ) -> dict:
     """Load weights (and optimizer) from a checkpoint folder; return its state dict."""
     try:
-        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        if hasattr(model, "head"):  # a task model (engine/models/heads.py)
+            model.backbone.load_state_dict(load_file(str(folder / "model.safetensors")))
+            model.head.load_state_dict(load_file(str(folder / "head.safetensors")))
+        else:
+            model.load_state_dict(load_file(str(folder / "model.safetensors")))
         state = json.loads((folder / "state.json").read_text())
         if optimizer is not None:
             tensors = load_file(str(folder / "optimizer.safetensors"))

@@ -63,6 +63,62 @@ class QATConfig:
             raise InputError("qat stage2 and stage2_lr must be in (0, 1]")
 
 
+# the saved model fields that are not overrides of a preset (arch picks the class; max_len is
+# the run's seq_len, which must equal the model's, or its filters' buffers would not load)
+NOT_OVERRIDES = ("arch", "max_len")
+
+
+def model_of(folder: str | Path) -> tuple[str, dict, int]:
+    """(arch, model overrides, max_len) of a saved model folder: the run that starts from its
+    weights builds this very shape."""
+    from engine.errors import ModelError
+
+    path = Path(folder) / "config.json"
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelError(f"cannot read the model's config: {error}", path=folder) from None
+    model = {k: v for k, v in values.items()
+             if k not in NOT_OVERRIDES and not str(k).startswith("_")}
+    return values.get("arch", "hyena"), model, int(values["max_len"])
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Fine-tuning a task head (issue 18; engine/models/heads.py, engine/train/task_data.py):
+
+    * ``task``: ``per-base`` (a class per base) or ``sequence`` (one per record);
+    * ``labels``: "" (the training files' own annotations), an annotation file (GFF3, GTF,
+      BED: its names are the classes), or Hyena-GLT records (``.jsonl``/``.tsv``);
+    * ``types``, ``strand``, ``phase``: the per-base classes from feature types
+      (:class:`engine.io.labels.LabelScheme`); ``classes``: names for records' integer labels;
+    * ``class_weights``: ``balanced`` (``N / (K n_k)`` over the training labels) or ``none``;
+    * ``freeze_backbone``: train the head alone; ``both_strands``, ``hidden``, ``dropout``,
+      ``pooling``: the head (:class:`engine.models.heads.HeadConfig`).
+    """
+
+    task: str = "per-base"
+    labels: str = ""
+    types: tuple[str, ...] = ("CDS", "tRNA", "rRNA")
+    strand: bool = False
+    phase: bool = False
+    classes: tuple[str, ...] = ()
+    class_weights: str = "balanced"
+    freeze_backbone: bool = False
+    both_strands: bool = True
+    hidden: int = 0
+    dropout: float = 0.1
+    pooling: str = "mean"
+
+    def validate(self) -> None:
+        if self.task not in ("per-base", "sequence"):
+            raise InputError(f"task must be per-base or sequence, not {self.task!r}")
+        if self.class_weights not in ("balanced", "none"):
+            raise InputError("class weights must be balanced or none")
+        if not self.types:
+            raise InputError("no feature types to label")
+
+
 @dataclass
 class TrainConfig:
     """What to train on, which model, and how. Saved verbatim in ``RUN_DIR/config.json``."""
@@ -99,6 +155,16 @@ class TrainConfig:
     # quantization-aware fine-tuning (QATConfig's fields; empty: none), with init_from the
     # teacher: what `bytescope bake --method qat` runs
     qat: dict = field(default_factory=dict)
+    task: dict = field(default_factory=dict)  # a task head: TaskConfig's fields
+
+    def task_config(self) -> TaskConfig | None:
+        if not self.task:
+            return None
+        values = dict(self.task)
+        for key in ("types", "classes"):  # JSON gives lists
+            if key in values:
+                values[key] = tuple(values[key])
+        return config_from_dict(TaskConfig, values, what="task config", error=InputError)
 
     def qat_config(self) -> QATConfig | None:
         if not self.qat:
@@ -140,6 +206,14 @@ class TrainConfig:
             raise InputError("held-out fraction must be between 0 and 1")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise InputError(f"unknown device {self.device!r} (auto, cpu, cuda or mps)")
+        task = self.task_config()
+        if task is not None:
+            task.validate()
+            if self.qat:
+                raise InputError("a run trains a task head or a quantized model, not both")
+            if self.arch == "hyena-blt":
+                raise InputError("task heads take hyena or attention models (hyena-blt's "
+                                 "heads are not built yet)")
         qat = self.qat_config()
         if qat is not None:
             qat.validate()

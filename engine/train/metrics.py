@@ -50,7 +50,9 @@ class MetricsWriter:
     """Appends metric rows; ``flush`` makes them visible to readers."""
 
     def __init__(self, path: str | Path, *, resume_step: int | None = None,
-                 tensorboard: bool = True) -> None:
+                 tensorboard: bool = True, eval_columns: tuple[str, ...] = ()) -> None:
+        """``eval_columns``: more validation columns (a task head's metrics), fixed here:
+        SWMR readers need every dataset made before writing starts."""
         path = Path(path)
         self.events = tensorboard_writer(path.parent, resume_step) if tensorboard else None
         kept = {}
@@ -66,7 +68,8 @@ class MetricsWriter:
                 kept[group] = {name: values[:keep] for name, values in columns.items()}
         with atomic_path(path) as tmp, h5py.File(tmp, "w", libver="latest",
                                                   rdcc_nbytes=0) as h5:
-            for group, columns in (("step", STEP_COLUMNS), ("eval", EVAL_COLUMNS)):
+            evals = EVAL_COLUMNS + tuple(c for c in eval_columns if c not in EVAL_COLUMNS)
+            for group, columns in (("step", STEP_COLUMNS), ("eval", evals)):
                 g = h5.create_group(group)
                 rows = len(kept.get(group, {}).get("step", ()))
                 for name in columns:  # a column newer than the file: NaN for its old rows

@@ -62,6 +62,7 @@ from .metrics import TENSORBOARD_MISSING, MetricsWriter
 from .runs import RunInUse, RunLock, append_log, clear_run, occupied, write_status
 
 LN2 = math.log(2)
+TASK_COLUMNS = ("accuracy", "macro_f1", "mcc", "auroc")  # a task run's validation figures
 
 
 class TrainingFailed(BytescopeError):
@@ -95,6 +96,8 @@ class _Run:
     time_since: float = 0.0
     teacher: torch.nn.Module | None = None  # quantization-aware training: the frozen start
     qat_layers: list = field(default_factory=list)  # its QATLinear layers (blend set per step)
+    task: object = None  # a TaskConfig: the model is a TaskModel, the data LabelledData
+    class_weights: torch.Tensor | None = None
 
 
 @dataclass
@@ -283,9 +286,14 @@ class Trainer:
         run.net = self._network(run)
         run.metrics = self._open_metrics()
         try:
-            run.val_windows = run.data.validation_windows(
-                self.config.seq_len, self.config.eval_batches * self.config.batch_size,
-                with_starts=run.patched)
+            if run.task is not None:
+                run.val_windows = run.data.validation_batches(
+                    self.config.seq_len, self.config.eval_batches * self.config.batch_size,
+                    self.config.batch_size)
+            else:
+                run.val_windows = run.data.validation_windows(
+                    self.config.seq_len, self.config.eval_batches * self.config.batch_size,
+                    with_starts=run.patched)
             self._train(run)
         except BaseException:
             if run.metrics is not None:
@@ -321,6 +329,8 @@ class Trainer:
     def _build(self, mcfg, distributed: bool) -> _Run:
         """The data, a freshly initialised (or fine-tuning) model and its optimizer."""
         cfg = self.config
+        if cfg.task_config() is not None:
+            return self._build_task(mcfg, distributed)
         patched = cfg.arch == "hyena-blt"  # a patch-level model: its data carries patch starts
         data = self._data or ByteMixture(
             cfg.files, cfg.weights, cfg.held_out,
@@ -341,6 +351,40 @@ class Trainer:
                     rng=np.random.default_rng([cfg.seed, self.rank]),
                     distributed=distributed, patched=patched, teacher=teacher,
                     qat_layers=layers)
+
+    def _build_task(self, mcfg, distributed: bool) -> _Run:
+        """A task head on the backbone (engine/models/heads.py), its labelled data and class
+        weights, the optimizer over what trains (the head alone with freeze_backbone)."""
+        from engine.io.labels import LabelScheme
+        from engine.models.heads import HeadConfig, TaskModel, inverse_frequency_weights
+
+        from .task_data import LabelledData
+
+        cfg, task = self.config, self.config.task_config()
+        data = self._data or LabelledData(
+            cfg.files, task.task, task.labels, classes=task.classes, held_out=cfg.held_out,
+            scheme=LabelScheme(types=task.types, strand=task.strand, phase=task.phase))
+        torch.manual_seed(cfg.seed)
+        backbone = build_model(mcfg)
+        if cfg.init_from and not self.resume:
+            _load_initial_weights(backbone, cfg.init_from)
+        head = HeadConfig(task=task.task, classes=tuple(data.classes), pooling=task.pooling,
+                          both_strands=task.both_strands, hidden=task.hidden,
+                          dropout=task.dropout)
+        model = TaskModel(backbone, head).to(self.device)
+        if task.freeze_backbone:
+            backbone.requires_grad_(False)
+        weights = None
+        if task.class_weights == "balanced":
+            weights = inverse_frequency_weights(torch.from_numpy(data.class_counts())).to(
+                self.device)
+        self.model = model
+        optimizer = torch.optim.AdamW(model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
+                                      betas=(0.9, 0.95))
+        return _Run(model=model, net=model, optimizer=optimizer, data=data,
+                    rng=np.random.default_rng([cfg.seed, self.rank]),
+                    distributed=distributed, patched=False, task=task,
+                    class_weights=weights)
 
     def _restore(self, run: _Run) -> None:
         """Weights, optimizer, step, best value, data sampler and clock from the folder's
@@ -386,10 +430,18 @@ class Trainer:
             return None
         with writing(self.run_dir, "metrics.h5"):
             metrics = MetricsWriter(self.run_dir / "metrics.h5",
-                                    resume_step=self.step if self.resume else None)
+                                    resume_step=self.step if self.resume else None,
+                                    eval_columns=self._task_columns())
         if metrics.events is None:
             self.log(TENSORBOARD_MISSING)
         return metrics
+
+    def _task_columns(self) -> tuple[str, ...]:
+        """A task run's validation columns: the overall figures and each class's F1."""
+        model = getattr(self, "model", None)
+        if self.config.task_config() is None or model is None:
+            return ()
+        return (*TASK_COLUMNS, *(f"f1_{c}" for c in model.config.classes))
 
     def _train(self, run: _Run) -> None:
         """Steps until ``config.steps`` or a stop; a stopped run is checkpointed first."""
@@ -431,6 +483,8 @@ class Trainer:
         """
         cfg = self.config
         seq_len = seq_len_at(self.step, cfg)
+        if run.task is not None:
+            return self._task_step(run, seq_len)
         inputs: tuple = ()
         if run.patched:
             tokens, starts = run.data.sample(run.rng, cfg.batch_size, seq_len, with_starts=True)
@@ -462,6 +516,30 @@ class Trainer:
             loss = (1 - qat.distill) * ce + aux
         else:
             loss = ce + aux.float()
+        return self._optimize(run, loss, ce, aux, lr, seq_len, batch[:, 1:].numel())
+
+    def _task_step(self, run: _Run, seq_len: int) -> _Step | None:
+        """One step of a task head: weighted cross-entropy of the labels (engine/models/heads)."""
+        from engine.models.heads import task_loss
+
+        cfg = self.config
+        tokens, labels, lengths = (torch.from_numpy(a).to(self.device) for a in
+                                   run.data.sample(run.rng, cfg.batch_size, seq_len))
+        lr = lr_at(self.step, cfg)
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.device.type == "cuda"):
+            logits = run.net(tokens, lengths)
+        loss = task_loss(logits.float(), labels, class_weights=run.class_weights)
+        aux = loss.new_zeros(())
+        return self._optimize(run, loss, loss, aux, lr, seq_len, int(lengths.sum()))
+
+    def _optimize(self, run: _Run, loss, ce, aux, lr: float, seq_len: int,
+                  tokens: int) -> _Step | None:
+        """Backward and the optimizer step, stopping on a non-finite loss or gradient (every
+        rank on the same step); None when the ranks agree to stop first."""
+        cfg = self.config
         bad_loss = not torch.isfinite(loss)
         if run.distributed:  # every rank must leave the loop on the same step
             flags = torch.tensor([float(bad_loss), float(self._stop.is_set())])
@@ -478,7 +556,7 @@ class Trainer:
             raise self._diverged("gradient norm", float(grad_norm))
         run.optimizer.step()
         self.step += 1
-        run.tokens_since += batch[:, 1:].numel() * self.world
+        run.tokens_since += tokens * self.world
         return _Step(ce=ce, aux=aux, lr=lr, grad_norm=grad_norm, seq_len=seq_len)
 
     def _after_step(self, run: _Run, done: _Step) -> None:
@@ -527,6 +605,8 @@ class Trainer:
             "last_val": {"step": last_eval[0], "bits_per_byte": last_eval[1]}
             if last_eval else None,
             "parameters": sum(p.numel() for p in run.model.parameters()),
+            # what "best" compares: bits per byte for a language model, the loss of a task
+            "metric": "val_loss" if run.task is not None else "val_bits_per_byte",
         }
         self._status("stopped" if stopped else "finished")
         self.log(f"{'stopped' if stopped else 'finished'} at step {self.step}/{cfg.steps}, "
@@ -584,6 +664,8 @@ class Trainer:
 
     @torch.no_grad()
     def _evaluate(self, model, windows, metrics, t0: float) -> None:
+        if self.config.task_config() is not None:
+            return self._evaluate_task(model, windows, metrics, t0)
         model.eval()
         total, count = 0.0, 0
         bs = self.config.batch_size
@@ -610,6 +692,48 @@ class Trainer:
                 metrics.append("eval", row)
                 metrics.flush()
         self.log(f"step {self.step}: validation {row['val_bits_per_byte']:.4f} bits/byte")
+        self._emit("eval", row)
+
+    @torch.no_grad()
+    def _evaluate_task(self, model, batches, metrics, t0: float) -> None:
+        """Validation of a task head: the (unweighted) cross-entropy of the labels, accuracy,
+        macro F1, MCC, AUROC and each class's F1 (engine/train/task_metrics.py); the confusion
+        matrix goes to ``confusion.json``. "Best" is the lowest validation loss."""
+        from engine.models.heads import IGNORE
+
+        from .task_metrics import classification_metrics
+
+        model.eval()
+        total, count, truths, probs = 0.0, 0, [], []
+        for tokens, labels, lengths in batches:
+            tokens, labels, lengths = (torch.from_numpy(a).to(self.device)
+                                       for a in (tokens, labels, lengths))
+            logits = model(tokens, lengths).float()
+            flat, target = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
+            keep = target != IGNORE
+            total += F.cross_entropy(flat[keep], target[keep], reduction="sum").item()
+            count += int(keep.sum())
+            truths.append(target[keep].cpu().numpy())
+            probs.append(torch.softmax(flat[keep], -1).cpu().numpy())
+        model.train()
+        classes = model.config.classes
+        figures = classification_metrics(np.concatenate(truths), np.concatenate(probs), classes)
+        val_loss = total / max(count, 1)
+        row = {"step": self.step, "time": time.perf_counter() - t0, "val_loss": val_loss,
+               **{k: figures[k] for k in TASK_COLUMNS},
+               **{f"f1_{c}": figures[f"f1/{c}"] for c in classes}}
+        self._last_eval = (self.step, val_loss)
+        if metrics is not None:
+            with writing(self.run_dir, "metrics.h5"):
+                metrics.append("eval", row)
+                metrics.flush()
+            with writing(self.run_dir, "confusion.json"), \
+                    atomic_path(self.run_dir / "confusion.json") as tmp:
+                tmp.write_text(json.dumps({"step": self.step, "classes": list(classes),
+                                           "rows_true_columns_predicted":
+                                               figures["confusion"].tolist()}) + "\n")
+        self.log(f"step {self.step}: validation loss {val_loss:.4f}, accuracy "
+                 f"{row['accuracy']:.4f}, macro F1 {row['macro_f1']:.4f}, MCC {row['mcc']:.4f}")
         self._emit("eval", row)
 
     def _checkpoint(self, model, optimizer, rng, t0: float, distributed: bool) -> None:
@@ -678,10 +802,12 @@ def describe_outcome(summary: dict, run_dir: str | Path) -> str:
     run_dir = Path(run_dir)
     best, last = summary.get("best_checkpoint"), summary.get("last_checkpoint")
     value = summary.get("best_val_bits_per_byte")
+    task = summary.get("metric") == "val_loss"
+    shown = None if value is None else (f"loss {value:.4f}" if task else f"{value:.4f} bits/byte")
     if best and value is not None:
-        return f"best validation {value:.4f} bits/byte at {_relative(best, run_dir)}"
+        return f"best validation {shown} at {_relative(best, run_dir)}"
     if value is not None:  # resumed from an older version whose best was pruned
-        return f"best validation {value:.4f} bits/byte (its checkpoint is gone)"
+        return f"best validation {shown} (its checkpoint is gone)"
     seen = summary.get("last_val")
     validated = (f"validation {seen['bits_per_byte']:.4f} bits/byte at step {seen['step']}, "
                  "not checkpointed" if seen else "no validation ran")
