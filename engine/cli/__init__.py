@@ -22,6 +22,7 @@ from . import (
     inspect,
     motifs,
     patch,
+    predict,
     repeats,
     score,
     train,
@@ -29,7 +30,8 @@ from . import (
 from .display import screen_problem
 
 # Subcommands in the order ``--help`` lists them.
-COMMANDS = (info, score, patch, compare, train, repeats, bake, inspect, attribute, motifs, gui)
+COMMANDS = (info, score, patch, compare, train, predict, repeats, bake, inspect, attribute,
+            motifs, gui)
 
 
 class Parser(argparse.ArgumentParser):

@@ -91,3 +91,55 @@ def test_task_options_that_do_not_fit_are_refused(tmp_path, capsys, argv, words)
                  "--model-config", json.dumps(TINY), *argv])
     assert code == 2
     assert words in capsys.readouterr().err
+
+
+def test_predict_writes_probabilities_segments_and_a_bedgraph(tmp_path, capsys):
+    import h5py
+
+    from engine.analysis.predict import call_segments, tiles
+
+    genome = write_gff3(tmp_path / "small.gff3")
+    cfg = TrainConfig(files=[str(genome)], steps=4, seq_len=128, batch_size=4, eval_every=4,
+                      checkpoint_every=4, model=TINY, task={"task": "per-base"})
+    Trainer(cfg, tmp_path / "run").run()
+    run = str(tmp_path / "run")
+    h5 = tmp_path / "p.h5"
+    assert main(["predict", str(genome), "--model", run, "--out", str(h5), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    record = summary["records"][0]
+    assert record["end"] - record["start"] == 3000
+    with h5py.File(h5) as f:
+        probs = f[f"records/{record['id']}/probabilities"][:]
+        assert list(f.attrs["classes"]) == ["intergenic", "CDS", "tRNA", "rRNA"]
+    assert probs.shape == (3000, 4)
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    assert sum(record["bases_per_class"].values()) == 3000
+    # the same stretch alone: each base answered by a window with context on both sides
+    assert main(["predict", str(genome), "--model", run, "--record", record["id"],
+                 "--region", "1000-1500", "--out", str(tmp_path / "part.h5")]) == 0
+    with h5py.File(tmp_path / "part.h5") as f:
+        part = f[f"records/{record['id']}/probabilities"][:]
+    assert part.shape == (500, 4)
+    bed = tmp_path / "calls.bed"
+    assert main(["predict", str(genome), "--model", run, "--out", str(bed)]) == 0
+    lines = [line.split("\t") for line in bed.read_text().splitlines()]
+    expected = call_segments(probs)
+    assert len(lines) == len(expected)
+    assert all(int(a[1]) == s.start and int(a[2]) == s.end
+               for a, s in zip(lines, expected, strict=True))
+    # segments by hand: the run of class 1 over bases 1-2, its mean probability 0.75
+    hand = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    (only,) = call_segments(hand, offset=100)
+    assert (only.start, only.end, only.label) == (101, 103, 1)
+    assert only.score == pytest.approx(0.75)
+    graph = tmp_path / "cds.bedgraph"
+    assert main(["predict", str(genome), "--model", run, "--class", "CDS", "--out",
+                 str(graph)]) == 0
+    rows = graph.read_text().splitlines()[1:]
+    assert int(rows[-1].split("\t")[2]) == 3000
+    assert main(["predict", str(genome), "--model", run, "--class", "exon"]) == 2
+    assert "exon" in capsys.readouterr().err
+    # windows tile every base exactly once
+    starts, a, b = tiles(1000, 128, 32)
+    assert a[0] == 0 and b[-1] == 1000 and np.all(a[1:] == b[:-1])
+    assert np.all(a - starts >= 0) and np.all(b - starts <= 128)
