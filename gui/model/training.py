@@ -36,8 +36,9 @@ class LiveRun:
     state: str = "starting"  # starting | running | paused | stopping | stopped | finished | failed
     step: int = 0
     loss: float = math.nan
-    val: float = math.nan  # the latest validation bits/byte
+    val: float = math.nan  # the latest validation figure: bits/byte, or a task head's loss
     best_val: float = math.nan
+    unit: str = "bits/byte"  # what val is: "bits/byte", or "loss" for a task head's run
     tokens_per_s: float = math.nan
     steps_per_s: float = math.nan
     message: str = ""
@@ -168,9 +169,13 @@ class TrainingModel:
         if at != live.step:
             live = replace(live, step=at)
         if evals:
-            vals = [float(row["val_bits_per_byte"]) for row in evals]
-            best = min([v for v in (live.best_val, *vals) if not math.isnan(v)])
-            live = replace(live, val=vals[-1], best_val=best)
+            # a language model's rows carry bits per byte; a task head's (issue 18) its loss
+            task = "val_bits_per_byte" not in evals[-1]
+            key = "val_loss" if task else "val_bits_per_byte"
+            vals = [float(row.get(key, math.nan)) for row in evals]
+            known = [v for v in (live.best_val, *vals) if not math.isnan(v)]
+            live = replace(live, val=vals[-1], best_val=min(known) if known else math.nan,
+                           unit="loss" if task else "bits/byte")
             self.events.rows.emit(live.label, "eval", evals)
         self.live = live  # one ``live`` event for the batch, if anything changed
 

@@ -563,7 +563,9 @@ class TrainingPanel(QWidget):
         eta = "" if math.isnan(live.eta_s) or live.state != "running" else \
             f" · ETA {format_duration(live.eta_s)}"
         self.progress.setFormat(f"{live.state} · step {live.step:,} / {steps:,}{rate}{eta}")
-        val = "" if math.isnan(live.val) else f", validation {live.val:.4f} bits/byte"
+        val = "" if math.isnan(live.val) else (
+            f", validation loss {live.val:.4f}" if live.unit == "loss" else
+            f", validation {live.val:.4f} bits/byte")
         loss = "" if math.isnan(live.loss) else f"loss {live.loss:.4f} nats"
         detail = f" — {live.message}" if live.state == "failed" and live.message else ""
         self.status.setText(f"{live.label}: {loss}{val}{detail}")
@@ -643,8 +645,10 @@ class TrainingPanel(QWidget):
 
     def _on_run_ended(self, live: LiveRun | None) -> None:
         if live is not None and live.state == "finished":
-            self.workbench.log(f"training finished: {live.label}; best validation "
-                               f"{live.best_val:.4f} bits/byte (Runs → Use Best Checkpoint)")
+            best = (f"loss {live.best_val:.4f}" if live.unit == "loss" else
+                    f"{live.best_val:.4f} bits/byte")
+            self.workbench.log(f"training finished: {live.label}; best validation {best} "
+                               "(Runs → Use Best Checkpoint)")
         self._update_buttons()
 
     def shutdown(self) -> None:

@@ -80,3 +80,18 @@ def test_a_run_stopped_between_metric_rows_shows_the_step_it_stopped_at(tmp_path
     whole.apply_events(events)  # all in one batch
     row = next(e for e in events if e.kind == "step")
     assert whole.live.step == 11 and whole.live.loss == row.metrics["loss"]
+
+
+def test_a_task_heads_evaluations_show_its_loss_not_bits_per_byte():
+    """A task run (bytescope train --task, resumed from the Runs tab) logs a loss and its
+    classification figures, no bits per byte: the live run reads its loss, named as one."""
+    model = TrainingModel("/tmp/ws")
+    model.start_live(Path("/tmp/ws/cds"), TrainConfig(files=["x"], steps=100,
+                                                      task={"task": "per-base"}))
+    model.apply_events([step(10), TrainEvent("eval", 10, {
+        "step": 10, "time": 1.0, "val_loss": 0.5, "accuracy": 0.8, "macro_f1": 0.7,
+        "mcc": 0.4, "auroc": 0.9})])
+    model.apply_events([TrainEvent("eval", 20, {"step": 20, "time": 2.0, "val_loss": 0.7,
+                                                "macro_f1": 0.6})])
+    live = model.live
+    assert live.unit == "loss" and live.val == 0.7 and live.best_val == 0.5
