@@ -87,6 +87,14 @@ TRAIN_HINTS = {
                              "entropies cut the patches (fast, default, or a folder)"),
     "patching": FieldHint("Patcher (JSON)", tip='hyena-blt: an entropy-mode patcher, e.g. '
                           '{"mode": "entropy", "target_patch_size": 6}'),
+    "task": FieldHint("Task head (JSON)", tip='a classification head instead of a language '
+                      'model, e.g. {"task": "per-base"} (classes from the files\' own CDS, '
+                      'tRNA and rRNA annotations), {"task": "per-base", "labels": "x.bed"} or '
+                      '{"task": "sequence", "labels": "x.jsonl"}; with a model to start from, '
+                      'its architecture and size must be set here too (bytescope train --task '
+                      '--init reads them from the model)'),
+    "qat": FieldHint("Quantization-aware (JSON)", tip='ternary fine-tuning, e.g. {"to": '
+                     '"ternary", "blend_steps": 200}; Model ▸ Bake… sets it up for you'),
 }
 TRAIN_EXCLUDE = ("files", "weights", "arch", "preset", "model")
 
