@@ -423,8 +423,8 @@ class MainWindow(QMainWindow):
         dock = self.docks["Bake"]
         dock.show()
         dock.raise_()
-        if not dock.isFloating() and dock.height() < int(self.height() * 0.4):
-            self.resizeDocks([dock], [int(self.height() * 0.42)], Qt.Orientation.Vertical)
+        if not dock.isFloating() and dock.height() < int(self.height() * 0.45):
+            self.resizeDocks([dock], [int(self.height() * 0.5)], Qt.Orientation.Vertical)
 
     def start_bake(self, source: str = "default", bake: str = "int8", **options):
         """Bake ``source`` as the Bake panel does (``bake``: one of

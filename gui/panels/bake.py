@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -180,7 +181,12 @@ class BakePanel(QWidget):
         charts.setStretchFactor(0, 2)
         charts.setStretchFactor(1, 4)
         charts.setStretchFactor(2, 2)
-        charts.setMinimumHeight(230)
+        charts.setMinimumHeight(200)
+        # the plots' size hints (480 px) would make the panel's preferred height, which a
+        # scroll area gives a word-wrapping panel, taller than the dock: take the room there is
+        policy = charts.sizePolicy()
+        policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+        charts.setSizePolicy(policy)
         self.curve_plot.hide()  # until a fine-tuning run has rows
 
         layout = QVBoxLayout(self)
@@ -330,7 +336,7 @@ class BakePanel(QWidget):
             self.bar_items.append(item)
         if values:
             top = max([1.0, *(v for _, f in values for v in f if not math.isnan(v))])
-            self.bars.setYRange(0, top * 1.08, padding=0)
+            self.bars.setYRange(0, top * 1.3, padding=0)  # room for the legend above
             self.bars.setXRange(-0.6, len(BAR_METRICS) - 0.4, padding=0)
         self._on_phase(self.bake_model.phase)
 

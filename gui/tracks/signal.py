@@ -192,7 +192,7 @@ class SignalTrack:
             return
         if self.legend is None:
             self.legend = pg.LegendItem(offset=(4, 2), labelTextSize="7pt",
-                                        brush=pg.mkBrush(255, 255, 255, 200))
+                                        brush=pg.mkBrush(255, 255, 255, 140))
             self.legend.setParentItem(self.plot.getViewBox())
         self.legend.clear()
         self.legend.addItem(self.line, names[0])
