@@ -34,6 +34,21 @@ def tiles(n: int, window: int, margin: int) -> tuple[np.ndarray, np.ndarray, np.
     return starts, keep_a, keep_b
 
 
+def _window_probabilities(model: TaskModel, data: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The model's class probabilities for one batch of windows of ``data`` at ``starts``:
+    (len(starts), window, C) for a per-base head, (len(starts), C) for a sequence head. A
+    window running past the end is padded, its length given to the model."""
+    window = model.max_len
+    tokens = np.full((len(starts), window), PAD, np.int64)
+    lengths = np.empty(len(starts), np.int64)
+    for j, s in enumerate(starts.tolist()):
+        piece = data[s : s + window]
+        tokens[j, : len(piece)] = piece
+        lengths[j] = max(1, len(piece))
+    logits = model(torch.from_numpy(tokens), torch.from_numpy(lengths))
+    return torch.softmax(logits.float(), -1).numpy()
+
+
 @torch.no_grad()
 def predict_bases(model: TaskModel, record: Record, start: int = 0, end: int | None = None,
                   *, margin: int = MARGIN, batch_size: int = 8,
@@ -50,14 +65,7 @@ def predict_bases(model: TaskModel, record: Record, start: int = 0, end: int | N
         if check is not None:
             check()
         rows = starts[i : i + batch_size]
-        tokens = np.full((len(rows), window), PAD, np.int64)
-        lengths = np.empty(len(rows), np.int64)
-        for j, s in enumerate(rows.tolist()):
-            piece = data[s : s + window]
-            tokens[j, : len(piece)] = piece
-            lengths[j] = max(1, len(piece))
-        probs = torch.softmax(model(torch.from_numpy(tokens), torch.from_numpy(lengths))
-                              .float(), -1).numpy()
+        probs = _window_probabilities(model, data, rows)
         for j, s in enumerate(rows.tolist()):
             a, b = keep_a[i + j], keep_b[i + j]
             out[a:b] = probs[j, a - s : b - s]
@@ -96,15 +104,7 @@ def predict_sequence(model: TaskModel, record: Record, *, batch_size: int = 8) -
         else np.array([0])
     total = np.zeros(len(model.config.classes), np.float64)
     for i in range(0, len(starts), batch_size):
-        rows = starts[i : i + batch_size]
-        tokens = np.full((len(rows), window), PAD, np.int64)
-        lengths = np.empty(len(rows), np.int64)
-        for j, s in enumerate(rows.tolist()):
-            piece = data[s : s + window]
-            tokens[j, : len(piece)] = piece
-            lengths[j] = max(1, len(piece))
-        total += torch.softmax(model(torch.from_numpy(tokens), torch.from_numpy(lengths))
-                               .float(), -1).sum(0).numpy()
+        total += _window_probabilities(model, data, starts[i : i + batch_size]).sum(0)
     return (total / len(starts)).astype(np.float32)
 
 
