@@ -234,18 +234,25 @@ def model_config(arch: str = "hyena", preset: str = "tiny", **overrides):
     return config
 
 
+def read_json_object(path: Path) -> dict:
+    """A small JSON file beside a model's weights (``bake.json``, ``head.json``) that must
+    hold one object; a :class:`ModelError` naming the file otherwise."""
+    try:
+        values = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelError(f"not JSON: {error}", path=path) from None
+    if not isinstance(values, dict):
+        raise ModelError("not a JSON object", path=path)
+    return values
+
+
 def read_bake(directory: Path) -> dict | None:
     """A baked folder's ``bake.json`` (what was baked, how it is stored), checked; None for a
     plain model folder."""
     path = directory / BAKE_NAME
     if not path.exists():
         return None
-    try:
-        spec = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelError(f"not JSON: {error}", path=path) from None
-    if not isinstance(spec, dict):
-        raise ModelError("not a JSON object", path=path)
+    spec = read_json_object(path)
     if spec.get("to") not in BAKES:
         raise ModelError(f"'to' must be one of {', '.join(BAKES)}, not {spec.get('to')!r}",
                          path=path)

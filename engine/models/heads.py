@@ -212,18 +212,13 @@ def save_task_model(model: TaskModel, directory: str | Path) -> Path:
 
 def load_task_model(directory: str | Path, device: str = "cpu") -> TaskModel:
     """A folder of :func:`save_task_model`; errors name the file."""
-    from engine.models.checkpoint import load_model
+    from engine.models.checkpoint import load_model, read_json_object
 
     directory = Path(directory)
     path = directory / HEAD_CONFIG
     if not path.exists():
         raise ModelError(f"not a task model: no {HEAD_CONFIG}", path=directory)
-    try:
-        values = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelError(f"not JSON: {error}", path=path) from None
-    if not isinstance(values, dict):
-        raise ModelError("not a JSON object", path=path)
+    values = read_json_object(path)
     try:
         config = HeadConfig.from_dict(values)
     except ModelError as error:
