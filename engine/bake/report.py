@@ -22,6 +22,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -87,8 +88,6 @@ def score_process(folder: str | Path, path: str | Path, record: str, n: int) -> 
     argv = [sys.executable, "-m", "engine", "score", str(path), "--record", record,
             "--region", f"0-{n}", "--model", str(folder), "--no-cache", "--no-progress",
             "--json"]
-    import time
-
     t0 = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True)
     seconds = time.perf_counter() - t0

@@ -344,13 +344,18 @@ class Trainer:
             teacher = build_model(mcfg).to(self.device).eval().requires_grad_(False)
             _load_initial_weights(teacher, cfg.init_from)
             layers = qat_linears(model)  # same parameters: the optimizer below sees them
+        return self._new_run(model, data, distributed, patched=patched, teacher=teacher,
+                             qat_layers=layers)
+
+    def _new_run(self, model, data, distributed: bool, **fields) -> _Run:
+        """The run over ``model``: AdamW over its groups, the data sampler's generator."""
+        cfg = self.config
         self.model = model  # the live model, for hooks and the GUI (read it between steps)
         optimizer = torch.optim.AdamW(model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
                                       betas=(0.9, 0.95))
         return _Run(model=model, net=model, optimizer=optimizer, data=data,
                     rng=np.random.default_rng([cfg.seed, self.rank]),
-                    distributed=distributed, patched=patched, teacher=teacher,
-                    qat_layers=layers)
+                    distributed=distributed, **fields)
 
     def _build_task(self, mcfg, distributed: bool) -> _Run:
         """A task head on the backbone (engine/models/heads.py), its labelled data and class
@@ -378,13 +383,8 @@ class Trainer:
         if task.class_weights == "balanced":
             weights = inverse_frequency_weights(torch.from_numpy(data.class_counts())).to(
                 self.device)
-        self.model = model
-        optimizer = torch.optim.AdamW(model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
-                                      betas=(0.9, 0.95))
-        return _Run(model=model, net=model, optimizer=optimizer, data=data,
-                    rng=np.random.default_rng([cfg.seed, self.rank]),
-                    distributed=distributed, patched=False, task=task,
-                    class_weights=weights)
+        return self._new_run(model, data, distributed, patched=False, task=task,
+                             class_weights=weights)
 
     def _restore(self, run: _Run) -> None:
         """Weights, optimizer, step, best value, data sampler and clock from the folder's

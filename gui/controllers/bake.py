@@ -30,7 +30,7 @@ from ..model.events import Subscriptions
 from ..model.jobs import ScoreOutcome, ScoreRequest, is_long, score_record
 from ..model.session import Workbench
 from ..workers import TaskRunner
-from .training import TrainingController
+from .training import TrainingController, default_threads
 from .view import ViewController
 
 OVERLAY_EVERY_S = 0.2  # the overlay redraws at most this often while it fills
@@ -138,8 +138,6 @@ class BakeController(QObject):
                                   qat={"to": "ternary", "blend_steps": s.blend_steps},
                                   eval_every=max(1, min(250, s.steps // 4)),
                                   checkpoint_every=max(1, min(500, s.steps // 2)))
-        from .training import default_threads
-
         config.threads = default_threads()
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         self.training.start(config, run_dir)

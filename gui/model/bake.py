@@ -114,12 +114,12 @@ def bake_job(request: BakeRequest, reporter: Reporter) -> BakeResult:
         label = f"{request.to} {request.method}" + (
             " + int8 embedding" if request.embedding == "int8" else "")
         folders = {"fp32": request.source, label: request.out}
-        steps = 2 * (2 if request.speed_bytes else 1)
-        seen = [0]
+        stages = 2 * (2 if request.speed_bytes else 1)  # per model: bits, then speed
+        begun = [0]
 
-        def progress(_text: str) -> None:
-            seen[0] += 1
-            reporter.progress(seen[0], steps + 1)
+        def progress(_text: str) -> None:  # called as each stage begins
+            reporter.progress(begun[0], stages)
+            begun[0] += 1
 
         reports = bake_report(folders, request.evaluate, speed_bytes=request.speed_bytes,
                               progress=progress, check=reporter.check)
