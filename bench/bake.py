@@ -1,7 +1,8 @@
 """What baking costs and gains (issue 17): the fp32 model beside its int8 and ternary bakes.
 
 Run: ``python bench/bake.py [--model fast|default|PATH] [--data ../shared/data]
-[--qat-steps 200] [--blend-steps 200] [--speed-bytes 200000] [--profile]``.
+[--qat-steps 200] [--blend-steps 200] [--speed-bytes 200000] [--speed-repeats 1] [--keep]
+[--profile]``.
 
 For each of fp32, int8 (post-training), ternary by post-training quantization (a diagnostic)
 and ternary by quantization-aware fine-tuning (``--qat-steps`` steps of batch 8 on the first
@@ -84,6 +85,8 @@ def main() -> None:
     p.add_argument("--blend-steps", type=int, default=200,
                    help="QAT: steps over which the ternary forward is blended in (200)")
     p.add_argument("--speed-bytes", type=int, default=200_000)
+    p.add_argument("--speed-repeats", type=int, default=1,
+                   help="time each model this many times, in turn, and keep the median")
     p.add_argument("--profile", action="store_true")
     p.add_argument("--keep", action="store_true",
                    help="reuse the quantization-aware run of an earlier call in --dir")
@@ -133,8 +136,10 @@ def main() -> None:
                     "ternary", method="qat", embedding="int8", repeats_from=source)
 
     print(f"bake figures; model {name}; held-out last 10% of {CHROM}; throughput over "
-          f"{args.speed_bytes:,} bases, whole process\n", flush=True)
-    reports = bake_report(folders, fasta, CHROM, speed_bytes=args.speed_bytes)
+          f"{args.speed_bytes:,} bases, whole process, median of {args.speed_repeats}\n",
+          flush=True)
+    reports = bake_report(folders, fasta, CHROM, speed_bytes=args.speed_bytes,
+                          speed_repeats=args.speed_repeats)
     print(format_report(reports))
     print("\nratios to fp32: " + "; ".join(
         f"{r['label']}: body {r['body_smaller']:.1f}x smaller, folder {r['folder_smaller']:.1f}x, "

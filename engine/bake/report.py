@@ -18,6 +18,7 @@ all call :func:`bake_report`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -100,12 +101,14 @@ def score_process(folder: str | Path, path: str | Path, record: str, n: int) -> 
 
 def bake_report(folders: dict[str, str | Path], path: str | Path, record: str | None = None, *,
                 fraction: float = HELD_OUT, target_patch_size: float = TARGET_PATCH_SIZE,
-                speed_bytes: int = SPEED_BYTES,
+                speed_bytes: int = SPEED_BYTES, speed_repeats: int = 1,
                 progress: Callable[[str], None] | None = None,
                 check: Callable[[], None] | None = None) -> list[ModelReport]:
     """The report over ``folders`` (label -> model folder, the reference first) on ``record``
     of the sequence file ``path`` (default: its longest record). ``speed_bytes=0`` skips the
-    throughput processes. ``check`` is called between models (a job's cancel point)."""
+    throughput processes; with ``speed_repeats`` > 1 each model is timed that many times, the
+    models in turn, and the medians are kept (a 2-core machine's speeds move ±20% between
+    runs). ``check`` is called between models (a job's cancel point)."""
     from engine.io import open_sequences
     from engine.models import load_model
     from engine.patching import PatchConfig, Patcher
@@ -139,17 +142,22 @@ def bake_report(folders: dict[str, str | Path], path: str | Path, record: str | 
                       if model.repeats is not None else None)
             starts = patcher.patch(alone.entropy).starts
             reference = starts if reference is None else reference
-            rate = rss = math.nan
-            if speed_bytes:
-                if check is not None:
-                    check()
-                if progress is not None:
-                    progress(f"{label}: throughput")
-                rate, rss = score_process(folder, path, chosen.id,
-                                          min(speed_bytes, len(chosen)))
             reports.append(ModelReport(label, str(folder), folder_size(folder, model),
                                        alone.bits_per_byte, expert,
-                                       boundary_f1(reference, starts), rate, rss))
+                                       boundary_f1(reference, starts)))
+        if speed_bytes:
+            n = min(speed_bytes, len(chosen))
+            timings: dict[str, list[tuple[float, float]]] = {label: [] for label in folders}
+            for _ in range(max(1, speed_repeats)):  # interleaved: drift hits every model
+                for label, folder in folders.items():
+                    if check is not None:
+                        check()
+                    if progress is not None:
+                        progress(f"{label}: throughput")
+                    timings[label].append(score_process(folder, path, chosen.id, n))
+            reports = [dataclasses.replace(
+                r, bytes_per_s=float(np.median([t[0] for t in timings[r.label]])),
+                rss_mb=float(np.median([t[1] for t in timings[r.label]]))) for r in reports]
     return reports
 
 
